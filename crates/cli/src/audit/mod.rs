@@ -1,0 +1,162 @@
+//! `platreset audit`: the reset topology of one or many DTBs, for people (table), scripts (json,
+//! jsonl) and pictures (dot). Each file is parsed once; a file that fails is reported and the
+//! others still processed, with a non-zero exit at the end.
+
+mod inputs;
+mod render;
+pub mod report;
+mod scan;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use platreset_fdt::{Fdt, Scratch};
+
+use crate::error::CliError;
+pub use inputs::Input;
+use report::{FileReport, Filter};
+
+/// Output formats of `audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One row per device, shared lines marked, then a summary (for people).
+    Table,
+    /// One JSON document: every file with its nodes and controllers, and a summary.
+    Json,
+    /// One JSON object per line per node with `resets` (stable interface for scripts).
+    Jsonl,
+    /// A Graphviz digraph: controllers → devices, shared lines in red.
+    Dot,
+}
+
+/// Arguments of `platreset audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// DTB files or directories (every *.dtb below, recursively). Default: /sys/firmware/fdt.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Report enabled nodes only (status absent, "okay" or "ok"); sharing is still computed over
+    /// every node.
+    #[arg(long)]
+    pub okay: bool,
+    /// Report only nodes with a compatible string matching this glob (`*`, `?`); repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub compatible: Vec<String>,
+}
+
+/// What one worker made of one file.
+pub(crate) struct FileOutcome {
+    pub file: String,
+    pub result: Result<FileReport, String>,
+    /// Pre-rendered JSONL (so serialisation runs on the workers too).
+    pub jsonl: Option<String>,
+}
+
+pub(crate) fn audit_one(
+    scratch: &mut Option<Scratch>,
+    input: &Input,
+    data: std::io::Result<&[u8]>,
+    filter: &Filter,
+    format: Format,
+) -> FileOutcome {
+    let file = input.display.clone();
+    let result = match data {
+        Err(e) => Err(format!("cannot read: {e}")),
+        Ok(bytes) => match Fdt::parse_with(bytes, scratch.take().unwrap_or_default()) {
+            Err(e) => Err(e.to_string()),
+            Ok(fdt) => {
+                let report = report::build(&file, &fdt, filter);
+                *scratch = Some(fdt.into_scratch());
+                Ok(report)
+            }
+        },
+    };
+    let jsonl = (format == Format::Jsonl).then(|| render::jsonl(&file, &result));
+    FileOutcome { file, result, jsonl }
+}
+
+/// Runs the command.
+pub fn run(args: &AuditArgs) -> Result<(), CliError> {
+    let inputs = inputs::collect(&args.paths)?;
+    let filter = Filter { okay: args.okay, compatible: args.compatible.clone() };
+    run_on(&inputs, &filter, args.format, &mut std::io::stdout().lock())
+}
+
+/// Audits `inputs` into `out`.
+pub(crate) fn run_on(
+    inputs: &[Input],
+    filter: &Filter,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let progress = progress_bar(inputs);
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    let mut collected: Vec<FileOutcome> = Vec::new();
+    let (mut failed, mut write_error) = (0usize, None);
+    scan::scan(
+        inputs,
+        |scratch: &mut Option<Scratch>, input, data| audit_one(scratch, input, data, filter, format),
+        |outcome: FileOutcome| {
+            if let Some(bar) = &progress {
+                bar.inc(1);
+            }
+            if let Err(why) = &outcome.result {
+                failed += 1;
+                if let Some(bar) = &progress {
+                    bar.suspend(|| eprintln!("platreset: invalid DTB: {why} ({})", outcome.file));
+                } else {
+                    eprintln!("platreset: invalid DTB: {why} ({})", outcome.file);
+                }
+            }
+            match &outcome.jsonl {
+                Some(text) => {
+                    if write_error.is_none() {
+                        write_error = out.write_all(text.as_bytes()).err();
+                    }
+                }
+                None => collected.push(outcome),
+            }
+        },
+    );
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    render(&collected, format, &mut out)?;
+    out.flush()?;
+    if failed > 0 {
+        return Err(CliError::SomeInputsFailed { failed, total: inputs.len() });
+    }
+    Ok(())
+}
+
+/// Writes collected outcomes in `format` (JSONL outcomes carry their own text).
+pub(crate) fn render(outcomes: &[FileOutcome], format: Format, out: &mut dyn Write) -> std::io::Result<()> {
+    match format {
+        Format::Jsonl => outcomes
+            .iter()
+            .filter_map(|o| o.jsonl.as_deref())
+            .try_for_each(|text| out.write_all(text.as_bytes())),
+        Format::Json => render::json(outcomes, out),
+        Format::Table => render::table(outcomes, out),
+        Format::Dot => render::dot(outcomes, out),
+    }
+}
+
+fn progress_bar(inputs: &[Input]) -> Option<indicatif::ProgressBar> {
+    let walked = inputs.iter().any(|i| i.from_directory);
+    if !walked || inputs.len() < 2 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(inputs.len() as u64);
+    let style = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} DTBs {elapsed}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}

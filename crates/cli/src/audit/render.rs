@@ -1,0 +1,284 @@
+//! Rendering audit results: JSONL lines, one JSON document, a table for people, a Graphviz graph.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::report::{FileReport, NodeRecord};
+use super::FileOutcome;
+
+/// The JSONL lines of one file: a line per node, or one error line for a file that failed.
+pub fn jsonl(file: &str, result: &Result<FileReport, String>) -> String {
+    let mut out = Vec::with_capacity(4096);
+    match result {
+        Ok(report) => {
+            for node in &report.nodes {
+                // Serialising plain structs of strings and numbers into memory cannot fail.
+                let _ = serde_json::to_writer(&mut out, node);
+                out.push(b'\n');
+            }
+        }
+        Err(error) => {
+            let _ = serde_json::to_writer(&mut out, &json!({"file": file, "error": error}));
+            out.push(b'\n');
+        }
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Totals over every file.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    files: usize,
+    failed: usize,
+    nodes: usize,
+    enabled: usize,
+    sharing: usize,
+    unresolvable: usize,
+    eligible: usize,
+    controllers: usize,
+    /// Per controller compatible (its first string).
+    by_compatible: Vec<CompatibleSummary>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct CompatibleSummary {
+    compatible: String,
+    controllers: usize,
+    consumers: usize,
+    enabled_consumers: usize,
+}
+
+fn summarise(outcomes: &[FileOutcome]) -> Summary {
+    let mut s = Summary { files: outcomes.len(), ..Summary::default() };
+    let mut by: BTreeMap<String, CompatibleSummary> = BTreeMap::new();
+    for outcome in outcomes {
+        let Ok(report) = &outcome.result else {
+            s.failed += 1;
+            continue;
+        };
+        let mut kind_of: BTreeMap<&str, &str> = BTreeMap::new();
+        for c in &report.controllers {
+            let compatible = c.compatible.first().map_or("(no compatible)", String::as_str);
+            kind_of.insert(&c.node, compatible);
+            by.entry(compatible.to_string()).or_default().controllers += 1;
+        }
+        s.controllers += report.controllers.len();
+        for n in &report.nodes {
+            s.nodes += 1;
+            let enabled = is_enabled(n);
+            s.enabled += usize::from(enabled);
+            s.sharing += usize::from(!n.shared_with.is_empty());
+            s.unresolvable += usize::from(n.resets.is_none());
+            s.eligible += usize::from(n.verdict.eligible);
+            let mut kinds: Vec<&str> = n
+                .resets
+                .iter()
+                .flatten()
+                .filter_map(|l| kind_of.get(l.controller.as_str()).copied())
+                .collect();
+            kinds.sort_unstable();
+            kinds.dedup();
+            for kind in kinds {
+                let entry = by.entry(kind.to_string()).or_default();
+                entry.consumers += 1;
+                entry.enabled_consumers += usize::from(enabled);
+            }
+        }
+    }
+    s.by_compatible = by.into_iter().map(|(compatible, c)| CompatibleSummary { compatible, ..c }).collect();
+    s.by_compatible.sort_by(|a, b| b.consumers.cmp(&a.consumers).then(a.compatible.cmp(&b.compatible)));
+    s
+}
+
+fn is_enabled(n: &NodeRecord) -> bool {
+    n.status == "okay" || n.status == "ok"
+}
+
+/// One JSON document with every file and a summary.
+pub fn json(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<()> {
+    let files: Vec<serde_json::Value> = outcomes
+        .iter()
+        .map(|o| match &o.result {
+            Ok(report) => json!({"file": o.file, "nodes": report.nodes, "controllers": report.controllers}),
+            Err(error) => json!({"file": o.file, "error": error}),
+        })
+        .collect();
+    let doc = json!({"files": files, "summary": summarise(outcomes)});
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+fn last_component(path: &str) -> &str {
+    path.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or(path)
+}
+
+fn format_args(args: &[u32]) -> String {
+    args.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
+}
+
+/// A table per file and a summary, for people.
+pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<()> {
+    for outcome in outcomes {
+        let report = match &outcome.result {
+            Ok(report) => report,
+            Err(error) => {
+                writeln!(out, "{}: not audited: {error}\n", outcome.file)?;
+                continue;
+            }
+        };
+        writeln!(
+            out,
+            "{}: {} node(s) with resets, {} reset controller(s)",
+            outcome.file,
+            report.nodes.len(),
+            report.controllers.len()
+        )?;
+        if report.nodes.is_empty() {
+            writeln!(out)?;
+            continue;
+        }
+        let header = ["NODE", "STATUS", "RESETS (controller id)", "SHARED", "IOMMU", "VERDICT"];
+        let rows: Vec<[String; 6]> = report.nodes.iter().map(table_row).collect();
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: [&str; 6]| {
+            let mut s = String::from(" ");
+            for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+                s.push(' ');
+                s.push_str(cell);
+                if i + 1 < cells.len() {
+                    s.push_str(&" ".repeat(w - cell.chars().count()));
+                }
+            }
+            s
+        };
+        writeln!(out, "{}", line(header))?;
+        for row in &rows {
+            writeln!(out, "{}", line(row.each_ref().map(String::as_str)))?;
+        }
+        let shared: Vec<&NodeRecord> = report.nodes.iter().filter(|n| !n.shared_with.is_empty()).collect();
+        for n in shared {
+            writeln!(out, "  * {} shares a line with {}", n.node, n.shared_with.join(", "))?;
+        }
+        writeln!(out)?;
+    }
+    let s = summarise(outcomes);
+    writeln!(
+        out,
+        "Summary: {} file(s) ({} failed); {} node(s) with resets ({} enabled); {} share a line; {} unresolvable; {} eligible; {} reset controller(s)",
+        s.files, s.failed, s.nodes, s.enabled, s.sharing, s.unresolvable, s.eligible, s.controllers
+    )?;
+    if !s.by_compatible.is_empty() {
+        writeln!(out, "Reset controllers by compatible (consumer nodes, enabled):")?;
+        for c in &s.by_compatible {
+            writeln!(
+                out,
+                "  {:<40} {:>4} controller(s) {:>6} consumer(s) {:>6} enabled",
+                c.compatible, c.controllers, c.consumers, c.enabled_consumers
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn table_row(n: &NodeRecord) -> [String; 6] {
+    let resets = match &n.resets {
+        Some(lines) => lines
+            .iter()
+            .map(|l| {
+                format!("{} {}", last_component(&l.controller), format_args(&l.args)).trim_end().to_string()
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => format!("unresolvable: {}", n.error.as_deref().unwrap_or("?")),
+    };
+    let shared = if n.shared_with.is_empty() { "-".to_string() } else { format!("*{}", n.shared_with.len()) };
+    let verdict = if n.verdict.eligible {
+        "eligible".to_string()
+    } else {
+        format!("refused: {}", n.verdict.short.join(", "))
+    };
+    [
+        n.node.clone(),
+        n.status.clone(),
+        resets,
+        shared,
+        (if n.iommus { "yes" } else { "no" }).to_string(),
+        verdict,
+    ]
+}
+
+fn dot_quote(s: &str) -> String {
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                q.push('\\');
+                q.push(c);
+            }
+            '\n' => q.push_str("\\n"),
+            c if c.is_control() => {}
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
+/// A Graphviz digraph: one cluster per file, controllers (boxes) → devices, shared lines red,
+/// disabled devices dashed, eligible devices green.
+pub fn dot(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "digraph resets {{")?;
+    writeln!(out, "  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];")?;
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let Ok(report) = &outcome.result else { continue };
+        let id = |path: &str| dot_quote(&format!("{i}:{path}"));
+        writeln!(out, "  subgraph {} {{", dot_quote(&format!("cluster_{i}")))?;
+        writeln!(out, "    label={};", dot_quote(&outcome.file))?;
+        for c in &report.controllers {
+            let label =
+                format!("{}\n{}", last_component(&c.node), c.compatible.first().map_or("", String::as_str));
+            writeln!(
+                out,
+                "    {} [shape=box, style=filled, fillcolor=\"#dde6f0\", label={}];",
+                id(&c.node),
+                dot_quote(&label)
+            )?;
+        }
+        for n in &report.nodes {
+            let mut style = vec![];
+            if !is_enabled(n) {
+                style.push("dashed");
+            }
+            let color = if n.verdict.eligible { ", color=\"#2e7d32\", penwidth=2" } else { "" };
+            writeln!(
+                out,
+                "    {} [label={}, style=\"{}\"{color}];",
+                id(&n.node),
+                dot_quote(last_component(&n.node)),
+                style.join(",")
+            )?;
+            for (index, line) in n.resets.iter().flatten().enumerate() {
+                let shared = n.verdict.shared_lines.contains(&index);
+                let attrs = if shared { ", color=red, penwidth=2, fontcolor=red" } else { "" };
+                writeln!(
+                    out,
+                    "    {} -> {} [label={}{attrs}];",
+                    id(&line.controller),
+                    id(&n.node),
+                    dot_quote(&format_args(&line.args))
+                )?;
+            }
+        }
+        writeln!(out, "  }}")?;
+    }
+    writeln!(out, "}}")
+}

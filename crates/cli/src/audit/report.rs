@@ -1,0 +1,221 @@
+//! The audit's records: what one DTB says about each node with `resets` and each controller.
+//! The JSON shape of [`NodeRecord`] is the stable `--format jsonl` interface: fields may be
+//! added, never renamed, removed or reordered.
+
+use platreset_fdt::{Fdt, NodeId};
+use platreset_topology::Topology;
+use platreset_vfio::policy;
+use serde::Serialize;
+
+/// One resolved reset line.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineRecord {
+    /// Controller path.
+    pub controller: String,
+    /// Specifier cells.
+    pub args: Vec<u32>,
+}
+
+/// The policy's verdict as printed.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerdictRecord {
+    /// May the device be handed to a VM?
+    pub eligible: bool,
+    /// `generic` or `none` (later: `acpi`, `device-specific`).
+    pub method: &'static str,
+    /// Every failed rule.
+    pub reasons: Vec<String>,
+    /// Short tags of the reasons, for tables.
+    #[serde(skip)]
+    pub short: Vec<&'static str>,
+    /// Indices (in `resets`) of the lines shared with another node.
+    #[serde(skip)]
+    pub shared_lines: Vec<usize>,
+}
+
+/// One node with `resets` (one JSONL line).
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeRecord {
+    /// The file as found.
+    pub file: String,
+    /// Full node path.
+    pub node: String,
+    /// First string of `status`; `okay` when absent.
+    pub status: String,
+    /// `compatible` strings.
+    pub compatible: Vec<String>,
+    /// Resolved lines; `None` when the property cannot be resolved.
+    pub resets: Option<Vec<LineRecord>>,
+    /// Why `resets` could not be resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Other nodes using an identical line, sorted.
+    pub shared_with: Vec<String>,
+    /// Whether the node has `iommus`.
+    pub iommus: bool,
+    /// The policy's verdict.
+    pub verdict: VerdictRecord,
+    /// `reset-names` strings (empty when absent).
+    pub reset_names: Vec<String>,
+}
+
+/// One reset controller.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControllerRecord {
+    /// Controller path.
+    pub node: String,
+    /// `compatible` strings.
+    pub compatible: Vec<String>,
+    /// `#reset-cells`, `None` when absent or unreadable.
+    pub reset_cells: Option<u32>,
+    /// Distinct consumer nodes.
+    pub consumers: usize,
+    /// Lines used by more than one node.
+    pub shared_lines: usize,
+}
+
+/// Everything the audit found in one file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileReport {
+    /// Nodes with `resets` that pass the filters.
+    pub nodes: Vec<NodeRecord>,
+    /// Every reset controller.
+    pub controllers: Vec<ControllerRecord>,
+}
+
+/// Which nodes to report.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Enabled nodes only.
+    pub okay: bool,
+    /// Glob patterns; a node passes when one of its compatible strings matches one of them.
+    pub compatible: Vec<String>,
+}
+
+impl Filter {
+    fn accepts(&self, enabled: bool, compatible: &[String]) -> bool {
+        (!self.okay || enabled)
+            && (self.compatible.is_empty()
+                || self.compatible.iter().any(|p| compatible.iter().any(|c| glob_match(p, c))))
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Builds the report of one parsed file.
+pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter) -> FileReport {
+    let topology = Topology::build(fdt);
+    let path = |id: NodeId| fdt.node(id).map(|n| n.path()).unwrap_or_default();
+    let consumer_paths: Vec<String> = topology.consumers().iter().map(|c| path(c.node)).collect();
+    let path_of = |id: NodeId| match topology.consumers().binary_search_by_key(&id, |c| c.node) {
+        Ok(i) => consumer_paths[i].clone(),
+        Err(_) => path(id),
+    };
+
+    let mut nodes = Vec::new();
+    for (consumer, node_path) in topology.consumers().iter().zip(&consumer_paths) {
+        let compatible: Vec<String> = consumer.compatible().map(text).collect();
+        if !filter.accepts(consumer.is_enabled(), &compatible) {
+            continue;
+        }
+        let (resets, error) = match &consumer.resets {
+            Ok(lines) => {
+                let lines = lines
+                    .iter()
+                    .map(|l| LineRecord { controller: path_of(l.controller), args: l.args.clone() })
+                    .collect();
+                (Some(lines), None)
+            }
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let mut shared_with: Vec<String> = topology.shared_with(consumer).into_iter().map(path_of).collect();
+        shared_with.sort_unstable();
+        shared_with.dedup();
+        let verdict = policy::verdict(&topology, consumer.node);
+        nodes.push(NodeRecord {
+            file: file.to_string(),
+            node: node_path.clone(),
+            status: text(consumer.status),
+            compatible,
+            resets,
+            error,
+            shared_with,
+            iommus: consumer.iommus,
+            verdict: VerdictRecord {
+                eligible: verdict.eligible(),
+                method: verdict.method.as_str(),
+                reasons: verdict.reasons.iter().map(ToString::to_string).collect(),
+                short: verdict.reasons.iter().map(policy::Reason::short).collect(),
+                shared_lines: verdict
+                    .reasons
+                    .iter()
+                    .filter_map(|r| match r {
+                        policy::Reason::SharedLine { index, .. } => Some(*index),
+                        _ => None,
+                    })
+                    .collect(),
+            },
+            reset_names: consumer.reset_names().map(text).collect(),
+        });
+    }
+    let controllers = topology
+        .controllers()
+        .iter()
+        .map(|c| ControllerRecord {
+            node: path(c.node),
+            compatible: c.compatible().map(text).collect(),
+            reset_cells: c.reset_cells.as_ref().and_then(|r| r.as_ref().ok().copied()),
+            consumers: c.consumers,
+            shared_lines: c.shared_lines,
+        })
+        .collect();
+    FileReport { nodes, controllers }
+}
+
+/// Shell-style glob over the whole string: `*` any run, `?` one character.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(&c) if c == '?' || c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                // Let the last `*` swallow one more character and retry.
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn glob_matches_whole_strings_with_star_and_question_mark() {
+        assert!(glob_match("renesas,*", "renesas,pwm-rcar"));
+        assert!(glob_match("*pwm*", "renesas,pwm-rcar"));
+        assert!(glob_match("renesas,pwm-r8a77?5", "renesas,pwm-r8a7795"));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("renesas,*", "rockchip,rk3399-cru"));
+        assert!(!glob_match("renesas", "renesas,pwm-rcar"), "no pattern characters: exact match");
+        assert!(glob_match("*", ""));
+        assert!(!glob_match("?", ""));
+    }
+}

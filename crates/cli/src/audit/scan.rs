@@ -1,0 +1,81 @@
+//! Reading many files on all cores while delivering results in input order.
+//!
+//! Workers take the next file from a shared counter, read it with one open, one fstat, one read
+//! into a buffer reused for every file, and one close, then process it. Results are handed to
+//! the caller's sink strictly in input order. File data lives only in one buffer per worker;
+//! what waits for its turn is each file's (small) result, never its bytes.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use super::inputs::Input;
+
+/// Reads the whole file into `buf` (cleared first).
+pub fn read_file(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    // A DTB's totalsize is a u32: a larger file cannot be one, and must not be read into memory.
+    let len = usize::try_from(len).ok().filter(|&l| l <= u32::MAX as usize).ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{len} bytes is too large for a DTB"))
+    })?;
+    buf.clear();
+    buf.resize(len, 0);
+    let mut filled = 0;
+    while filled < len {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    Ok(())
+}
+
+/// Runs `work` on every input (in parallel, with per-thread state `S`) and feeds the results to
+/// `sink` in input order.
+pub fn scan<S, T, W, K>(inputs: &[Input], work: W, mut sink: K)
+where
+    S: Default,
+    T: Send,
+    W: Fn(&mut S, &Input, std::io::Result<&[u8]>) -> T + Sync,
+    K: FnMut(T),
+{
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, inputs.len().max(1));
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::sync_channel::<(usize, T)>(threads * 2);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, work) = (&next, &work);
+            scope.spawn(move || {
+                let mut state = S::default();
+                let mut buf = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(input) = inputs.get(i) else { break };
+                    let data = read_file(&input.path, &mut buf).map(|()| buf.as_slice());
+                    let out = work(&mut state, input, data);
+                    if tx.send((i, out)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut waiting = BTreeMap::new();
+        let mut due = 0;
+        for (i, out) in rx {
+            waiting.insert(i, out);
+            while let Some(out) = waiting.remove(&due) {
+                sink(out);
+                due += 1;
+            }
+        }
+    });
+}

@@ -1,0 +1,38 @@
+//! The CLI's errors: what failed, why, and where (file, node, offset), printed as
+//! `platreset: <what failed>: <why> (<where>)`.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// A failure that ends a command.
+#[derive(Debug, Error)]
+pub enum CliError {
+    /// An input path cannot be read.
+    #[error("cannot read input: {source} ({})", path.display())]
+    Input {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// No PATH was given and the host has no flattened device tree to read.
+    #[error("no PATH given and the running host's device tree cannot be read: {source} ({}); pass a DTB file or a directory of DTBs", path.display())]
+    NoHostFdt {
+        /// Where it was looked for.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Writing the output failed (a closed pipe is not reported).
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+    /// Some inputs failed; each was reported as it was met.
+    #[error("{failed} of {total} input file(s) could not be audited")]
+    SomeInputsFailed {
+        /// How many failed.
+        failed: usize,
+        /// How many there were.
+        total: usize,
+    },
+}

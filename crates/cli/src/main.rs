@@ -1,0 +1,61 @@
+//! The `platreset` command line. Parses arguments and dispatches to a command module; every
+//! decision is made by the library crates.
+
+#![forbid(unsafe_code)]
+
+mod audit;
+mod demo;
+mod error;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::CliError;
+
+/// platreset: make SoC platform devices safe to hand to virtual machines through vfio-platform.
+///
+/// It reads device trees, finds every device's reset lines and who shares them, and decides,
+/// with reasons, whether a device can be reset safely and handed to a VM.
+#[derive(Parser)]
+#[command(name = "platreset", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every device with a reset line, resolve its lines, and show which lines are shared.
+    ///
+    /// PATH is a DTB file or a directory (every *.dtb below it, recursively, in sorted order).
+    /// Without PATH, the running host's /sys/firmware/fdt is read.
+    ///
+    /// Examples:
+    ///   platreset audit board.dtb
+    ///   platreset audit --okay --compatible 'renesas,*' /usr/lib/linux-image-*/renesas
+    ///   platreset audit --format jsonl dtbs/ | jq 'select(.shared_with != [])'
+    ///   platreset audit --format dot board.dtb | dot -Tsvg > resets.svg
+    #[command(verbatim_doc_comment)]
+    Audit(audit::AuditArgs),
+    /// Show what platreset finds on a built-in example SoC (no hardware, no downloads).
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Audit(args) => audit::run(&args),
+        Command::Demo(args) => demo::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A reader that went away (`| head`) is not an error worth a message.
+        Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "platreset: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

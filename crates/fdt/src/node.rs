@@ -1,0 +1,274 @@
+//! Node handles over the flat tables: names, links, properties, paths and `reg` decoding.
+
+use std::borrow::Cow;
+
+use crate::error::FdtError;
+use crate::phandle::Phandle;
+use crate::property::{Property, StringList};
+use crate::tree::{NodeRec, NONE};
+use crate::Fdt;
+
+/// A node's index in its tree (document order; the root is 0). Stable for the tree's lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub(crate) u32);
+
+impl NodeId {
+    /// The index as a number, for tables keyed by node.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// One entry of a decoded `reg` property, in the parent bus's address space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegEntry {
+    /// Bus address.
+    pub address: u64,
+    /// Size in bytes; 0 when the parent has `#size-cells = <0>`.
+    pub size: u64,
+}
+
+/// A node of a parsed tree.
+#[derive(Clone, Copy)]
+pub struct Node<'f, 'a> {
+    fdt: &'f Fdt<'a>,
+    index: u32,
+}
+
+impl std::fmt::Debug for Node<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Node({} @ {:#x})", self.path(), self.offset())
+    }
+}
+
+impl PartialEq for Node<'_, '_> {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.fdt, other.fdt) && self.index == other.index
+    }
+}
+
+impl Eq for Node<'_, '_> {}
+
+impl<'f, 'a> Node<'f, 'a> {
+    pub(crate) fn new(fdt: &'f Fdt<'a>, index: u32) -> Self {
+        Node { fdt, index }
+    }
+
+    fn rec(&self) -> &'f NodeRec {
+        // Node handles are only made for indices below the table's length (Fdt::root, Fdt::node,
+        // Fdt::nodes and the link fields, which the walk only sets to pushed indices).
+        &self.fdt.tables().nodes[self.index as usize]
+    }
+
+    fn link(&self, index: u32) -> Option<Node<'f, 'a>> {
+        (index != NONE).then(|| Node::new(self.fdt, index))
+    }
+
+    /// The tree this node belongs to.
+    pub fn fdt(&self) -> &'f Fdt<'a> {
+        self.fdt
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        NodeId(self.index)
+    }
+
+    /// Offset of the node's FDT_BEGIN_NODE token in the blob.
+    pub fn offset(&self) -> usize {
+        self.rec().offset as usize
+    }
+
+    /// Nesting depth; the root is 0.
+    pub fn depth(&self) -> usize {
+        usize::from(self.rec().depth)
+    }
+
+    /// The node's name with its unit address (`pwm@e6e30000`), as raw bytes. The root's is empty.
+    pub fn name(&self) -> &'a [u8] {
+        let r = self.rec();
+        let start = r.name_start as usize;
+        self.fdt.blob().get(start..start + r.name_len as usize).unwrap_or_default()
+    }
+
+    /// The name as text (invalid UTF-8 replaced).
+    pub fn name_lossy(&self) -> Cow<'a, str> {
+        String::from_utf8_lossy(self.name())
+    }
+
+    /// The name without its unit address (`pwm`).
+    pub fn base_name(&self) -> &'a [u8] {
+        let name = self.name();
+        name.iter().position(|&b| b == b'@').map_or(name, |at| &name[..at])
+    }
+
+    /// The unit address after `@`, if any.
+    pub fn unit_address(&self) -> Option<&'a [u8]> {
+        let name = self.name();
+        name.iter().position(|&b| b == b'@').map(|at| &name[at + 1..])
+    }
+
+    /// The parent, `None` for the root.
+    pub fn parent(&self) -> Option<Node<'f, 'a>> {
+        self.link(self.rec().parent)
+    }
+
+    /// The direct children, in document order.
+    pub fn children(&self) -> Children<'f, 'a> {
+        Children { fdt: self.fdt, next: self.rec().first_child }
+    }
+
+    /// The child with exactly this name (including its unit address).
+    pub fn child(&self, name: &[u8]) -> Option<Node<'f, 'a>> {
+        self.children().find(|c| c.name() == name)
+    }
+
+    /// The properties, in document order.
+    pub fn properties(&self) -> Properties<'f, 'a> {
+        let r = self.rec();
+        Properties { fdt: self.fdt, next: r.props_start, end: r.props_start + r.props_len }
+    }
+
+    /// The property called `name`, if present (the first one, should a blob repeat it).
+    pub fn property(&self, name: &str) -> Option<Property<'a>> {
+        let strings = self.fdt.strings();
+        let name = name.as_bytes();
+        self.prop_recs().find_map(|rec| {
+            let at = rec.nameoff as usize;
+            let matches =
+                strings.get(at..at + name.len()) == Some(name) && strings.get(at + name.len()) == Some(&0);
+            matches.then(|| Property::from_rec(self.fdt, rec))
+        })
+    }
+
+    fn prop_recs(&self) -> impl Iterator<Item = &'f crate::tree::PropRec> {
+        let r = self.rec();
+        let start = r.props_start as usize;
+        self.fdt.tables().props[start..start + r.props_len as usize].iter()
+    }
+
+    /// Full path, `/` for the root; names converted lossily.
+    pub fn path(&self) -> String {
+        let mut out = String::new();
+        self.write_path(&mut out);
+        out
+    }
+
+    /// Appends the full path to `out` (saves an allocation in loops).
+    pub fn write_path(&self, out: &mut String) {
+        // Depth is capped by the walk, so this stack stays small.
+        let mut chain: Vec<&'a [u8]> = Vec::with_capacity(self.depth());
+        let mut at = Some(*self);
+        while let Some(node) = at {
+            if node.index != 0 {
+                chain.push(node.name());
+            }
+            at = node.parent();
+        }
+        if chain.is_empty() {
+            out.push('/');
+        }
+        for name in chain.iter().rev() {
+            out.push('/');
+            out.push_str(&String::from_utf8_lossy(name));
+        }
+    }
+
+    /// The `status` property's first string; `okay` when absent.
+    pub fn status(&self) -> &'a [u8] {
+        self.property("status").map_or(b"okay", |p| p.first_string())
+    }
+
+    /// Whether the node is enabled (`status` absent, `okay` or `ok`), as the kernel decides.
+    pub fn is_enabled(&self) -> bool {
+        matches!(self.status(), b"okay" | b"ok")
+    }
+
+    /// The `compatible` strings (empty when absent).
+    pub fn compatible(&self) -> StringList<'a> {
+        self.property("compatible").map(|p| p.strings()).unwrap_or_default()
+    }
+
+    /// The node's phandle: `phandle`, else `linux,phandle`, each only when exactly one cell and
+    /// neither 0 nor 0xffffffff.
+    pub fn phandle(&self) -> Option<Phandle> {
+        let read = |name| self.property(name).and_then(|p| p.u32().ok());
+        read("phandle").or_else(|| read("linux,phandle")).and_then(Phandle::new)
+    }
+
+    /// This node's `#address-cells` for its children (2 when absent, as the DT specification says).
+    pub fn address_cells(&self) -> Result<u32, FdtError> {
+        self.cells_property("#address-cells", 2)
+    }
+
+    /// This node's `#size-cells` for its children (1 when absent).
+    pub fn size_cells(&self) -> Result<u32, FdtError> {
+        self.cells_property("#size-cells", 1)
+    }
+
+    fn cells_property(&self, name: &str, default: u32) -> Result<u32, FdtError> {
+        match self.property(name) {
+            None => Ok(default),
+            Some(p) => {
+                let v = p.u32()?;
+                if v > 4 {
+                    return Err(p.bad_value(format!("{v} cells is beyond the 4 this reader supports")));
+                }
+                Ok(v)
+            }
+        }
+    }
+
+    /// The `reg` property decoded with the parent's `#address-cells`/`#size-cells`; empty when
+    /// the node has no `reg`. Values wider than 64 bits are an error.
+    pub fn reg(&self) -> Result<Vec<RegEntry>, FdtError> {
+        let Some(prop) = self.property("reg") else {
+            return Ok(Vec::new());
+        };
+        let (ac, sc) = match self.parent() {
+            Some(parent) => (parent.address_cells()?, parent.size_cells()?),
+            None => (2, 1),
+        };
+        prop.decode_pairs(ac, sc)
+            .map(|pairs| pairs.into_iter().map(|(address, size)| RegEntry { address, size }).collect())
+    }
+}
+
+/// Iterator over a node's children.
+pub struct Children<'f, 'a> {
+    fdt: &'f Fdt<'a>,
+    next: u32,
+}
+
+impl<'f, 'a> Iterator for Children<'f, 'a> {
+    type Item = Node<'f, 'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next == NONE {
+            return None;
+        }
+        let node = Node::new(self.fdt, self.next);
+        self.next = node.rec().next_sibling;
+        Some(node)
+    }
+}
+
+/// Iterator over a node's properties.
+pub struct Properties<'f, 'a> {
+    fdt: &'f Fdt<'a>,
+    next: u32,
+    end: u32,
+}
+
+impl<'a> Iterator for Properties<'_, 'a> {
+    type Item = Property<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= self.end {
+            return None;
+        }
+        let rec = self.fdt.tables().props.get(self.next as usize)?;
+        self.next += 1;
+        Some(Property::from_rec(self.fdt, rec))
+    }
+}

@@ -1,0 +1,149 @@
+//! The safety policy, one rule at a time. Each failed rule is a [`Reason`] the user sees.
+//!
+//! Rules so far (DESIGN "The policy, in one place"): a reset exists, every line resolves, no line
+//! is shared with another node, and the device's DMA is confined by an IOMMU. Later rules
+//! (ACPI `_RST`, device-specific handlers, controller support, quiescence evidence) extend this
+//! module; `audit` and `explain` both call [`verdict`], so they cannot disagree.
+
+use std::fmt;
+
+use platreset_fdt::NodeId;
+use platreset_topology::{ResetLine, Topology};
+
+/// How vfio-platform would reset the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Through the reset controllers named by `resets` (the unmerged generic reset).
+    Generic,
+    /// No reset method.
+    None,
+}
+
+impl Method {
+    /// The stable name used in JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Generic => "generic",
+            Method::None => "none",
+        }
+    }
+}
+
+/// Why a device may not be handed to a VM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The node has no reset at all.
+    NoReset,
+    /// A `resets` specifier does not resolve (the detail is reported beside the verdict).
+    Unresolvable,
+    /// Line `index` is used by `others` other nodes too.
+    SharedLine {
+        /// Position of the line in `resets`.
+        index: usize,
+        /// Controller path.
+        controller: String,
+        /// Specifier cells.
+        args: Vec<u32>,
+        /// How many other nodes use it.
+        others: usize,
+    },
+    /// No `iommus`: the device could DMA anywhere in host memory.
+    NoIommu,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::NoReset => write!(f, "no reset method: the node has no resets"),
+            Reason::Unresolvable => write!(f, "reset specifier cannot be resolved"),
+            Reason::SharedLine { index, controller, args, others } => {
+                write!(f, "reset line {index} ({controller} [")?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                write!(f, "]) is shared with {others} other node(s)")
+            }
+            Reason::NoIommu => write!(f, "no iommus: the device's DMA is not confined by an IOMMU"),
+        }
+    }
+}
+
+impl Reason {
+    /// A short tag for tables ("shared line").
+    pub fn short(&self) -> &'static str {
+        match self {
+            Reason::NoReset => "no reset",
+            Reason::Unresolvable => "unresolvable",
+            Reason::SharedLine { .. } => "shared line",
+            Reason::NoIommu => "no IOMMU",
+        }
+    }
+
+    /// A one-line hint on what to do about it.
+    pub fn fix(&self) -> &'static str {
+        match self {
+            Reason::NoReset => {
+                "describe the device's reset line in DT (resets = <&ctrl id>) or provide ACPI _RST"
+            }
+            Reason::Unresolvable => {
+                "fix the resets property: every phandle must name a node with #reset-cells"
+            }
+            Reason::SharedLine { .. } => {
+                "a shared line resets the other devices too: assign them together or not at all"
+            }
+            Reason::NoIommu => "add an IOMMU (iommus = <&smmu id>) or record the device as non-DMA",
+        }
+    }
+}
+
+/// The policy's decision for one device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The reset method found.
+    pub method: Method,
+    /// Every failed rule, in rule order; empty means eligible.
+    pub reasons: Vec<Reason>,
+}
+
+impl Verdict {
+    /// Whether the device may be handed to a VM.
+    pub fn eligible(&self) -> bool {
+        self.reasons.is_empty()
+    }
+}
+
+/// Applies every rule to `node` of the topology's tree.
+pub fn verdict(topology: &Topology<'_, '_>, node: NodeId) -> Verdict {
+    let Some(consumer) = topology.consumer(node) else {
+        let iommus = topology.node(node).is_some_and(|n| n.property("iommus").is_some());
+        let mut reasons = vec![Reason::NoReset];
+        if !iommus {
+            reasons.push(Reason::NoIommu);
+        }
+        return Verdict { method: Method::None, reasons };
+    };
+    let mut reasons = Vec::new();
+    match &consumer.resets {
+        Err(_) => reasons.push(Reason::Unresolvable),
+        Ok(lines) => {
+            for (index, line) in lines.iter().enumerate() {
+                let others = topology.other_users(line, node);
+                if others > 0 {
+                    reasons.push(shared(topology, index, line, others));
+                }
+            }
+        }
+    }
+    if !consumer.iommus {
+        reasons.push(Reason::NoIommu);
+    }
+    Verdict { method: Method::Generic, reasons }
+}
+
+fn shared(topology: &Topology<'_, '_>, index: usize, line: &ResetLine, others: usize) -> Reason {
+    let controller = topology.node(line.controller).map(|n| n.path()).unwrap_or_default();
+    Reason::SharedLine { index, controller, args: line.args.clone(), others }
+}
