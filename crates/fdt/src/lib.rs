@@ -35,7 +35,7 @@ mod tree;
 
 pub use error::{FdtError, LookupError};
 pub use header::{Header, Reservation, MAGIC};
-pub use names::NameTable;
+pub use names::{NameTable, MAX_NAMES};
 pub use node::{Children, Node, NodeId, Properties, RegEntry};
 pub use phandle::{Phandle, PhandleIndex};
 pub use property::{Property, StringList, U32Cells};
@@ -54,6 +54,7 @@ pub struct Fdt<'a> {
     header: Header,
     strings: &'a [u8],
     tables: Tables,
+    classification: Option<NameTable<'a>>,
 }
 
 impl<'a> Fdt<'a> {
@@ -64,11 +65,36 @@ impl<'a> Fdt<'a> {
 
     /// Like [`Fdt::parse`], reusing the allocations of an earlier tree ([`Fdt::into_scratch`]).
     pub fn parse_with(blob: &'a [u8], scratch: Scratch) -> Result<Fdt<'a>, FdtError> {
+        Self::parse_inner(blob, scratch, None)
+    }
+
+    /// Like [`Fdt::parse_with`], and classifies every property by `names` during the walk:
+    /// [`Node::classes`] then tells which of them a node has without looking at its properties.
+    /// For passes over many trees that care about a few property names.
+    pub fn parse_classifying(
+        blob: &'a [u8],
+        scratch: Scratch,
+        names: &'static [&'static str],
+    ) -> Result<Fdt<'a>, FdtError> {
+        Self::parse_inner(blob, scratch, Some(names))
+    }
+
+    fn parse_inner(
+        blob: &'a [u8],
+        scratch: Scratch,
+        names: Option<&'static [&'static str]>,
+    ) -> Result<Fdt<'a>, FdtError> {
         let header = Header::parse(blob)?;
-        let mut tables = scratch.0;
-        tree::walk(blob, &header, &mut tables)?;
         let strings = blob.get(header.strings_start..header.strings_end).unwrap_or_default();
-        Ok(Fdt { blob, header, strings, tables })
+        let classification = names.map(|names| NameTable::new(strings, names));
+        let mut tables = scratch.0;
+        tree::walk(blob, &header, &mut tables, classification.as_ref())?;
+        Ok(Fdt { blob, header, strings, tables, classification })
+    }
+
+    /// The table [`Fdt::parse_classifying`] classified with, if any.
+    pub fn classification(&self) -> Option<&NameTable<'a>> {
+        self.classification.as_ref()
     }
 
     /// Gives back the allocations for the next [`Fdt::parse_with`].
@@ -112,7 +138,7 @@ impl<'a> Fdt<'a> {
     }
 
     /// A table that classifies property names in O(1) (see [`NameTable`]).
-    pub fn name_table(&self, names: &[&str]) -> NameTable {
+    pub fn name_table(&self, names: &'static [&'static str]) -> NameTable<'a> {
         NameTable::new(self.strings, names)
     }
 

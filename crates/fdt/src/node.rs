@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use crate::error::FdtError;
+use crate::names::NameTable;
 use crate::phandle::Phandle;
 use crate::property::{Property, StringList};
 use crate::tree::{NodeRec, NONE};
@@ -74,6 +75,12 @@ impl<'f, 'a> Node<'f, 'a> {
         NodeId(self.index)
     }
 
+    /// With a tree parsed by [`crate::Fdt::parse_classifying`]: bit i is set when the node has a
+    /// property named by entry i of the names given there. 0 for other trees.
+    pub fn classes(&self) -> u32 {
+        self.rec().classes
+    }
+
     /// Offset of the node's FDT_BEGIN_NODE token in the blob.
     pub fn offset(&self) -> usize {
         self.rec().offset as usize
@@ -125,26 +132,40 @@ impl<'f, 'a> Node<'f, 'a> {
 
     /// The properties, in document order.
     pub fn properties(&self) -> Properties<'f, 'a> {
-        let r = self.rec();
-        Properties { fdt: self.fdt, next: r.props_start, end: r.props_start + r.props_len }
+        Properties { fdt: self.fdt, next: self.rec().props_start, end: self.props_end() }
+    }
+
+    fn props_end(&self) -> u32 {
+        let tables = self.fdt.tables();
+        match tables.nodes.get(self.index as usize + 1) {
+            Some(next) => next.props_start,
+            None => tables.props.len() as u32,
+        }
+    }
+
+    /// The properties whose names `table` knows, with the name's index in the table. Cheaper
+    /// than [`Node::properties`] plus [`NameTable::get`]: other properties are never built.
+    pub fn classified_properties<'t>(
+        &self,
+        table: &'t NameTable<'a>,
+    ) -> impl Iterator<Item = (usize, Property<'a>)> + 't
+    where
+        'f: 't,
+    {
+        let fdt = self.fdt;
+        let start = self.rec().props_start as usize;
+        let recs = fdt.tables().props.get(start..self.props_end() as usize).unwrap_or_default();
+        let own = table.is_for(fdt.strings());
+        recs.iter().filter_map(move |rec| {
+            let index =
+                if own { table.classify(rec.nameoff) } else { table.get(&Property::from_rec(fdt, rec)) };
+            index.map(|i| (i, Property::from_rec(fdt, rec)))
+        })
     }
 
     /// The property called `name`, if present (the first one, should a blob repeat it).
     pub fn property(&self, name: &str) -> Option<Property<'a>> {
-        let strings = self.fdt.strings();
-        let name = name.as_bytes();
-        self.prop_recs().find_map(|rec| {
-            let at = rec.nameoff as usize;
-            let matches =
-                strings.get(at..at + name.len()) == Some(name) && strings.get(at + name.len()) == Some(&0);
-            matches.then(|| Property::from_rec(self.fdt, rec))
-        })
-    }
-
-    fn prop_recs(&self) -> impl Iterator<Item = &'f crate::tree::PropRec> {
-        let r = self.rec();
-        let start = r.props_start as usize;
-        self.fdt.tables().props[start..start + r.props_len as usize].iter()
+        self.properties().find(|p| p.is_named(name))
     }
 
     /// Full path, `/` for the root; names converted lossily.
@@ -156,21 +177,25 @@ impl<'f, 'a> Node<'f, 'a> {
 
     /// Appends the full path to `out` (saves an allocation in loops).
     pub fn write_path(&self, out: &mut String) {
-        // Depth is capped by the walk, so this stack stays small.
-        let mut chain: Vec<&'a [u8]> = Vec::with_capacity(self.depth());
-        let mut at = Some(*self);
-        while let Some(node) = at {
-            if node.index != 0 {
-                chain.push(node.name());
+        // The walk caps depth at MAX_DEPTH, so the chain fits this array.
+        let mut chain = [0u32; crate::MAX_DEPTH + 1];
+        let mut len = 0;
+        let mut at = self.index;
+        while at != 0 && at != NONE && len < chain.len() {
+            chain[len] = at;
+            len += 1;
+            at = self.fdt.tables().nodes.get(at as usize).map_or(NONE, |r| r.parent);
+        }
+        if len == 0 {
+            out.push('/');
+        }
+        for &index in chain[..len].iter().rev() {
+            out.push('/');
+            let name = Node::new(self.fdt, index).name();
+            match std::str::from_utf8(name) {
+                Ok(text) => out.push_str(text),
+                Err(_) => out.push_str(&String::from_utf8_lossy(name)),
             }
-            at = node.parent();
-        }
-        if chain.is_empty() {
-            out.push('/');
-        }
-        for name in chain.iter().rev() {
-            out.push('/');
-            out.push_str(&String::from_utf8_lossy(name));
         }
     }
 

@@ -1,6 +1,5 @@
 //! Phandles and the index from phandle to node.
 
-use std::collections::HashMap;
 use std::num::NonZeroU32;
 
 use crate::node::{Node, NodeId};
@@ -33,23 +32,25 @@ impl std::fmt::Display for Phandle {
 
 /// Phandle → node. When several nodes claim one phandle the first in document order wins, as in
 /// libfdt's `fdt_node_offset_by_phandle`; the others are kept in [`PhandleIndex::duplicates`].
+///
+/// A sorted vector, not a hash map: trees hold a few hundred phandles, built once and looked up
+/// a few times each, and one allocation per tree matters when auditing thousands of trees.
 #[derive(Debug, Default, Clone)]
 pub struct PhandleIndex {
-    map: HashMap<Phandle, NodeId>,
+    sorted: Vec<(Phandle, NodeId)>,
     duplicates: Vec<(Phandle, NodeId)>,
 }
 
 impl PhandleIndex {
     pub(crate) fn build(fdt: &Fdt<'_>) -> PhandleIndex {
         let names = fdt.name_table(&["phandle", "linux,phandle"]);
-        let mut index = PhandleIndex::default();
+        let mut pairs = Vec::new();
         for node in fdt.nodes() {
             let (mut primary, mut legacy) = (None, None);
-            for prop in node.properties() {
-                match names.get(&prop) {
-                    Some(0) if primary.is_none() => primary = Some(prop),
-                    Some(1) if legacy.is_none() => legacy = Some(prop),
-                    _ => {}
+            for (i, prop) in node.classified_properties(&names) {
+                match i {
+                    0 => primary = primary.or(Some(prop)),
+                    _ => legacy = legacy.or(Some(prop)),
                 }
             }
             let value = primary
@@ -57,25 +58,30 @@ impl PhandleIndex {
                 .or_else(|| legacy.and_then(|p| p.u32().ok()))
                 .and_then(Phandle::new);
             if let Some(phandle) = value {
-                index.insert(phandle, node.id());
+                pairs.push((phandle, node.id()));
             }
         }
-        index
+        PhandleIndex::from_pairs(pairs)
     }
 
-    /// Records `phandle` for `node` unless an earlier node holds it.
-    pub fn insert(&mut self, phandle: Phandle, node: NodeId) {
-        match self.map.entry(phandle) {
-            std::collections::hash_map::Entry::Occupied(_) => self.duplicates.push((phandle, node)),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(node);
+    /// Builds the index from (phandle, node) pairs given in document order.
+    pub fn from_pairs(mut pairs: Vec<(Phandle, NodeId)>) -> PhandleIndex {
+        // Stable sort: among equal phandles the first in document order stays first.
+        pairs.sort_by_key(|&(p, _)| p);
+        let mut duplicates = Vec::new();
+        pairs.dedup_by(|later, first| {
+            let same = later.0 == first.0;
+            if same {
+                duplicates.push(*later);
             }
-        }
+            same
+        });
+        PhandleIndex { sorted: pairs, duplicates }
     }
 
     /// The node holding `phandle`.
     pub fn get(&self, phandle: Phandle) -> Option<NodeId> {
-        self.map.get(&phandle).copied()
+        self.sorted.binary_search_by_key(&phandle, |&(p, _)| p).ok().map(|i| self.sorted[i].1)
     }
 
     /// The node a raw cell refers to (`None` for 0, 0xffffffff and unknown values).
@@ -90,11 +96,11 @@ impl PhandleIndex {
 
     /// How many distinct phandles the tree defines.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.sorted.len()
     }
 
     /// Whether the tree defines no phandle.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.sorted.is_empty()
     }
 }

@@ -12,31 +12,38 @@ use crate::Fdt;
 /// A property of a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Property<'a> {
-    name: &'a [u8],
+    // The strings block; the name is found in it only when asked for (hot loops classify
+    // properties by `nameoff` and never need the bytes).
+    strings: &'a [u8],
     value: &'a [u8],
-    offset: usize,
+    offset: u32,
     nameoff: u32,
 }
 
 impl<'a> Property<'a> {
+    #[inline]
     pub(crate) fn from_rec(fdt: &Fdt<'a>, rec: &PropRec) -> Self {
-        let strings = fdt.strings();
-        // The walk checked that a NUL follows `nameoff` inside the strings block.
-        let tail = strings.get(rec.nameoff as usize..).unwrap_or_default();
-        let name = &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())];
-        let start = rec.value_start as usize;
+        let start = rec.value_start();
         let value = fdt.blob().get(start..start + rec.len as usize).unwrap_or_default();
-        Property { name, value, offset: rec.offset as usize, nameoff: rec.nameoff }
+        Property { strings: fdt.strings(), value, offset: rec.offset, nameoff: rec.nameoff }
     }
 
     /// The name, as raw bytes.
     pub fn name(&self) -> &'a [u8] {
-        self.name
+        // The walk checked that a NUL follows `nameoff` inside the strings block.
+        let tail = self.strings.get(self.nameoff as usize..).unwrap_or_default();
+        &tail[..memchr::memchr(0, tail).unwrap_or(tail.len())]
+    }
+
+    /// Whether the property is called `name` (compares without searching for the terminator).
+    pub fn is_named(&self, name: &str) -> bool {
+        let (at, name) = (self.nameoff as usize, name.as_bytes());
+        self.strings.get(at..at + name.len()) == Some(name) && self.strings.get(at + name.len()) == Some(&0)
     }
 
     /// The name as text (invalid UTF-8 replaced).
     pub fn name_lossy(&self) -> Cow<'a, str> {
-        String::from_utf8_lossy(self.name)
+        String::from_utf8_lossy(self.name())
     }
 
     /// The raw value.
@@ -46,7 +53,11 @@ impl<'a> Property<'a> {
 
     /// Offset of the property's FDT_PROP token in the blob.
     pub fn offset(&self) -> usize {
-        self.offset
+        self.offset as usize
+    }
+
+    pub(crate) fn strings_block(&self) -> &'a [u8] {
+        self.strings
     }
 
     /// Offset of the name in the strings block (what [`crate::NameTable`] classifies).
@@ -55,7 +66,7 @@ impl<'a> Property<'a> {
     }
 
     pub(crate) fn bad_value(&self, problem: String) -> FdtError {
-        FdtError::BadValue { property: self.name_lossy().into_owned(), offset: self.offset, problem }
+        FdtError::BadValue { property: self.name_lossy().into_owned(), offset: self.offset(), problem }
     }
 
     /// The value as exactly one cell.
@@ -104,7 +115,8 @@ impl<'a> Property<'a> {
     /// Decodes `(address, size)` tuples of `ac` and `sc` cells (each ≤ 2 cells' worth of value).
     pub fn decode_pairs(&self, ac: u32, sc: u32) -> Result<Vec<(u64, u64)>, FdtError> {
         let cells: Vec<u32> = self.u32s()?.collect();
-        let stride = (ac + sc) as usize;
+        // Widened before adding: callers may pass any u32 (`reg` caps both at 4, others need not).
+        let stride = (ac as usize).saturating_add(sc as usize);
         if stride == 0 {
             return Err(self.bad_value("#address-cells and #size-cells are both 0".into()));
         }

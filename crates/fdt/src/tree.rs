@@ -3,9 +3,10 @@
 //! crate reads these tables, never the raw tokens, so the blob is checked exactly once.
 //! Iterative, with a depth cap: a hostile blob can neither overflow the stack nor loop.
 
-use crate::bytes::{align4, be32};
+use crate::bytes::align4;
 use crate::error::FdtError;
 use crate::header::Header;
+use crate::names::NameTable;
 
 /// Deepest node nesting accepted (the root is depth 0). Real trees stay below 12.
 pub const MAX_DEPTH: usize = 64;
@@ -28,18 +29,26 @@ pub(crate) struct NodeRec {
     pub parent: u32,
     pub first_child: u32,
     pub next_sibling: u32,
+    /// Index of the node's first property. Properties precede subnodes, so a node's properties
+    /// end where the next node's begin: no length is stored.
     pub props_start: u32,
-    pub props_len: u32,
+    /// Bit i set when the node has a property named by entry i of the classifying name list.
+    pub classes: u32,
     pub depth: u16,
 }
 
-/// A property as found in the structure block.
+/// A property as found in the structure block; its value starts 12 bytes after `offset`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PropRec {
     pub offset: u32,
     pub nameoff: u32,
-    pub value_start: u32,
     pub len: u32,
+}
+
+impl PropRec {
+    pub fn value_start(&self) -> usize {
+        self.offset as usize + 12
+    }
 }
 
 /// The flat tables built by [`walk`].
@@ -55,85 +64,41 @@ fn end_err(offset: usize, why: &'static str) -> FdtError {
 
 /// Walks the structure block of `blob` once, filling `tables` (cleared first, so callers can reuse
 /// their allocations from file to file).
-pub(crate) fn walk(blob: &[u8], header: &Header, tables: &mut Tables) -> Result<(), FdtError> {
+///
+/// With `names`, every property's name is classified as it is met and the node's `classes` bit
+/// set, so that later passes can skip nodes without touching their properties.
+pub(crate) fn walk(
+    blob: &[u8],
+    header: &Header,
+    tables: &mut Tables,
+    names: Option<&NameTable<'_>>,
+) -> Result<(), FdtError> {
     let Header { struct_start, struct_end, strings_start, strings_end, .. } = *header;
     // Only the structure block may be read as tokens; a blob whose totalsize fits a u32 keeps every
     // offset below 2^32, so the u32 fields of the tables cannot truncate.
     let block = blob.get(..struct_end).ok_or(end_err(struct_end, "outside the blob"))?;
     let strings = blob.get(strings_start..strings_end).unwrap_or_default();
     // A name offset is valid iff a NUL follows it inside the strings block.
-    let name_limit = strings.iter().rposition(|&b| b == 0).map_or(0, |last| last + 1);
+    let name_limit = memchr::memrchr(0, strings).map_or(0, |last| last + 1);
 
     tables.nodes.clear();
     tables.props.clear();
-    // Stack of (node index, index of its last child so far).
-    let mut stack: Vec<(u32, u32)> = Vec::with_capacity(16);
+    // Open nodes: (node index, index of its last child so far). MAX_DEPTH bounds it.
+    let mut stack = [(NONE, NONE); MAX_DEPTH];
+    let mut depth = 0usize;
     let mut root_done = false;
     let mut pos = struct_start;
     loop {
-        let token = be32(block, pos).ok_or(end_err(
-            pos,
-            if root_done { "without FDT_END" } else { "inside an open node (missing FDT_END_NODE)" },
-        ))?;
-        match token {
-            FDT_BEGIN_NODE => {
-                if root_done {
-                    return Err(FdtError::UnexpectedToken {
-                        token: "FDT_BEGIN_NODE",
-                        offset: pos,
-                        why: "a second root node after the first was closed",
-                    });
-                }
-                let depth = stack.len();
-                if depth >= MAX_DEPTH {
-                    return Err(FdtError::TooDeep { offset: pos, depth: depth + 1, max: MAX_DEPTH });
-                }
-                let name_start = pos + 4;
-                let name_len = block
-                    .get(name_start..)
-                    .and_then(|rest| rest.iter().position(|&b| b == 0))
-                    .ok_or(FdtError::UnterminatedName { offset: name_start })?;
-                let index = tables.nodes.len() as u32;
-                let parent = match stack.last_mut() {
-                    Some((parent, last_child)) => {
-                        let p = *parent;
-                        if *last_child == NONE {
-                            tables.nodes[p as usize].first_child = index;
-                        } else {
-                            tables.nodes[*last_child as usize].next_sibling = index;
-                        }
-                        *last_child = index;
-                        p
-                    }
-                    None => NONE,
-                };
-                tables.nodes.push(NodeRec {
-                    offset: pos as u32,
-                    name_start: name_start as u32,
-                    name_len: name_len as u32,
-                    parent,
-                    first_child: NONE,
-                    next_sibling: NONE,
-                    props_start: tables.props.len() as u32,
-                    props_len: 0,
-                    depth: depth as u16,
-                });
-                stack.push((index, NONE));
-                pos = align4(name_start + name_len + 1).ok_or(end_err(pos, "in a node name"))?;
-            }
-            FDT_END_NODE => {
-                if stack.pop().is_none() {
-                    return Err(FdtError::UnexpectedToken {
-                        token: "FDT_END_NODE",
-                        offset: pos,
-                        why: "no node is open",
-                    });
-                }
-                root_done = stack.is_empty();
-                pos += 4;
-            }
+        let rest = block.get(pos..).unwrap_or_default();
+        let Some((&token, after)) = rest.split_first_chunk::<4>() else {
+            return Err(end_err(
+                pos,
+                if root_done { "without FDT_END" } else { "inside an open node (missing FDT_END_NODE)" },
+            ));
+        };
+        match u32::from_be_bytes(token) {
             FDT_PROP => {
-                let Some(&(node, last_child)) = stack.last() else {
+                let Some(&(_, last_child)) = depth.checked_sub(1).and_then(|d| stack.get(d)) else {
                     return Err(FdtError::UnexpectedToken {
                         token: "FDT_PROP",
                         offset: pos,
@@ -147,19 +112,19 @@ pub(crate) fn walk(blob: &[u8], header: &Header, tables: &mut Tables) -> Result<
                         why: "a property after a subnode (properties must come first)",
                     });
                 }
-                let (Some(len), Some(nameoff)) = (be32(block, pos + 4), be32(block, pos + 8)) else {
+                let Some((&[l0, l1, l2, l3, n0, n1, n2, n3], value)) = after.split_first_chunk::<8>() else {
                     return Err(FdtError::Truncated {
                         what: "property header",
                         offset: pos,
                         need: 12,
-                        have: struct_end.saturating_sub(pos),
+                        have: rest.len(),
                     });
                 };
-                let value_start = pos + 12;
-                let value_end = value_start
-                    .checked_add(len as usize)
-                    .filter(|&end| end <= struct_end)
-                    .ok_or(FdtError::PropertyOverflow { offset: pos, len, end: struct_end })?;
+                let len = u32::from_be_bytes([l0, l1, l2, l3]);
+                let nameoff = u32::from_be_bytes([n0, n1, n2, n3]);
+                if len as usize > value.len() {
+                    return Err(FdtError::PropertyOverflow { offset: pos, len, end: struct_end });
+                }
                 if nameoff as usize >= name_limit {
                     return Err(FdtError::BadNameOffset {
                         offset: pos,
@@ -167,14 +132,71 @@ pub(crate) fn walk(blob: &[u8], header: &Header, tables: &mut Tables) -> Result<
                         strings_size: strings.len(),
                     });
                 }
-                tables.props.push(PropRec {
+                tables.props.push(PropRec { offset: pos as u32, nameoff, len });
+                if let Some(class) = names.and_then(|t| t.classify(nameoff)) {
+                    // Properties precede subnodes, so the open node is the last one pushed.
+                    if let Some(node) = tables.nodes.last_mut() {
+                        node.classes |= 1 << class;
+                    }
+                }
+                // pos + 12 + len <= struct_end, which fits a u32: the sum cannot overflow.
+                pos = align4(pos + 12 + len as usize).ok_or(end_err(pos, "in a property value"))?;
+            }
+            FDT_BEGIN_NODE => {
+                if root_done {
+                    return Err(FdtError::UnexpectedToken {
+                        token: "FDT_BEGIN_NODE",
+                        offset: pos,
+                        why: "a second root node after the first was closed",
+                    });
+                }
+                if depth >= MAX_DEPTH {
+                    return Err(FdtError::TooDeep { offset: pos, depth: depth + 1, max: MAX_DEPTH });
+                }
+                let name_start = pos + 4;
+                let name_len =
+                    memchr::memchr(0, after).ok_or(FdtError::UnterminatedName { offset: name_start })?;
+                let index = tables.nodes.len() as u32;
+                let parent = match depth.checked_sub(1).and_then(|d| stack.get_mut(d)) {
+                    Some((parent, last_child)) => {
+                        let link = match *last_child {
+                            NONE => tables.nodes.get_mut(*parent as usize).map(|n| &mut n.first_child),
+                            sibling => tables.nodes.get_mut(sibling as usize).map(|n| &mut n.next_sibling),
+                        };
+                        if let Some(link) = link {
+                            *link = index;
+                        }
+                        *last_child = index;
+                        *parent
+                    }
+                    None => NONE,
+                };
+                tables.nodes.push(NodeRec {
                     offset: pos as u32,
-                    nameoff,
-                    value_start: value_start as u32,
-                    len,
+                    name_start: name_start as u32,
+                    name_len: name_len as u32,
+                    parent,
+                    first_child: NONE,
+                    next_sibling: NONE,
+                    props_start: tables.props.len() as u32,
+                    classes: 0,
+                    depth: depth as u16,
                 });
-                tables.nodes[node as usize].props_len += 1;
-                pos = align4(value_end).ok_or(end_err(pos, "in a property value"))?;
+                stack[depth] = (index, NONE);
+                depth += 1;
+                pos = align4(name_start + name_len + 1).ok_or(end_err(pos, "in a node name"))?;
+            }
+            FDT_END_NODE => {
+                if depth == 0 {
+                    return Err(FdtError::UnexpectedToken {
+                        token: "FDT_END_NODE",
+                        offset: pos,
+                        why: "no node is open",
+                    });
+                }
+                depth -= 1;
+                root_done = depth == 0;
+                pos += 4;
             }
             FDT_NOP => pos += 4,
             FDT_END => {

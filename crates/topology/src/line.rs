@@ -2,12 +2,36 @@
 
 use platreset_fdt::NodeId;
 
+use crate::resolve::MAX_RESET_ARGS;
+
+const CAP: usize = MAX_RESET_ARGS as usize;
+
 /// One reset line, identified as Linux identifies it: the controller node and the specifier's
-/// argument cells. Two consumers share a line exactly when their `ResetLine`s are equal.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// argument cells (at most [`MAX_RESET_ARGS`], held inline). Two consumers share a line exactly
+/// when their `ResetLine`s are equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ResetLine {
+    controller: NodeId,
+    len: u8,
+    // Cells past `len` are always zero, so the derived comparisons see only the real cells.
+    cells: [u32; CAP],
+}
+
+impl ResetLine {
+    /// A line of `controller` selected by `args`; `None` beyond [`MAX_RESET_ARGS`] cells.
+    pub fn new(controller: NodeId, args: &[u32]) -> Option<ResetLine> {
+        let mut cells = [0; CAP];
+        cells.get_mut(..args.len())?.copy_from_slice(args);
+        Some(ResetLine { controller, len: args.len() as u8, cells })
+    }
+
     /// The reset controller (the node that carries `#reset-cells`).
-    pub controller: NodeId,
+    pub fn controller(&self) -> NodeId {
+        self.controller
+    }
+
     /// The specifier cells after the phandle (`#reset-cells` of them).
-    pub args: Vec<u32>,
+    pub fn args(&self) -> &[u32] {
+        &self.cells[..usize::from(self.len)]
+    }
 }

@@ -107,7 +107,8 @@ pub(crate) fn resolve(
             need: count,
             have: cells.len() - at - 1,
         })?;
-        lines.push(ResetLine { controller: controller.id(), args: args.to_vec() });
+        // `count` was checked against MAX_RESET_ARGS above, so the line always fits.
+        lines.extend(ResetLine::new(controller.id(), args));
         at += 1 + count as usize;
     }
     Ok(lines)

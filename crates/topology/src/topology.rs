@@ -1,8 +1,10 @@
 //! Building the topology in one pass over the tree.
+//!
+//! Everything is kept in vectors sorted by node or by line and searched by bisection: a tree
+//! has a few hundred controllers and consumers, and an audit builds thousands of topologies, so
+//! a handful of allocations per tree beats hash maps.
 
-use std::collections::{BTreeMap, HashMap};
-
-use platreset_fdt::{Fdt, FdtError, Node, NodeId, PhandleIndex, Property, StringList};
+use platreset_fdt::{Fdt, Node, NodeId, Phandle, PhandleIndex, Property, StringList};
 
 use crate::line::ResetLine;
 use crate::resolve::{resolve, ResolveError};
@@ -44,13 +46,13 @@ impl<'a> Consumer<'a> {
     }
 }
 
-/// A reset controller: a node with `#reset-cells`, or one that a `resets` specifier points at.
+/// A reset controller: a node with `#reset-cells`.
 #[derive(Debug, Clone)]
 pub struct Controller<'a> {
     /// The node.
     pub node: NodeId,
-    /// Its `#reset-cells` reading: `None` when absent, `Some(Err(text))` when unreadable.
-    pub reset_cells: Option<Result<u32, String>>,
+    /// Its `#reset-cells`, or why it cannot be read.
+    pub reset_cells: Result<u32, String>,
     compatible: Option<Property<'a>>,
     /// Distinct consumer nodes whose resolved lines use this controller.
     pub consumers: usize,
@@ -69,16 +71,21 @@ impl<'a> Controller<'a> {
 #[derive(Debug)]
 pub struct Topology<'f, 'a> {
     fdt: &'f Fdt<'a>,
+    /// In document order (so sorted by node).
     consumers: Vec<Consumer<'a>>,
-    /// Controllers, in document order.
+    /// In document order.
     controllers: Vec<Controller<'a>>,
-    /// Line → indices of the consumers using it (each consumer once, ascending).
-    users: HashMap<ResetLine, Vec<u32>>,
+    /// (line, index into `consumers`), sorted; each consumer once per line.
+    users: Vec<(ResetLine, u32)>,
     phandles: PhandleIndex,
 }
 
-// Property names the pass classifies, by index.
-const NAMES: &[&str] =
+/// The property names the topology reads. Parse with
+/// `Fdt::parse_classifying(blob, scratch, PROPERTY_NAMES)` and [`Topology::build`] skips every
+/// node that has none of the names it needs without looking at its properties.
+/// A `static`, not a `const`: the topology recognises a tree classified by this very list by
+/// its address, and a `const` may be placed anew at each use.
+pub static PROPERTY_NAMES: &[&str] =
     &["resets", "reset-names", "status", "compatible", "iommus", "#reset-cells", "phandle", "linux,phandle"];
 const RESETS: usize = 0;
 const RESET_NAMES: usize = 1;
@@ -92,82 +99,102 @@ const LINUX_PHANDLE: usize = 7;
 impl<'f, 'a> Topology<'f, 'a> {
     /// Analyses `fdt`: one pass over every property, then resolution of each `resets`.
     pub fn build(fdt: &'f Fdt<'a>) -> Topology<'f, 'a> {
-        let names = fdt.name_table(NAMES);
-        let mut phandles = PhandleIndex::default();
+        let own;
+        let (names, masks) = match fdt.classification() {
+            Some(table) if std::ptr::eq(table.names(), PROPERTY_NAMES) => (table, true),
+            _ => {
+                own = fdt.name_table(PROPERTY_NAMES);
+                (&own, false)
+            }
+        };
+        const NEEDED: u32 = 1 << RESETS | 1 << RESET_CELLS | 1 << PHANDLE | 1 << LINUX_PHANDLE;
+        let mut phandle_pairs = Vec::new();
+        let mut controllers: Vec<Controller<'a>> = Vec::new();
         let mut pending: Vec<(Consumer<'a>, Property<'a>)> = Vec::new();
-        let mut cells: BTreeMap<NodeId, (Result<u32, FdtError>, Option<Property<'a>>)> = BTreeMap::new();
         for node in fdt.nodes() {
-            let mut found: [Option<Property<'a>>; NAMES.len()] = [None; NAMES.len()];
-            for prop in node.properties() {
-                if let Some(i) = names.get(&prop) {
-                    found[i].get_or_insert(prop);
-                }
+            if masks && node.classes() & NEEDED == 0 {
+                continue;
             }
-            let phandle = found[PHANDLE]
-                .and_then(|p| p.u32().ok())
-                .or_else(|| found[LINUX_PHANDLE].and_then(|p| p.u32().ok()))
-                .and_then(platreset_fdt::Phandle::new);
+            // Few nodes are controllers or consumers: note what every node needs, and look at
+            // the remaining properties only for those few.
+            let (mut resets, mut phandle, mut legacy, mut cells) = (None, None, None, None);
+            for (i, prop) in node.classified_properties(names) {
+                let slot = match i {
+                    RESETS => &mut resets,
+                    PHANDLE => &mut phandle,
+                    LINUX_PHANDLE => &mut legacy,
+                    RESET_CELLS => &mut cells,
+                    _ => continue,
+                };
+                slot.get_or_insert(prop);
+            }
+            let phandle = phandle
+                .and_then(|p: Property<'_>| p.u32().ok())
+                .or_else(|| legacy.and_then(|p: Property<'_>| p.u32().ok()))
+                .and_then(Phandle::new);
             if let Some(phandle) = phandle {
-                phandles.insert(phandle, node.id());
+                phandle_pairs.push((phandle, node.id()));
             }
-            if let Some(p) = found[RESET_CELLS] {
-                cells.insert(node.id(), (p.u32(), found[COMPATIBLE]));
+            if resets.is_none() && cells.is_none() {
+                continue;
             }
-            if let Some(resets) = found[RESETS] {
+            let find = |wanted: usize| {
+                node.classified_properties(names).find(|(i, _)| *i == wanted).map(|(_, p)| p)
+            };
+            let compatible = find(COMPATIBLE);
+            if let Some(p) = cells {
+                controllers.push(Controller {
+                    node: node.id(),
+                    reset_cells: p.u32().map_err(|e| e.to_string()),
+                    compatible,
+                    consumers: 0,
+                    shared_lines: 0,
+                });
+            }
+            if let Some(resets) = resets {
                 let consumer = Consumer {
                     node: node.id(),
-                    status: found[STATUS].map_or(b"okay", |p| p.first_string()),
-                    compatible: found[COMPATIBLE],
-                    reset_names: found[RESET_NAMES],
-                    iommus: found[IOMMUS].is_some(),
+                    status: find(STATUS).map_or(b"okay", |p| p.first_string()),
+                    compatible,
+                    reset_names: find(RESET_NAMES),
+                    iommus: find(IOMMUS).is_some(),
                     resets: Ok(Vec::new()),
                 };
                 pending.push((consumer, resets));
             }
         }
+        let phandles = PhandleIndex::from_pairs(phandle_pairs);
 
-        let reset_cells = |id: NodeId| cells.get(&id).map(|(r, _)| r.clone().map_err(|e| e.to_string()));
+        let find = |controllers: &[Controller<'a>], id: NodeId| {
+            controllers.binary_search_by_key(&id, |c| c.node).ok()
+        };
+        let reset_cells = |id: NodeId| find(&controllers, id).map(|i| controllers[i].reset_cells.clone());
         let mut consumers = Vec::with_capacity(pending.len());
-        let mut users: HashMap<ResetLine, Vec<u32>> = HashMap::new();
+        let mut users: Vec<(ResetLine, u32)> = Vec::new();
         for (index, (mut consumer, prop)) in pending.into_iter().enumerate() {
             consumer.resets = resolve(fdt, &prop, &phandles, reset_cells);
-            for line in consumer.lines() {
-                let list = users.entry(line.clone()).or_default();
-                if list.last() != Some(&(index as u32)) {
-                    list.push(index as u32);
-                }
-            }
+            users.extend(consumer.lines().iter().map(|&line| (line, index as u32)));
             consumers.push(consumer);
         }
+        users.sort_unstable();
+        users.dedup();
 
-        let mut controllers: BTreeMap<NodeId, Controller<'a>> = cells
-            .iter()
-            .map(|(&id, (r, compatible))| {
-                let controller = Controller {
-                    node: id,
-                    reset_cells: Some(r.clone().map_err(|e| e.to_string())),
-                    compatible: *compatible,
-                    consumers: 0,
-                    shared_lines: 0,
-                };
-                (id, controller)
-            })
-            .collect();
-        let mut per_controller: HashMap<NodeId, Vec<u32>> = HashMap::new();
-        for (line, list) in &users {
-            per_controller.entry(line.controller).or_default().extend(list);
-            if let Some(c) = controllers.get_mut(&line.controller) {
-                c.shared_lines += usize::from(list.len() > 1);
+        // Per controller: distinct consumers, and lines with more than one user.
+        let mut per_controller: Vec<(NodeId, u32)> =
+            users.iter().map(|(l, c)| (l.controller(), *c)).collect();
+        per_controller.sort_unstable();
+        per_controller.dedup();
+        for group in per_controller.chunk_by(|a, b| a.0 == b.0) {
+            if let Some(i) = find(&controllers, group[0].0) {
+                controllers[i].consumers = group.len();
             }
         }
-        for (id, mut list) in per_controller {
-            list.sort_unstable();
-            list.dedup();
-            if let Some(c) = controllers.get_mut(&id) {
-                c.consumers = list.len();
+        for group in users.chunk_by(|a, b| a.0 == b.0) {
+            if let Some(i) = find(&controllers, group[0].0.controller()) {
+                controllers[i].shared_lines += usize::from(group.len() > 1);
             }
         }
-        Topology { fdt, consumers, controllers: controllers.into_values().collect(), users, phandles }
+        Topology { fdt, consumers, controllers, users, phandles }
     }
 
     /// The tree analysed.
@@ -200,13 +227,19 @@ impl<'f, 'a> Topology<'f, 'a> {
         self.consumers.binary_search_by_key(&node, |c| c.node).ok().and_then(|i| self.consumers.get(i))
     }
 
-    /// The nodes (other than the consumer itself) that use `line`, in document order.
+    /// The controller record of a node, if it has `#reset-cells`.
+    pub fn controller(&self, node: NodeId) -> Option<&Controller<'a>> {
+        self.controllers.binary_search_by_key(&node, |c| c.node).ok().and_then(|i| self.controllers.get(i))
+    }
+
+    /// Every node that uses `line`, in document order.
     pub fn users_of(&self, line: &ResetLine) -> impl Iterator<Item = NodeId> + '_ {
-        self.users
-            .get(line)
-            .into_iter()
-            .flatten()
-            .filter_map(|&i| self.consumers.get(i as usize).map(|c| c.node))
+        let line = *line;
+        let start = self.users.partition_point(|(l, _)| *l < line);
+        self.users[start..]
+            .iter()
+            .take_while(move |(l, _)| *l == line)
+            .filter_map(|&(_, i)| self.consumers.get(i as usize).map(|c| c.node))
     }
 
     /// Other nodes (any status) that use a line identical to one of `consumer`'s, each once,

@@ -144,6 +144,6 @@ pub fn verdict(topology: &Topology<'_, '_>, node: NodeId) -> Verdict {
 }
 
 fn shared(topology: &Topology<'_, '_>, index: usize, line: &ResetLine, others: usize) -> Reason {
-    let controller = topology.node(line.controller).map(|n| n.path()).unwrap_or_default();
-    Reason::SharedLine { index, controller, args: line.args.clone(), others }
+    let controller = topology.node(line.controller()).map(|n| n.path()).unwrap_or_default();
+    Reason::SharedLine { index, controller, args: line.args().to_vec(), others }
 }

@@ -3,6 +3,7 @@
 //! others still processed, with a non-zero exit at the end.
 
 mod inputs;
+mod jsonl;
 mod render;
 pub mod report;
 mod scan;
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use platreset_fdt::{Fdt, Scratch};
+use platreset_topology::PROPERTY_NAMES;
 
 use crate::error::CliError;
 pub use inputs::Input;
@@ -66,14 +68,16 @@ pub(crate) fn audit_one(
     let file = input.display.clone();
     let result = match data {
         Err(e) => Err(format!("cannot read: {e}")),
-        Ok(bytes) => match Fdt::parse_with(bytes, scratch.take().unwrap_or_default()) {
-            Err(e) => Err(e.to_string()),
-            Ok(fdt) => {
-                let report = report::build(&file, &fdt, filter);
-                *scratch = Some(fdt.into_scratch());
-                Ok(report)
+        Ok(bytes) => {
+            match Fdt::parse_classifying(bytes, scratch.take().unwrap_or_default(), PROPERTY_NAMES) {
+                Err(e) => Err(e.to_string()),
+                Ok(fdt) => {
+                    let report = report::build(&file, &fdt, filter);
+                    *scratch = Some(fdt.into_scratch());
+                    Ok(report)
+                }
             }
-        },
+        }
     };
     let jsonl = (format == Format::Jsonl).then(|| render::jsonl(&file, &result));
     FileOutcome { file, result, jsonl }

@@ -15,9 +15,7 @@ pub fn jsonl(file: &str, result: &Result<FileReport, String>) -> String {
     match result {
         Ok(report) => {
             for node in &report.nodes {
-                // Serialising plain structs of strings and numbers into memory cannot fail.
-                let _ = serde_json::to_writer(&mut out, node);
-                out.push(b'\n');
+                super::jsonl::record(&mut out, node);
             }
         }
         Err(error) => {

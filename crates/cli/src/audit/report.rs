@@ -108,14 +108,22 @@ fn text(bytes: &[u8]) -> String {
 pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter) -> FileReport {
     let topology = Topology::build(fdt);
     let path = |id: NodeId| fdt.node(id).map(|n| n.path()).unwrap_or_default();
-    let consumer_paths: Vec<String> = topology.consumers().iter().map(|c| path(c.node)).collect();
-    let path_of = |id: NodeId| match topology.consumers().binary_search_by_key(&id, |c| c.node) {
-        Ok(i) => consumer_paths[i].clone(),
+    // Every path a record can print is a consumer's or a controller's: build each once.
+    let mut paths: Vec<(NodeId, String)> = topology
+        .consumers()
+        .iter()
+        .map(|c| c.node)
+        .chain(topology.controllers().iter().map(|c| c.node))
+        .map(|id| (id, path(id)))
+        .collect();
+    paths.sort_unstable_by_key(|(id, _)| *id);
+    let path_of = |id: NodeId| match paths.binary_search_by_key(&id, |(i, _)| *i) {
+        Ok(i) => paths[i].1.clone(),
         Err(_) => path(id),
     };
 
     let mut nodes = Vec::new();
-    for (consumer, node_path) in topology.consumers().iter().zip(&consumer_paths) {
+    for consumer in topology.consumers() {
         let compatible: Vec<String> = consumer.compatible().map(text).collect();
         if !filter.accepts(consumer.is_enabled(), &compatible) {
             continue;
@@ -124,7 +132,7 @@ pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter) -> FileReport {
             Ok(lines) => {
                 let lines = lines
                     .iter()
-                    .map(|l| LineRecord { controller: path_of(l.controller), args: l.args.clone() })
+                    .map(|l| LineRecord { controller: path_of(l.controller()), args: l.args().to_vec() })
                     .collect();
                 (Some(lines), None)
             }
@@ -136,7 +144,7 @@ pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter) -> FileReport {
         let verdict = policy::verdict(&topology, consumer.node);
         nodes.push(NodeRecord {
             file: file.to_string(),
-            node: node_path.clone(),
+            node: path_of(consumer.node),
             status: text(consumer.status),
             compatible,
             resets,
@@ -164,9 +172,9 @@ pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter) -> FileReport {
         .controllers()
         .iter()
         .map(|c| ControllerRecord {
-            node: path(c.node),
+            node: path_of(c.node),
             compatible: c.compatible().map(text).collect(),
-            reset_cells: c.reset_cells.as_ref().and_then(|r| r.as_ref().ok().copied()),
+            reset_cells: c.reset_cells.as_ref().ok().copied(),
             consumers: c.consumers,
             shared_lines: c.shared_lines,
         })
