@@ -138,9 +138,8 @@ impl<'f, 'a> Topology<'f, 'a> {
             if resets.is_none() && cells.is_none() {
                 continue;
             }
-            let find = |wanted: usize| {
-                node.classified_properties(names).find(|(i, _)| *i == wanted).map(|(_, p)| p)
-            };
+            let find =
+                |wanted: usize| node.classified_properties(names).find(|(i, _)| *i == wanted).map(|(_, p)| p);
             let compatible = find(COMPATIBLE);
             if let Some(p) = cells {
                 controllers.push(Controller {

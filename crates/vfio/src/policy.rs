@@ -147,3 +147,77 @@ fn shared(topology: &Topology<'_, '_>, index: usize, line: &ResetLine, others: u
     let controller = topology.node(line.controller()).map(|n| n.path()).unwrap_or_default();
     Reason::SharedLine { index, controller, args: line.args().to_vec(), others }
 }
+
+#[cfg(test)]
+mod tests {
+    use platreset_fdt::Fdt;
+    use platreset_topology::Topology;
+
+    use super::*;
+
+    fn verdict_of(path: &str) -> Verdict {
+        let blob = platreset_testkit::fixture("topology-sharing");
+        let fdt = Fdt::parse(&blob).unwrap();
+        let topology = Topology::build(&fdt);
+        verdict(&topology, fdt.find_path(path).unwrap().id())
+    }
+
+    #[test]
+    fn dedicated_line_behind_an_iommu_is_eligible() {
+        let v = verdict_of("/device@10000");
+        assert_eq!(v.method, Method::Generic);
+        assert!(v.eligible(), "{:?}", v.reasons);
+    }
+
+    #[test]
+    fn shared_line_is_refused_naming_the_line_and_how_many_share_it() {
+        let v = verdict_of("/device@11000");
+        assert!(!v.eligible());
+        assert_eq!(
+            v.reasons[0].to_string(),
+            "reset line 0 (/reset-controller@1000 [2]) is shared with 2 other node(s)"
+        );
+        assert_eq!(v.reasons[1], Reason::NoIommu);
+    }
+
+    #[test]
+    fn only_the_shared_line_of_several_is_reported() {
+        let v = verdict_of("/device@15000");
+        let shared: Vec<usize> = v
+            .reasons
+            .iter()
+            .filter_map(|r| match r {
+                Reason::SharedLine { index, .. } => Some(*index),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(shared, [1]);
+    }
+
+    #[test]
+    fn unresolvable_resets_are_refused_with_method_generic() {
+        let v = verdict_of("/unknown-phandle@20000");
+        assert_eq!(v.method, Method::Generic);
+        assert_eq!(v.reasons[0], Reason::Unresolvable);
+    }
+
+    #[test]
+    fn a_node_without_resets_has_no_method_and_is_refused() {
+        let v = verdict_of("/plain@30000");
+        assert_eq!(v.method, Method::None);
+        assert_eq!(v.reasons, [Reason::NoReset, Reason::NoIommu]);
+    }
+
+    #[test]
+    fn every_reason_has_a_short_tag_and_a_fix() {
+        let reasons = [
+            Reason::NoReset,
+            Reason::Unresolvable,
+            Reason::SharedLine { index: 0, controller: "/c".into(), args: vec![1, 2], others: 1 },
+            Reason::NoIommu,
+        ];
+        for r in reasons {
+            assert!(!r.short().is_empty() && !r.fix().is_empty() && !r.to_string().is_empty());
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! `platreset audit` as a user runs it: formats, filters, directories, bad input, exit codes.
+
+// A test whose setup fails stops there, with the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn platreset(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_platreset")).args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A scratch directory holding compiled fixtures, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("platreset-cli-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn write(&self, rel: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.0.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn jsonl(out: &Output) -> Vec<Value> {
+    stdout(out).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn jsonl_has_one_line_per_node_with_resets_in_the_stable_shape() {
+    let dir = Scratch::new("shape");
+    let file = dir.write("t.dtb", &platreset_testkit::fixture("topology-sharing"));
+    let out = platreset(&["audit", "--format", "jsonl", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = jsonl(&out);
+    assert_eq!(lines.len(), 15);
+    let first = &lines[0];
+    let keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["file", "node", "status", "compatible", "resets", "shared_with", "iommus", "verdict", "reset_names"]
+    );
+    assert_eq!(first["file"], file.to_str().unwrap());
+    assert_eq!(first["node"], "/device@10000");
+    assert_eq!(first["status"], "okay");
+    assert_eq!(first["compatible"], serde_json::json!(["test,dedicated"]));
+    assert_eq!(first["resets"], serde_json::json!([{"controller": "/reset-controller@1000", "args": [1]}]));
+    assert_eq!(first["verdict"], serde_json::json!({"eligible": true, "method": "generic", "reasons": []}));
+
+    let shared = lines.iter().find(|l| l["node"] == "/device@13000").unwrap();
+    assert_eq!(shared["status"], "disabled");
+    assert_eq!(shared["shared_with"], serde_json::json!(["/device@11000", "/device@12000"]));
+
+    let broken = lines.iter().find(|l| l["node"] == "/unknown-phandle@20000").unwrap();
+    assert_eq!(broken["resets"], Value::Null);
+    assert!(broken["error"].as_str().unwrap().contains("0x4242"));
+    let keys: Vec<&str> = broken.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys[4..6], ["resets", "error"], "error follows resets");
+}
+
+#[test]
+fn directories_are_walked_recursively_in_sorted_order_and_paths_joined_to_the_argument() {
+    let dir = Scratch::new("walk");
+    let blob = platreset_testkit::fixture("topology-sharing");
+    for rel in ["b/z.dtb", "a-b.dtb", "a/y.dtb", "a/x.dtb", "a/not-a-dtb.txt"] {
+        dir.write(rel, &blob);
+    }
+    let arg = format!("{}/", dir.path().display());
+    let out = platreset(&["audit", "--format", "jsonl", &arg]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut files: Vec<String> =
+        jsonl(&out).iter().map(|l| l["file"].as_str().unwrap().to_string()).collect();
+    files.dedup();
+    // String order of the relative paths: "a-b.dtb" < "a/x.dtb" ('-' sorts before '/').
+    let expected: Vec<String> =
+        ["a-b.dtb", "a/x.dtb", "a/y.dtb", "b/z.dtb"].iter().map(|r| format!("{arg}{r}")).collect();
+    assert_eq!(files, expected);
+}
+
+#[test]
+fn a_file_that_fails_is_reported_with_its_offset_and_the_others_still_audited() {
+    let dir = Scratch::new("bad");
+    let blob = platreset_testkit::fixture("topology-sharing");
+    dir.write("1-good.dtb", &blob);
+    dir.write("2-truncated.dtb", &blob[..blob.len() / 2]);
+    dir.write("3-good.dtb", &blob);
+    let out = platreset(&["audit", "--format", "jsonl", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "a failed file makes the exit code non-zero");
+    let lines = jsonl(&out);
+    assert_eq!(lines.len(), 15 + 1 + 15);
+    let error = &lines[15];
+    assert!(error["file"].as_str().unwrap().ends_with("2-truncated.dtb"));
+    assert_eq!(error.as_object().unwrap().len(), 2, "an unparsable file gives {{file, error}}");
+    let err = stderr(&out);
+    assert!(err.contains("2-truncated.dtb") && err.contains("totalsize"), "{err}");
+    assert!(err.contains("1 of 3 input file(s) could not be audited"), "{err}");
+}
+
+#[test]
+fn garbage_and_empty_files_are_errors_not_panics() {
+    let dir = Scratch::new("garbage");
+    let empty = dir.write("empty.dtb", b"");
+    let junk = dir.write("junk.dtb", &[0xd0, 0x0d, 0xfe, 0xed, 0xff, 0xff, 0xff, 0xff]);
+    for file in [empty, junk] {
+        let out = platreset(&["audit", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(err.starts_with("platreset: invalid DTB: "), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn a_missing_path_is_named_in_the_error() {
+    let out = platreset(&["audit", "/nonexistent/board.dtb"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("/nonexistent/board.dtb"), "{}", stderr(&out));
+}
+
+#[test]
+fn without_path_the_host_fdt_is_read_or_its_absence_explained() {
+    let out = platreset(&["audit", "--format", "jsonl"]);
+    if Path::new("/sys/firmware/fdt").exists() {
+        assert!(out.status.success() || stderr(&out).contains("/sys/firmware/fdt"));
+    } else {
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(err.contains("/sys/firmware/fdt") && err.contains("pass a DTB"), "{err}");
+    }
+}
+
+#[test]
+fn okay_and_compatible_filters_select_nodes_but_sharing_still_counts_every_node() {
+    let dir = Scratch::new("filters");
+    let file = dir.write("t.dtb", &platreset_testkit::fixture("topology-sharing"));
+    let f = file.to_str().unwrap();
+    let okay = jsonl(&platreset(&["audit", "--format", "jsonl", "--okay", f]));
+    assert_eq!(okay.len(), 14);
+    assert!(okay.iter().all(|l| l["status"] == "okay"));
+    let a = okay.iter().find(|l| l["node"] == "/device@11000").unwrap();
+    assert_eq!(
+        a["shared_with"],
+        serde_json::json!(["/device@12000", "/device@13000"]),
+        "disabled sharer kept"
+    );
+
+    let shared = jsonl(&platreset(&["audit", "--format", "jsonl", "--compatible", "test,sh*", f]));
+    assert_eq!(shared.len(), 3);
+    let two = jsonl(&platreset(&[
+        "audit",
+        "--format",
+        "jsonl",
+        "--compatible",
+        "test,twice",
+        "--compatible",
+        "*dedicated",
+        f,
+    ]));
+    assert_eq!(two.len(), 2);
+}
+
+#[test]
+fn json_format_is_one_document_with_files_controllers_and_a_summary() {
+    let dir = Scratch::new("json");
+    let file = dir.write("t.dtb", &platreset_testkit::fixture("topology-sharing"));
+    let out = platreset(&["audit", "--format", "json", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["files"][0]["nodes"].as_array().unwrap().len(), 15);
+    assert_eq!(doc["files"][0]["controllers"].as_array().unwrap().len(), 5);
+    let summary = &doc["summary"];
+    assert_eq!(summary["nodes"], 15);
+    assert_eq!(summary["sharing"], 5);
+    assert_eq!(summary["unresolvable"], 8);
+    assert_eq!(summary["eligible"], 1);
+}
+
+#[test]
+fn table_marks_shared_lines_and_ends_with_a_summary() {
+    let dir = Scratch::new("table");
+    let file = dir.write("t.dtb", &platreset_testkit::fixture("topology-sharing"));
+    let out = platreset(&["audit", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("* /device@11000 shares a line with /device@12000, /device@13000"), "{text}");
+    assert!(
+        text.contains("Summary: 1 file(s) (0 failed); 15 node(s) with resets (14 enabled); 5 share a line"),
+        "{text}"
+    );
+}
+
+#[test]
+fn dot_output_renders_with_graphviz_and_highlights_shared_lines() {
+    let dir = Scratch::new("dot");
+    let file = dir.write("t.dtb", &platreset_testkit::fixture("topology-sharing"));
+    let out = platreset(&["audit", "--format", "dot", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let graph = stdout(&out);
+    assert!(graph.contains("color=red"), "shared lines are red");
+    let dot_file = dir.write("g.dot", graph.as_bytes());
+    let rendered = Command::new("dot")
+        .args(["-Tsvg", "-o", "/dev/null"])
+        .arg(&dot_file)
+        .output()
+        .unwrap_or_else(|e| panic!("graphviz's `dot` is a test dependency; run scripts/setup ({e})"));
+    assert!(
+        rendered.status.success(),
+        "dot rejected the graph: {}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+}
+
+#[test]
+fn help_teaches_formats_and_examples() {
+    let out = platreset(&["audit", "--help"]);
+    let text = stdout(&out);
+    for needle in ["jsonl", "dot", "--okay", "--compatible", "/sys/firmware/fdt", "Examples:"] {
+        assert!(text.contains(needle), "--help lacks {needle}: {text}");
+    }
+}

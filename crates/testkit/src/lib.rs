@@ -1,0 +1,92 @@
+//! Test support shared by the workspace's test suites: compiling the DTS fixtures under
+//! `tests/dts/` with the real `dtc`, and finding the Debian DTB corpus.
+//!
+//! `dtc` is a hard test dependency (installed by `scripts/setup`): a missing `dtc` fails the
+//! test with that instruction. The corpus is optional: [`corpus_dir`] returns `None` and prints
+//! a visible `SKIPPED` line when it is absent.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+// Test support: a failure to set up a fixture ends the test with the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The `tests/dts/` fixture directory.
+pub fn fixtures_dir() -> PathBuf {
+    repo_root().join("tests/dts")
+}
+
+/// Compiles a DTS file with `dtc -@` (labels kept in `__symbols__`) and returns the blob.
+pub fn compile_dts(source: &Path) -> Vec<u8> {
+    // Tests run in parallel threads: each compilation gets its own output file.
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let out = std::env::temp_dir().join(format!(
+        "platreset-testkit-{}-{}-{}.dtb",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        source.file_stem().and_then(|s| s.to_str()).unwrap_or("fixture")
+    ));
+    let status = Command::new("dtc")
+        .args(["-@", "-q", "-I", "dts", "-O", "dtb", "-o"])
+        .arg(&out)
+        .arg(source)
+        .status()
+        .unwrap_or_else(|e| {
+            panic!("cannot run dtc ({e}): it is a hard test dependency; run scripts/setup to install it")
+        });
+    assert!(status.success(), "dtc failed on {}", source.display());
+    let blob = std::fs::read(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    blob
+}
+
+/// Compiles `tests/dts/<name>.dts`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    compile_dts(&fixtures_dir().join(format!("{name}.dts")))
+}
+
+/// The corpus of Debian DTBs (`PLATRESET_CORPUS_DIR`, else the default cache of
+/// `scripts/fetch-corpus`), or `None` after printing why the caller skips.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("PLATRESET_CORPUS_DIR").map(PathBuf::from).or_else(|| {
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        Some(cache.join("platreset/corpus/dtbs"))
+    });
+    match dir {
+        Some(dir) if dir.is_dir() => Some(dir),
+        _ => {
+            eprintln!(
+                "SKIPPED: the DTB corpus is absent; run scripts/fetch-corpus (or set PLATRESET_CORPUS_DIR)"
+            );
+            None
+        }
+    }
+}
+
+/// Every `*.dtb` below `dir`, sorted by path.
+pub fn dtbs_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "dtb") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
