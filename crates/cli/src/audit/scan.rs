@@ -14,20 +14,30 @@ use std::sync::mpsc;
 
 use super::inputs::Input;
 
-/// Reads the whole file into `buf` (cleared first).
-pub fn read_file(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    let file = File::open(path)?;
+/// Reads the whole file into the front of `buf` and returns how many bytes it holds.
+///
+/// One open, one fstat, one read (for a file that does not change under us), one close. `buf`
+/// only ever grows: the bytes past the file are stale, never zeroed again, and never returned.
+pub fn read_file(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut file = File::open(path)?;
     let len = file.metadata()?.len();
     // A DTB's totalsize is a u32: a larger file cannot be one, and must not be read into memory.
     let len = usize::try_from(len).ok().filter(|&l| l <= u32::MAX as usize).ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{len} bytes is too large for a DTB"))
     })?;
-    buf.clear();
-    buf.reserve(len);
-    // `take` stops at the size fstat gave: no extra read to find EOF, and the spare capacity
-    // is read into without being zeroed first.
-    file.take(len as u64).read_to_end(buf)?;
-    Ok(())
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+    let mut filled = 0;
+    while filled < len {
+        match file.read(&mut buf[filled..len]) {
+            Ok(0) => break, // the file shrank since fstat: parse what is there
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Runs `work` on every input (in parallel, with per-thread state `S`) and feeds the results to
@@ -46,7 +56,7 @@ where
     let process = |state: &mut S, buf: &mut Vec<u8>| {
         let i = next.fetch_add(1, Ordering::Relaxed);
         let input = inputs.get(i)?;
-        let data = read_file(&input.path, buf).map(|()| buf.as_slice());
+        let data = read_file(&input.path, buf).map(|n| &buf[..n]);
         Some((i, work(state, input, data)))
     };
     std::thread::scope(|scope| {
