@@ -14,6 +14,11 @@ use clap::{Parser, Subcommand};
 
 use crate::error::CliError;
 
+// An audit of a thousand trees builds and drops a few hundred thousand small records; glibc's
+// malloc spent a sixth of the run on them, mimalloc a fraction of that.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// platreset: make SoC platform devices safe to hand to virtual machines through vfio-platform.
 ///
 /// It reads device trees, finds every device's reset lines and who shares them, and decides,

@@ -38,7 +38,10 @@ impl<'a> Property<'a> {
     /// Whether the property is called `name` (compares without searching for the terminator).
     pub fn is_named(&self, name: &str) -> bool {
         let (at, name) = (self.nameoff as usize, name.as_bytes());
-        self.strings.get(at..at + name.len()) == Some(name) && self.strings.get(at + name.len()) == Some(&0)
+        self.strings.get(at..at + name.len()) == Some(name)
+            && self.strings.get(at + name.len()) == Some(&0)
+            // A NUL inside `name` would match across two adjacent names of the strings block.
+            && !name.contains(&0)
     }
 
     /// The name as text (invalid UTF-8 replaced).

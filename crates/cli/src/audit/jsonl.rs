@@ -30,14 +30,16 @@ fn needs_escape(bytes: &[u8]) -> bool {
 
 /// Appends `s` as a JSON string, escaped exactly as serde_json escapes.
 fn string(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
     let bytes = s.as_bytes();
     if !needs_escape(bytes) {
         // The common case (paths, compatibles): one tight scan, one copy.
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
     }
+    out.push(b'"');
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: &[u8] = match b {

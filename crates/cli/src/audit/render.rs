@@ -11,7 +11,9 @@ use super::FileOutcome;
 
 /// The JSONL lines of one file: a line per node, or one error line for a file that failed.
 pub fn jsonl(file: &str, result: &Result<FileReport, String>) -> String {
-    let mut out = Vec::with_capacity(4096);
+    // About 500 bytes a record: one allocation for the file's lines in the common case.
+    let records = result.as_ref().map_or(1, |r| r.nodes.len());
+    let mut out = Vec::with_capacity(512 * records);
     match result {
         Ok(report) => {
             for node in &report.nodes {
