@@ -142,6 +142,41 @@ fn a_missing_path_is_named_in_the_error() {
     let out = platreset(&["audit", "/nonexistent/board.dtb"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("/nonexistent/board.dtb"), "{}", stderr(&out));
+    let json = platreset(&["audit", "--format", "jsonl", "/nonexistent/board.dtb"]);
+    assert_eq!(json.status.code(), Some(1));
+    let line = &jsonl(&json)[0];
+    assert_eq!(line["file"], "/nonexistent/board.dtb");
+    assert!(line["error"].as_str().unwrap().contains("No such file"), "{line}");
+}
+
+#[test]
+fn a_file_whose_size_is_not_reported_is_still_read() {
+    // /proc files report size 0; a DTB behind such a file must still be read whole.
+    let dir = Scratch::new("pipe");
+    let blob = platreset_testkit::fixture("topology-sharing");
+    let file = dir.write("t.dtb", &blob);
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} audit --format jsonl /dev/stdin < {}",
+            env!("CARGO_BIN_EXE_platreset"),
+            file.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(jsonl(&out).len(), 15);
+    let piped = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "cat {} | {} audit --format jsonl /dev/stdin",
+            file.display(),
+            env!("CARGO_BIN_EXE_platreset")
+        ))
+        .output()
+        .unwrap();
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert_eq!(jsonl(&piped).len(), 15);
 }
 
 #[test]

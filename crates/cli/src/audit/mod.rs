@@ -85,7 +85,22 @@ pub(crate) fn audit_one(
 
 /// Runs the command.
 pub fn run(args: &AuditArgs) -> Result<(), CliError> {
-    let inputs = inputs::collect(&args.paths)?;
+    let inputs = match inputs::collect(&args.paths) {
+        Ok(inputs) => inputs,
+        Err(e) => {
+            // Scripts reading JSON get the failure in the shape of a failed file too.
+            if matches!(args.format, Format::Json | Format::Jsonl) {
+                let file = match &e {
+                    CliError::Input { path, .. } | CliError::NoHostFdt { path, .. } => {
+                        path.display().to_string()
+                    }
+                    _ => String::new(),
+                };
+                println!("{}", serde_json::json!({"file": file, "error": e.to_string()}));
+            }
+            return Err(e);
+        }
+    };
     let filter = Filter { okay: args.okay, compatible: args.compatible.clone() };
     run_on(&inputs, &filter, args.format, &mut std::io::stdout().lock())
 }

@@ -25,6 +25,16 @@ pub fn read_file(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     let len = usize::try_from(len).ok().filter(|&l| l <= u32::MAX as usize).ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{len} bytes is too large for a DTB"))
     })?;
+    if len == 0 {
+        // Pseudo-files (procfs, some sysfs attributes) report size 0 but have content.
+        let mut whole = Vec::new();
+        file.read_to_end(&mut whole)?;
+        if buf.len() < whole.len() {
+            buf.resize(whole.len(), 0);
+        }
+        buf[..whole.len()].copy_from_slice(&whole);
+        return Ok(whole.len());
+    }
     if buf.len() < len {
         buf.resize(len, 0);
     }
