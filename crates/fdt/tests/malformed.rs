@@ -760,3 +760,31 @@ fn decode_pairs_with_huge_cell_counts_is_an_error_not_an_overflow() {
     }
     assert_eq!(x.decode_pairs(1, 0), Ok(vec![(42, 0)]));
 }
+
+/// `Property::is_named` (behind `Node::property`, `Fdt::alias` and `Fdt::label`) compared the
+/// requested name byte for byte and then wanted a NUL: a request containing a NUL matched across
+/// two adjacent names of the strings block ("a\0b" found the property "a" before "b\0").
+#[test]
+fn a_requested_name_containing_nul_matches_no_property() {
+    let structure = [
+        0x00, 0x00, 0x00, 0x01, // 0x38 FDT_BEGIN_NODE (root)
+        0x00, 0x00, 0x00, 0x00, // 0x3c name ""
+        0x00, 0x00, 0x00, 0x03, // 0x40 FDT_PROP
+        0x00, 0x00, 0x00, 0x00, // 0x44 len 0
+        0x00, 0x00, 0x00, 0x00, // 0x48 nameoff -> "a"
+        0x00, 0x00, 0x00, 0x03, // 0x4c FDT_PROP
+        0x00, 0x00, 0x00, 0x00, // 0x50 len 0
+        0x00, 0x00, 0x00, 0x02, // 0x54 nameoff -> "b"
+        0x00, 0x00, 0x00, 0x02, // 0x58 FDT_END_NODE
+        0x00, 0x00, 0x00, 0x09, // 0x5c FDT_END
+    ];
+    let blob = dtb(&structure, b"a\0b\0");
+    let fdt = Fdt::parse(&blob).unwrap();
+    let root = fdt.root();
+    assert_eq!(root.property("a").map(|p| p.offset()), Some(0x40));
+    assert_eq!(root.property("b").map(|p| p.offset()), Some(0x4c));
+    for name in ["a\0b", "a\0", "\0"] {
+        assert_eq!(root.property(name), None, "{name:?}");
+        assert!(root.properties().all(|p| !p.is_named(name)), "{name:?}");
+    }
+}

@@ -274,6 +274,7 @@ fn check_property(
         assert_eq!(node.property(name), first);
         assert!(prop.is_named(name));
         assert!(!prop.is_named(&format!("{name}x")));
+        assert!(!prop.is_named(&format!("{name}\0")), "a name with a NUL matches nothing");
     }
 
     assert_eq!(prop.u32().is_ok(), len == 4);
