@@ -788,3 +788,32 @@ fn a_requested_name_containing_nul_matches_no_property() {
         assert!(root.properties().all(|p| !p.is_named(name)), "{name:?}");
     }
 }
+
+/// Found by the fuzzer (an invariant of the test driver, not a crate bug): dtc refuses sibling
+/// nodes of one name, the reader accepts them, like libfdt. A path then leads through the first
+/// of them, so the second one's subtree cannot be reached by path.
+#[test]
+fn duplicate_sibling_names_parse_and_paths_take_the_first() {
+    let structure = [
+        0x00, 0x00, 0x00, 0x01, // 0x38 FDT_BEGIN_NODE (root)
+        0x00, 0x00, 0x00, 0x00, // 0x3c name ""
+        0x00, 0x00, 0x00, 0x01, // 0x40 FDT_BEGIN_NODE
+        b'd', 0x00, 0x00, 0x00, // 0x44 name "d"
+        0x00, 0x00, 0x00, 0x02, // 0x48 FDT_END_NODE (first d)
+        0x00, 0x00, 0x00, 0x01, // 0x4c FDT_BEGIN_NODE
+        b'd', 0x00, 0x00, 0x00, // 0x50 name "d" again
+        0x00, 0x00, 0x00, 0x01, // 0x54 FDT_BEGIN_NODE
+        b'c', 0x00, 0x00, 0x00, // 0x58 name "c"
+        0x00, 0x00, 0x00, 0x02, // 0x5c FDT_END_NODE (c)
+        0x00, 0x00, 0x00, 0x02, // 0x60 FDT_END_NODE (second d)
+        0x00, 0x00, 0x00, 0x02, // 0x64 FDT_END_NODE (root)
+        0x00, 0x00, 0x00, 0x09, // 0x68 FDT_END
+    ];
+    let blob = dtb(&structure, b"");
+    let fdt = Fdt::parse(&blob).unwrap();
+    let c = fdt.nodes().last().unwrap();
+    assert_eq!((c.path().as_str(), c.parent().unwrap().offset()), ("/d/c", 0x4c));
+    assert_eq!(fdt.find_path("/d").unwrap().offset(), 0x40);
+    assert!(matches!(fdt.find_path("/d/c"), Err(platreset_fdt::LookupError::NotFound { .. })));
+    assert!(matches!(exercise(&blob), Outcome::Accepted { nodes: 4, .. }));
+}
