@@ -1,0 +1,25 @@
+//! The reset-controller framework, as Linux's `drivers/reset/` implements it.
+//!
+//! Owns: the consumer-side semantics of reset controls (exclusive and shared, acquire and
+//! release, reference-counted deassert, once-per-lifetime shared reset: [`control`]), the
+//! [`ResetOps`] a controller driver implements, and the [`Mmio`] seam every register access goes
+//! through, with the [`Trace`] backend that records accesses for dry runs.
+//!
+//! Must not: decide whether a device may be handed to a VM (the policy's job), read device trees
+//! (callers pass what a driver needs), or touch hardware by itself: real access is a backend the
+//! caller chooses explicitly.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod addr;
+pub mod control;
+mod mmio;
+mod ops;
+mod trace;
+
+pub use addr::{PhysAddr, Reg, Window};
+pub use control::{ControlError, ControlId, Controls, Request};
+pub use mmio::{Mmio, MmioError, MmioOp};
+pub use ops::{Capabilities, DriverError, ResetOps};
+pub use trace::Trace;
