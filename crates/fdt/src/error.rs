@@ -139,6 +139,18 @@ pub enum FdtError {
         /// What was still open.
         why: &'static str,
     },
+    /// An address that cannot be translated to the CPU's address space.
+    #[error("cannot translate {address:#x} of {node} through {bus}: {why}")]
+    Untranslatable {
+        /// The node whose `reg` was translated.
+        node: String,
+        /// The bus where translation stopped.
+        bus: String,
+        /// The address at that level.
+        address: u64,
+        /// Why.
+        why: String,
+    },
     /// A property value that does not have the shape its user asked for.
     #[error("property '{property}' at offset {offset:#x}: {problem}")]
     BadValue {

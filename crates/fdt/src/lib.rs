@@ -31,6 +31,7 @@ mod names;
 mod node;
 mod phandle;
 mod property;
+mod translate;
 mod tree;
 
 pub use error::{FdtError, LookupError};

@@ -138,7 +138,7 @@ impl<'a> Property<'a> {
             .collect()
     }
 
-    fn number(&self, cells: &[u32]) -> Result<u64, FdtError> {
+    pub(crate) fn number(&self, cells: &[u32]) -> Result<u64, FdtError> {
         let split = cells.len().saturating_sub(2);
         let (high, low) = cells.split_at(split);
         if high.iter().any(|&c| c != 0) {
