@@ -86,6 +86,9 @@ impl<'a> Fdt<'a> {
         names: Option<&'static [&'static str]>,
     ) -> Result<Fdt<'a>, FdtError> {
         let header = Header::parse(blob)?;
+        // The reservation map is part of the blob: an unterminated one is rejected here, like any
+        // other malformation, not later when someone happens to read it.
+        header.reservations(blob)?;
         let strings = blob.get(header.strings_start..header.strings_end).unwrap_or_default();
         let classification = names.map(|names| NameTable::new(strings, names));
         let mut tables = scratch.0;

@@ -8,7 +8,8 @@ use crate::error::FdtError;
 use crate::header::Header;
 use crate::names::NameTable;
 
-/// Deepest node nesting accepted (the root is depth 0). Real trees stay below 12.
+/// How many levels of nodes are accepted, the root's included (so the deepest node has
+/// `depth()` 63; `TooDeep` reports the level that exceeded it). Real trees stay below 12.
 pub const MAX_DEPTH: usize = 64;
 
 const FDT_BEGIN_NODE: u32 = 1;

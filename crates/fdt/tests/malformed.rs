@@ -276,7 +276,7 @@ fn misaligned_blocks_are_refused() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Memory reservation map (checked by `reservations()`, not by `parse`)
+// Memory reservation map (checked by `parse`, read by `reservations()`)
 
 #[test]
 fn reservations_are_read_up_to_the_terminator() {
@@ -297,7 +297,7 @@ fn reservations_are_read_up_to_the_terminator() {
 }
 
 #[test]
-fn unterminated_reservation_map_is_reported_by_reservations() {
+fn unterminated_reservation_map_is_rejected_by_parse() {
     let rsvmap = [
         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, // 0x28 address 0x1000
         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20,
@@ -305,15 +305,18 @@ fn unterminated_reservation_map_is_reported_by_reservations() {
               // no (0, 0) terminator: the structure block starts at 0x38
     ];
     let blob = dtb_with_reservations(&rsvmap, EMPTY_ROOT, b"");
-    // The map is read lazily: the tree itself is fine.
-    let fdt = Fdt::parse(&blob).unwrap();
-    assert_eq!(fdt.reservations(), Err(FdtError::UnterminatedReservations { offset: 0x28, limit: 0x38 }));
+    assert_eq!(
+        Fdt::parse(&blob).unwrap_err(),
+        FdtError::UnterminatedReservations { offset: 0x28, limit: 0x38 }
+    );
 
     // A map at the very end of the blob has no room for any entry.
     let mut at_end = dtb(EMPTY_ROOT, b"");
     set_word(&mut at_end, 0x10, 0x48); // off_mem_rsvmap = totalsize
-    let fdt = Fdt::parse(&at_end).unwrap();
-    assert_eq!(fdt.reservations(), Err(FdtError::UnterminatedReservations { offset: 0x48, limit: 0x48 }));
+    assert_eq!(
+        Fdt::parse(&at_end).unwrap_err(),
+        FdtError::UnterminatedReservations { offset: 0x48, limit: 0x48 }
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
