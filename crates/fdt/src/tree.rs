@@ -63,6 +63,57 @@ fn end_err(offset: usize, why: &'static str) -> FdtError {
     FdtError::UnexpectedEnd { offset, why }
 }
 
+/// Consumes the run of FDT_PROP (and FDT_NOP) tokens starting at `pos`: the properties of the
+/// node just opened. Returns where the run ends and the classes of the names met. A loop of its
+/// own because properties are four in five tokens: the common path takes no dispatch.
+#[inline(always)]
+fn properties(
+    block: &[u8],
+    mut pos: usize,
+    props: &mut Vec<PropRec>,
+    names: Option<&NameTable<'_>>,
+    name_limit: usize,
+    strings_size: usize,
+) -> Result<(usize, u32), FdtError> {
+    let struct_end = block.len();
+    let mut classes = 0u32;
+    loop {
+        let rest = block.get(pos..).unwrap_or_default();
+        // Anything but a property (or a missing token) is for the caller's dispatch to judge.
+        let Some((&token, after)) = rest.split_first_chunk::<4>() else { return Ok((pos, classes)) };
+        match u32::from_be_bytes(token) {
+            FDT_PROP => {}
+            FDT_NOP => {
+                pos += 4;
+                continue;
+            }
+            _ => return Ok((pos, classes)),
+        }
+        let Some((&[l0, l1, l2, l3, n0, n1, n2, n3], value)) = after.split_first_chunk::<8>() else {
+            return Err(FdtError::Truncated {
+                what: "property header",
+                offset: pos,
+                need: 12,
+                have: rest.len(),
+            });
+        };
+        let len = u32::from_be_bytes([l0, l1, l2, l3]);
+        let nameoff = u32::from_be_bytes([n0, n1, n2, n3]);
+        if len as usize > value.len() {
+            return Err(FdtError::PropertyOverflow { offset: pos, len, end: struct_end });
+        }
+        if nameoff as usize >= name_limit {
+            return Err(FdtError::BadNameOffset { offset: pos, nameoff, strings_size });
+        }
+        props.push(PropRec { offset: pos as u32, nameoff, len });
+        if let Some(class) = names.and_then(|t| t.classify(nameoff)) {
+            classes |= 1 << class;
+        }
+        // pos + 12 + len <= struct_end, which fits a u32: the sum cannot overflow.
+        pos = align4(pos + 12 + len as usize).ok_or(end_err(pos, "in a property value"))?;
+    }
+}
+
 /// Walks the structure block of `blob` once, filling `tables` (cleared first, so callers can reuse
 /// their allocations from file to file).
 ///
@@ -99,49 +150,17 @@ pub(crate) fn walk(
         };
         match u32::from_be_bytes(token) {
             FDT_PROP => {
-                let Some(&(_, last_child)) = depth.checked_sub(1).and_then(|d| stack.get(d)) else {
-                    return Err(FdtError::UnexpectedToken {
-                        token: "FDT_PROP",
-                        offset: pos,
-                        why: "a property outside any node",
-                    });
-                };
-                if last_child != NONE {
-                    return Err(FdtError::UnexpectedToken {
-                        token: "FDT_PROP",
-                        offset: pos,
-                        why: "a property after a subnode (properties must come first)",
-                    });
-                }
-                let Some((&[l0, l1, l2, l3, n0, n1, n2, n3], value)) = after.split_first_chunk::<8>() else {
-                    return Err(FdtError::Truncated {
-                        what: "property header",
-                        offset: pos,
-                        need: 12,
-                        have: rest.len(),
-                    });
-                };
-                let len = u32::from_be_bytes([l0, l1, l2, l3]);
-                let nameoff = u32::from_be_bytes([n0, n1, n2, n3]);
-                if len as usize > value.len() {
-                    return Err(FdtError::PropertyOverflow { offset: pos, len, end: struct_end });
-                }
-                if nameoff as usize >= name_limit {
-                    return Err(FdtError::BadNameOffset {
-                        offset: pos,
-                        nameoff,
-                        strings_size: strings.len(),
-                    });
-                }
-                tables.props.push(PropRec { offset: pos as u32, nameoff, len });
-                if let Some(class) = names.and_then(|t| t.classify(nameoff)) {
-                    // Properties precede subnodes, so the open node is the last one pushed.
-                    if let Some(node) = tables.nodes.last_mut() {
-                        node.classes |= 1 << class;
-                    }
-                }
-                // pos + 12 + len <= struct_end, which fits a u32: the sum cannot overflow.
-                pos = align4(pos + 12 + len as usize).ok_or(end_err(pos, "in a property value"))?;
+                // A node's properties are consumed right after its FDT_BEGIN_NODE (below), so a
+                // property met here follows a subnode or lies outside every node.
+                return Err(FdtError::UnexpectedToken {
+                    token: "FDT_PROP",
+                    offset: pos,
+                    why: if depth == 0 {
+                        "a property outside any node"
+                    } else {
+                        "a property after a subnode (properties must come first)"
+                    },
+                });
             }
             FDT_BEGIN_NODE => {
                 if root_done {
@@ -186,6 +205,12 @@ pub(crate) fn walk(
                 stack[depth] = (index, NONE);
                 depth += 1;
                 pos = align4(name_start + name_len + 1).ok_or(end_err(pos, "in a node name"))?;
+                let (next, classes) =
+                    properties(block, pos, &mut tables.props, names, name_limit, strings.len())?;
+                pos = next;
+                if let Some(node) = tables.nodes.last_mut() {
+                    node.classes = classes;
+                }
             }
             FDT_END_NODE => {
                 if depth == 0 {
