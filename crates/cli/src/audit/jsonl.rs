@@ -68,13 +68,13 @@ fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-fn strings(out: &mut Vec<u8>, list: &[String]) {
+fn strings<S: AsRef<str>>(out: &mut Vec<u8>, list: &[S]) {
     out.push(b'[');
     for (i, s) in list.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        string(out, s);
+        string(out, s.as_ref());
     }
     out.push(b']');
 }
@@ -99,7 +99,7 @@ fn key(out: &mut Vec<u8>, first: bool, name: &str) {
 }
 
 /// Appends one record and its newline.
-pub fn record(out: &mut Vec<u8>, r: &NodeRecord) {
+pub fn record(out: &mut Vec<u8>, r: &NodeRecord<'_>) {
     out.push(b'{');
     key(out, true, "file");
     string(out, &r.file);
@@ -155,15 +155,15 @@ mod tests {
     use super::*;
     use crate::audit::report::{LineRecord, VerdictRecord};
 
-    fn sample(text: &str) -> NodeRecord {
+    fn sample(text: &str) -> NodeRecord<'static> {
         NodeRecord {
-            file: format!("dir/{text}.dtb"),
-            node: format!("/soc/{text}@0"),
-            status: text.to_string(),
-            compatible: vec![text.to_string(), String::new()],
-            resets: Some(vec![LineRecord { controller: "/c".into(), args: vec![0, 7, u32::MAX] }]),
+            file: format!("dir/{text}.dtb").into(),
+            node: format!("/soc/{text}@0").into(),
+            status: text.to_string().into(),
+            compatible: vec![text.to_string().into(), "".into()],
+            resets: Some(vec![LineRecord { controller: "/c".into(), args: vec![0, 7, u32::MAX].into() }]),
             error: Some(text.to_string()),
-            shared_with: vec!["/a".into(), text.into()],
+            shared_with: vec!["/a".into(), text.to_string().into()],
             iommus: true,
             verdict: VerdictRecord {
                 eligible: false,
@@ -172,7 +172,7 @@ mod tests {
                 short: vec![],
                 shared_lines: vec![],
             },
-            reset_names: vec![text.into()],
+            reset_names: vec![text.to_string().into()],
         }
     }
 

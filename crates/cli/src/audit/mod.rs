@@ -66,20 +66,31 @@ pub(crate) fn audit_one(
     format: Format,
 ) -> FileOutcome {
     let file = input.display.clone();
+    let mut jsonl = None;
     let result = match data {
         Err(e) => Err(format!("cannot read: {e}")),
         Ok(bytes) => {
             match Fdt::parse_classifying(bytes, scratch.take().unwrap_or_default(), PROPERTY_NAMES) {
                 Err(e) => Err(e.to_string()),
                 Ok(fdt) => {
-                    let report = report::build(&file, &fdt, filter);
+                    let report = if format == Format::Jsonl {
+                        // Stream: each record is written as it is made, borrowing from the tree.
+                        let mut out = Vec::with_capacity(16 * 1024);
+                        let controllers = report::visit(&file, &fdt, filter, |r| jsonl::record(&mut out, &r));
+                        jsonl = Some(String::from_utf8(out).unwrap_or_default());
+                        FileReport { nodes: Vec::new(), controllers }
+                    } else {
+                        report::build(&file, &fdt, filter)
+                    };
                     *scratch = Some(fdt.into_scratch());
                     Ok(report)
                 }
             }
         }
     };
-    let jsonl = (format == Format::Jsonl).then(|| render::jsonl(&file, &result));
+    if let (Format::Jsonl, Err(error)) = (format, &result) {
+        jsonl = Some(render::jsonl_error(&file, error));
+    }
     FileOutcome { file, result, jsonl }
 }
 

@@ -6,26 +6,14 @@ use std::io::Write;
 use serde::Serialize;
 use serde_json::json;
 
-use super::report::{FileReport, NodeRecord};
+use super::report::NodeRecord;
 use super::FileOutcome;
 
-/// The JSONL lines of one file: a line per node, or one error line for a file that failed.
-pub fn jsonl(file: &str, result: &Result<FileReport, String>) -> String {
-    // About 500 bytes a record: one allocation for the file's lines in the common case.
-    let records = result.as_ref().map_or(1, |r| r.nodes.len());
-    let mut out = Vec::with_capacity(512 * records);
-    match result {
-        Ok(report) => {
-            for node in &report.nodes {
-                super::jsonl::record(&mut out, node);
-            }
-        }
-        Err(error) => {
-            let _ = serde_json::to_writer(&mut out, &json!({"file": file, "error": error}));
-            out.push(b'\n');
-        }
-    }
-    String::from_utf8(out).unwrap_or_default()
+/// The JSONL line of a file that could not be audited.
+pub fn jsonl_error(file: &str, error: &str) -> String {
+    let mut line = json!({"file": file, "error": error}).to_string();
+    line.push('\n');
+    line
 }
 
 /// Totals over every file.
@@ -73,12 +61,8 @@ fn summarise(outcomes: &[FileOutcome]) -> Summary {
             s.sharing += usize::from(!n.shared_with.is_empty());
             s.unresolvable += usize::from(n.resets.is_none());
             s.eligible += usize::from(n.verdict.eligible);
-            let mut kinds: Vec<&str> = n
-                .resets
-                .iter()
-                .flatten()
-                .filter_map(|l| kind_of.get(l.controller.as_str()).copied())
-                .collect();
+            let mut kinds: Vec<&str> =
+                n.resets.iter().flatten().filter_map(|l| kind_of.get(&*l.controller).copied()).collect();
             kinds.sort_unstable();
             kinds.dedup();
             for kind in kinds {
@@ -93,8 +77,8 @@ fn summarise(outcomes: &[FileOutcome]) -> Summary {
     s
 }
 
-fn is_enabled(n: &NodeRecord) -> bool {
-    n.status == "okay" || n.status == "ok"
+fn is_enabled(n: &NodeRecord<'_>) -> bool {
+    n.is_enabled()
 }
 
 /// One JSON document with every file and a summary.
@@ -163,7 +147,8 @@ pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<(
         for row in &rows {
             writeln!(out, "{}", line(row.each_ref().map(String::as_str)))?;
         }
-        let shared: Vec<&NodeRecord> = report.nodes.iter().filter(|n| !n.shared_with.is_empty()).collect();
+        let shared: Vec<&NodeRecord<'_>> =
+            report.nodes.iter().filter(|n| !n.shared_with.is_empty()).collect();
         for n in shared {
             writeln!(out, "  * {} shares a line with {}", n.node, n.shared_with.join(", "))?;
         }
@@ -188,7 +173,7 @@ pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<(
     Ok(())
 }
 
-fn table_row(n: &NodeRecord) -> [String; 6] {
+fn table_row(n: &NodeRecord<'_>) -> [String; 6] {
     let resets = match &n.resets {
         Some(lines) => lines
             .iter()
@@ -206,8 +191,8 @@ fn table_row(n: &NodeRecord) -> [String; 6] {
         format!("refused: {}", n.verdict.short.join(", "))
     };
     [
-        n.node.clone(),
-        n.status.clone(),
+        n.node.to_string(),
+        n.status.to_string(),
         resets,
         shared,
         (if n.iommus { "yes" } else { "no" }).to_string(),

@@ -2,18 +2,24 @@
 //! The JSON shape of [`NodeRecord`] is the stable `--format jsonl` interface: fields may be
 //! added, never renamed, removed or reordered.
 
+use std::borrow::Cow;
+
 use platreset_fdt::{Fdt, NodeId};
 use platreset_topology::Topology;
 use platreset_vfio::policy;
 use serde::Serialize;
 
+/// Text that borrows from the tree (or the path cache) while a file is processed, and is made
+/// owned only when records must outlive it (`--format json`, `table`, `dot`).
+pub type Text<'r> = Cow<'r, str>;
+
 /// One resolved reset line.
 #[derive(Debug, Clone, Serialize)]
-pub struct LineRecord {
+pub struct LineRecord<'r> {
     /// Controller path.
-    pub controller: String,
+    pub controller: Text<'r>,
     /// Specifier cells.
-    pub args: Vec<u32>,
+    pub args: Cow<'r, [u32]>,
 }
 
 /// The policy's verdict as printed.
@@ -35,28 +41,67 @@ pub struct VerdictRecord {
 
 /// One node with `resets` (one JSONL line).
 #[derive(Debug, Clone, Serialize)]
-pub struct NodeRecord {
+pub struct NodeRecord<'r> {
     /// The file as found.
-    pub file: String,
+    pub file: Text<'r>,
     /// Full node path.
-    pub node: String,
+    pub node: Text<'r>,
     /// First string of `status`; `okay` when absent.
-    pub status: String,
+    pub status: Text<'r>,
     /// `compatible` strings.
-    pub compatible: Vec<String>,
+    pub compatible: Vec<Text<'r>>,
     /// Resolved lines; `None` when the property cannot be resolved.
-    pub resets: Option<Vec<LineRecord>>,
+    pub resets: Option<Vec<LineRecord<'r>>>,
     /// Why `resets` could not be resolved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Other nodes using an identical line, sorted.
-    pub shared_with: Vec<String>,
+    pub shared_with: Vec<Text<'r>>,
     /// Whether the node has `iommus`.
     pub iommus: bool,
     /// The policy's verdict.
     pub verdict: VerdictRecord,
     /// `reset-names` strings (empty when absent).
-    pub reset_names: Vec<String>,
+    pub reset_names: Vec<Text<'r>>,
+}
+
+fn owned(text: Text<'_>) -> Text<'static> {
+    Cow::Owned(text.into_owned())
+}
+
+fn owned_all(list: Vec<Text<'_>>) -> Vec<Text<'static>> {
+    list.into_iter().map(owned).collect()
+}
+
+impl NodeRecord<'_> {
+    /// The same record, owning all its text.
+    pub fn into_owned(self) -> NodeRecord<'static> {
+        NodeRecord {
+            file: owned(self.file),
+            node: owned(self.node),
+            status: owned(self.status),
+            compatible: owned_all(self.compatible),
+            resets: self.resets.map(|lines| {
+                lines
+                    .into_iter()
+                    .map(|l| LineRecord {
+                        controller: owned(l.controller),
+                        args: Cow::Owned(l.args.into_owned()),
+                    })
+                    .collect()
+            }),
+            error: self.error,
+            shared_with: owned_all(self.shared_with),
+            iommus: self.iommus,
+            verdict: self.verdict,
+            reset_names: owned_all(self.reset_names),
+        }
+    }
+
+    /// Whether `status` says enabled.
+    pub fn is_enabled(&self) -> bool {
+        self.status == "okay" || self.status == "ok"
+    }
 }
 
 /// One reset controller.
@@ -78,7 +123,7 @@ pub struct ControllerRecord {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FileReport {
     /// Nodes with `resets` that pass the filters.
-    pub nodes: Vec<NodeRecord>,
+    pub nodes: Vec<NodeRecord<'static>>,
     /// Every reset controller.
     pub controllers: Vec<ControllerRecord>,
 }
@@ -93,19 +138,32 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn accepts(&self, enabled: bool, compatible: &[String]) -> bool {
+    fn accepts(&self, enabled: bool, compatible: &[Text<'_>]) -> bool {
         (!self.okay || enabled)
             && (self.compatible.is_empty()
                 || self.compatible.iter().any(|p| compatible.iter().any(|c| glob_match(p, c))))
     }
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+fn text(bytes: &[u8]) -> Text<'_> {
+    String::from_utf8_lossy(bytes)
 }
 
-/// Builds the report of one parsed file.
+/// Builds the report of one parsed file, every record owning its text.
 pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter) -> FileReport {
+    let mut nodes = Vec::new();
+    let controllers = visit(file, fdt, filter, |record| nodes.push(record.into_owned()));
+    FileReport { nodes, controllers }
+}
+
+/// Hands each node record of one parsed file to `emit`, borrowing its text from the tree, and
+/// returns the controller inventory. The streaming path: nothing is copied that is not written.
+pub fn visit(
+    file: &str,
+    fdt: &Fdt<'_>,
+    filter: &Filter,
+    mut emit: impl FnMut(NodeRecord<'_>),
+) -> Vec<ControllerRecord> {
     let topology = Topology::build(fdt);
     let path = |id: NodeId| fdt.node(id).map(|n| n.path()).unwrap_or_default();
     // Every path a record can print is a consumer's or a controller's: build each once.
@@ -117,14 +175,15 @@ pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter) -> FileReport {
         .map(|id| (id, path(id)))
         .collect();
     paths.sort_unstable_by_key(|(id, _)| *id);
-    let path_of = |id: NodeId| match paths.binary_search_by_key(&id, |(i, _)| *i) {
-        Ok(i) => paths[i].1.clone(),
-        Err(_) => path(id),
+    let path_of = |id: NodeId| -> Text<'_> {
+        match paths.binary_search_by_key(&id, |(i, _)| *i) {
+            Ok(i) => Cow::Borrowed(paths[i].1.as_str()),
+            Err(_) => Cow::Owned(path(id)),
+        }
     };
 
-    let mut nodes = Vec::new();
     for consumer in topology.consumers() {
-        let compatible: Vec<String> = consumer.compatible().map(text).collect();
+        let compatible: Vec<Text<'_>> = consumer.compatible().map(text).collect();
         if !filter.accepts(consumer.is_enabled(), &compatible) {
             continue;
         }
@@ -132,18 +191,22 @@ pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter) -> FileReport {
             Ok(lines) => {
                 let lines = lines
                     .iter()
-                    .map(|l| LineRecord { controller: path_of(l.controller()), args: l.args().to_vec() })
+                    .map(|l| LineRecord {
+                        controller: path_of(l.controller()),
+                        args: Cow::Borrowed(l.args()),
+                    })
                     .collect();
                 (Some(lines), None)
             }
             Err(e) => (None, Some(e.to_string())),
         };
-        let mut shared_with: Vec<String> = topology.shared_with(consumer).into_iter().map(path_of).collect();
+        let mut shared_with: Vec<Text<'_>> =
+            topology.shared_with(consumer).into_iter().map(path_of).collect();
         shared_with.sort_unstable();
         shared_with.dedup();
         let verdict = policy::verdict(&topology, consumer.node);
-        nodes.push(NodeRecord {
-            file: file.to_string(),
+        emit(NodeRecord {
+            file: Cow::Borrowed(file),
             node: path_of(consumer.node),
             status: text(consumer.status),
             compatible,
@@ -168,18 +231,17 @@ pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter) -> FileReport {
             reset_names: consumer.reset_names().map(text).collect(),
         });
     }
-    let controllers = topology
+    topology
         .controllers()
         .iter()
         .map(|c| ControllerRecord {
-            node: path_of(c.node),
-            compatible: c.compatible().map(text).collect(),
+            node: path_of(c.node).into_owned(),
+            compatible: c.compatible().map(|t| text(t).into_owned()).collect(),
             reset_cells: c.reset_cells.as_ref().ok().copied(),
             consumers: c.consumers,
             shared_lines: c.shared_lines,
         })
-        .collect();
-    FileReport { nodes, controllers }
+        .collect()
 }
 
 /// Shell-style glob over the whole string: `*` any run, `?` one character.
