@@ -3,16 +3,11 @@
 //! Looking a property up by name compares bytes; a pass that inspects every property of every
 //! node for a handful of names does better to classify each name offset once. A name offset
 //! denotes name N exactly when the bytes at it are N followed by NUL (dtc merges common
-//! suffixes, so one string can serve several names). Offsets are classified lazily, the first
-//! time a property uses them: a tree uses far fewer distinct offsets than its strings block has
-//! bytes.
-
-use std::cell::Cell;
+//! suffixes, so one string can serve several names): the table marks every such position, in
+//! one pass over the strings block's terminators.
 
 use crate::property::Property;
 
-const UNKNOWN: u8 = 0;
-const NONE_OF_THEM: u8 = 1;
 /// How many names a table classifies.
 pub const MAX_NAMES: usize = 32;
 
@@ -21,18 +16,30 @@ pub const MAX_NAMES: usize = 32;
 #[derive(Debug, Clone)]
 pub struct NameTable<'a> {
     strings: &'a [u8],
-    // Per strings-block offset: UNKNOWN, NONE_OF_THEM, or 2 + index. Filled on first use.
-    tags: Vec<Cell<u8>>,
+    // Per strings-block offset: 0, or 1 + the index of the name that starts there.
+    tags: Vec<u8>,
     names: &'static [&'static str],
 }
 
 impl<'a> NameTable<'a> {
     pub(crate) fn new(strings: &'a [u8], names: &'static [&'static str]) -> NameTable<'a> {
-        NameTable {
-            strings,
-            tags: vec![Cell::new(UNKNOWN); strings.len()],
-            names: &names[..names.len().min(MAX_NAMES)],
+        let names = &names[..names.len().min(MAX_NAMES)];
+        let mut tags = vec![0u8; strings.len()];
+        for end in memchr::memchr_iter(0, strings) {
+            for (i, name) in names.iter().enumerate() {
+                let name = name.as_bytes();
+                // Last byte first: nearly every candidate fails there without a comparison.
+                let Some(start) = end.checked_sub(name.len()) else { continue };
+                if end > start
+                    && strings.get(end - 1) == name.last()
+                    && strings.get(start..end) == Some(name)
+                    && tags[start] == 0
+                {
+                    tags[start] = i as u8 + 1;
+                }
+            }
         }
+        NameTable { strings, tags, names }
     }
 
     /// Index (into the list given to [`crate::Fdt::name_table`]) of the property's name.
@@ -58,26 +65,9 @@ impl<'a> NameTable<'a> {
 
     #[inline]
     pub(crate) fn classify(&self, nameoff: u32) -> Option<usize> {
-        let cell = self.tags.get(nameoff as usize)?;
-        let tag = match cell.get() {
-            UNKNOWN => {
-                let tag = self.compute(nameoff as usize);
-                cell.set(tag);
-                tag
-            }
-            tag => tag,
-        };
-        (tag >= 2).then(|| usize::from(tag - 2))
-    }
-
-    #[cold]
-    fn compute(&self, at: usize) -> u8 {
-        let tail = self.strings.get(at..).unwrap_or_default();
-        // Terminator first: a name of length L matches only where byte L is the NUL, which
-        // rejects nearly every candidate with one load and no scan of the string.
-        self.names
-            .iter()
-            .position(|n| tail.get(n.len()) == Some(&0) && tail.starts_with(n.as_bytes()))
-            .map_or(NONE_OF_THEM, |i| i as u8 + 2)
+        match self.tags.get(nameoff as usize) {
+            Some(&tag) if tag > 0 => Some(usize::from(tag) - 1),
+            _ => None,
+        }
     }
 }

@@ -66,6 +66,20 @@ impl PhandleIndex {
 
     /// Builds the index from (phandle, node) pairs given in document order.
     pub fn from_pairs(mut pairs: Vec<(Phandle, NodeId)>) -> PhandleIndex {
+        // dtc numbers phandles 1..=n: when they are that dense, place each pair at its slot
+        // directly instead of sorting.
+        let n = pairs.len();
+        if pairs.iter().all(|(p, _)| (p.get() as usize) <= n) {
+            let mut slots: Vec<Option<(Phandle, NodeId)>> = vec![None; n];
+            let mut duplicates = Vec::new();
+            for pair in pairs {
+                match slots.get_mut(pair.0.get() as usize - 1) {
+                    Some(slot @ None) => *slot = Some(pair),
+                    _ => duplicates.push(pair),
+                }
+            }
+            return PhandleIndex { sorted: slots.into_iter().flatten().collect(), duplicates };
+        }
         // Stable sort: among equal phandles the first in document order stays first.
         pairs.sort_by_key(|&(p, _)| p);
         let mut duplicates = Vec::new();

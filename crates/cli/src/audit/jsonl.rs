@@ -99,10 +99,23 @@ fn key(out: &mut Vec<u8>, first: bool, name: &str) {
 }
 
 /// Appends one record and its newline.
+#[cfg(test)]
 pub fn record(out: &mut Vec<u8>, r: &NodeRecord<'_>) {
-    out.push(b'{');
-    key(out, true, "file");
-    string(out, &r.file);
+    record_after(out, &file_prefix(&r.file), r);
+}
+
+/// The bytes every record of `file` starts with (`{"file":"…"`), escaped once per file.
+pub fn file_prefix(file: &str) -> Vec<u8> {
+    let mut prefix = Vec::with_capacity(file.len() + 12);
+    prefix.push(b'{');
+    key(&mut prefix, true, "file");
+    string(&mut prefix, file);
+    prefix
+}
+
+/// Appends one record whose `file` is already written as `prefix` (from [`file_prefix`]).
+pub fn record_after(out: &mut Vec<u8>, prefix: &[u8], r: &NodeRecord<'_>) {
+    out.extend_from_slice(prefix);
     key(out, false, "node");
     string(out, &r.node);
     key(out, false, "status");

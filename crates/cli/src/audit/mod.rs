@@ -76,7 +76,10 @@ pub(crate) fn audit_one(
                     let report = if format == Format::Jsonl {
                         // Stream: each record is written as it is made, borrowing from the tree.
                         let mut out = Vec::with_capacity(16 * 1024);
-                        let controllers = report::visit(&file, &fdt, filter, |r| jsonl::record(&mut out, &r));
+                        let prefix = jsonl::file_prefix(&file);
+                        let controllers = report::visit(&file, &fdt, filter, |r| {
+                            jsonl::record_after(&mut out, &prefix, &r)
+                        });
                         jsonl = Some(String::from_utf8(out).unwrap_or_default());
                         FileReport { nodes: Vec::new(), controllers }
                     } else {
