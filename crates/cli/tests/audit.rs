@@ -280,3 +280,22 @@ fn help_teaches_formats_and_examples() {
         assert!(text.contains(needle), "--help lacks {needle}: {text}");
     }
 }
+
+#[test]
+fn output_order_does_not_depend_on_the_number_of_threads() {
+    let dir = Scratch::new("jobs");
+    let fixtures = ["topology-sharing", "resets-shapes", "address-translation"];
+    let blobs: Vec<Vec<u8>> = fixtures.iter().map(|f| platreset_testkit::fixture(f)).collect();
+    for i in 0..40 {
+        dir.write(&format!("d{}/f{i:02}.dtb", i % 3), &blobs[i % blobs.len()]);
+    }
+    dir.write("d1/broken.dtb", b"not a dtb");
+    let d = dir.path().to_str().unwrap();
+    let one = platreset(&["audit", "--format", "jsonl", "-j", "1", d]);
+    assert_eq!(one.status.code(), Some(1), "the broken file fails the run");
+    for jobs in ["2", "3", "8"] {
+        let many = platreset(&["audit", "--format", "jsonl", "-j", jobs, d]);
+        assert_eq!(stdout(&one), stdout(&many), "-j {jobs}");
+        assert_eq!(many.status.code(), Some(1));
+    }
+}

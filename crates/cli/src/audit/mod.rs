@@ -48,6 +48,9 @@ pub struct AuditArgs {
     /// Report only nodes with a compatible string matching this glob (`*`, `?`); repeatable.
     #[arg(long, value_name = "PATTERN")]
     pub compatible: Vec<String>,
+    /// Threads reading and parsing files (0: one per core). Output order does not depend on it.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
 }
 
 /// What one worker made of one file.
@@ -116,7 +119,7 @@ pub fn run(args: &AuditArgs) -> Result<(), CliError> {
         }
     };
     let filter = Filter { okay: args.okay, compatible: args.compatible.clone() };
-    run_on(&inputs, &filter, args.format, &mut std::io::stdout().lock())
+    run_on(&inputs, &filter, args.format, args.jobs, &mut std::io::stdout().lock())
 }
 
 /// Audits `inputs` into `out`.
@@ -124,6 +127,7 @@ pub(crate) fn run_on(
     inputs: &[Input],
     filter: &Filter,
     format: Format,
+    jobs: usize,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let progress = progress_bar(inputs);
@@ -132,6 +136,7 @@ pub(crate) fn run_on(
     let (mut failed, mut write_error) = (0usize, None);
     scan::scan(
         inputs,
+        jobs,
         |scratch: &mut Option<Scratch>, input, data| audit_one(scratch, input, data, filter, format),
         |outcome: FileOutcome| {
             if let Some(bar) = &progress {

@@ -53,14 +53,16 @@ pub fn read_file(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
 /// Runs `work` on every input (in parallel, with per-thread state `S`) and feeds the results to
 /// `sink` in input order. The calling thread is one of the workers: it also delivers results,
 /// between files and at the end, so no thread sits waiting on a channel while cores are busy.
-pub fn scan<S, T, W, K>(inputs: &[Input], work: W, mut sink: K)
+/// `jobs` threads in all (0: one per core).
+pub fn scan<S, T, W, K>(inputs: &[Input], jobs: usize, work: W, mut sink: K)
 where
     S: Default,
     T: Send,
     W: Fn(&mut S, &Input, std::io::Result<&[u8]>) -> T + Sync,
     K: FnMut(T),
 {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, inputs.len().max(1));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = if jobs == 0 { cores } else { jobs }.clamp(1, inputs.len().max(1));
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<(usize, T)>();
     let process = |state: &mut S, buf: &mut Vec<u8>| {
