@@ -5,21 +5,26 @@
 //! [`ResetOps`] a controller driver implements, and the [`Mmio`] seam every register access goes
 //! through, with the [`Trace`] backend that records accesses for dry runs.
 //!
-//! Must not: decide whether a device may be handed to a VM (the policy's job), read device trees
-//! (callers pass what a driver needs), or touch hardware by itself: real access is a backend the
-//! caller chooses explicitly.
+//! Must not: decide whether a device may be handed to a VM (the policy's job), or touch hardware
+//! by itself: real access is a backend the caller chooses explicitly. It reads a controller's DT
+//! node only to bind it ([`bind`]).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod addr;
+mod bind;
 pub mod control;
+pub mod controllers;
 mod mmio;
 mod ops;
+mod pulse;
 mod trace;
 
 pub use addr::{PhysAddr, Reg, Window};
+pub use bind::{bind, BindError, Binding, FIRMWARE};
 pub use control::{ControlError, ControlId, Controls, Request};
 pub use mmio::{Mmio, MmioError, MmioOp};
 pub use ops::{Capabilities, DriverError, ResetOps};
+pub use pulse::{mode_of, reset_line, Mode, DEFAULT_PULSE_US};
 pub use trace::Trace;

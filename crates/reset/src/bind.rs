@@ -1,0 +1,130 @@
+//! Binding a DT reset-controller node to a driver, as the kernel's `of_device_id` tables do:
+//! by `compatible`, in the node's own order of preference, with the per-SoC parameters.
+//! Controllers whose resets go through firmware are recognised and never driven by MMIO.
+
+use platreset_fdt::{FdtError, Node};
+use thiserror::Error;
+
+use crate::addr::{PhysAddr, Window};
+use crate::controllers::{aspeed, imx, meson, rcar, rockchip, simple, stm32, tegra};
+use crate::ops::ResetOps;
+
+/// What a controller node binds to.
+pub enum Binding {
+    /// A driver platreset implements, over the controller's first `reg` window.
+    Mmio(Box<dyn ResetOps>),
+    /// Resets are requests to platform firmware (an SMC, a mailbox): not register writes.
+    Firmware {
+        /// The compatible that said so.
+        compatible: String,
+        /// Which firmware interface.
+        interface: &'static str,
+    },
+}
+
+impl std::fmt::Debug for Binding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Binding::Mmio(ops) => write!(f, "Mmio({})", ops.driver()),
+            Binding::Firmware { compatible, interface } => write!(f, "Firmware({compatible}, {interface})"),
+        }
+    }
+}
+
+/// Why a controller node cannot be bound.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum BindError {
+    /// No driver here for any of its compatibles.
+    #[error("controller {node} ({}) has no driver in platreset", if compatible.is_empty() { "no compatible".to_string() } else { compatible.join(", ") })]
+    Unsupported {
+        /// The controller's path.
+        node: String,
+        /// Its compatibles.
+        compatible: Vec<String>,
+    },
+    /// The controller has no `reg` to drive.
+    #[error("controller {node} has no reg: its registers cannot be located")]
+    NoReg {
+        /// The controller's path.
+        node: String,
+    },
+    /// The DT does not describe it well enough (untranslatable `reg`, malformed property).
+    #[error("controller {node}: {source}")]
+    Dt {
+        /// The controller's path.
+        node: String,
+        /// What the reader found.
+        source: FdtError,
+    },
+}
+
+/// Firmware-mediated reset providers: (compatible, interface).
+pub const FIRMWARE: &[(&str, &str)] = &[
+    ("xlnx,zynqmp-reset", "Xilinx ZynqMP PMU firmware (EEMI PM_RESET_ASSERT over SMC)"),
+    ("xlnx,versal-reset", "Xilinx Versal PLM firmware (EEMI over SMC)"),
+    ("ti,sci-reset", "TI System Control Interface (TISCI) firmware"),
+    ("arm,scmi", "Arm SCMI reset-domain protocol"),
+    ("arm,scmi-smc", "Arm SCMI reset-domain protocol"),
+    ("nvidia,tegra186-bpmp", "NVIDIA BPMP firmware"),
+    ("raspberrypi,firmware-reset", "Raspberry Pi VideoCore firmware"),
+    ("qcom,scm", "Qualcomm Secure Channel Manager"),
+];
+
+/// Binds `node` (a node with `#reset-cells`).
+pub fn bind(node: &Node<'_, '_>) -> Result<Binding, BindError> {
+    let path = node.path();
+    let compatible: Vec<String> =
+        node.compatible().map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    // SCMI resets are a protocol subnode of the firmware node.
+    let scmi_parent = node.parent().filter(|p| p.compatible().any(|c| c.starts_with(b"arm,scmi")));
+    if let Some(parent) = scmi_parent {
+        let parent_compatible = parent.compatible().next().map(|c| String::from_utf8_lossy(c).into_owned());
+        return Ok(Binding::Firmware {
+            compatible: parent_compatible.unwrap_or_default(),
+            interface: "Arm SCMI reset-domain protocol",
+        });
+    }
+    for c in &compatible {
+        if let Some((_, interface)) = FIRMWARE.iter().find(|(f, _)| f == c) {
+            return Ok(Binding::Firmware { compatible: c.clone(), interface });
+        }
+    }
+    let window = || -> Result<Window, BindError> {
+        let regs = node.reg_cpu().map_err(|source| BindError::Dt { node: path.clone(), source })?;
+        let first = regs.first().ok_or_else(|| BindError::NoReg { node: path.clone() })?;
+        Ok(Window { base: PhysAddr::new(first.address), size: first.size })
+    };
+    // The first compatible a driver knows wins, as the node lists them most specific first.
+    for c in &compatible {
+        let c = c.as_str();
+        let ops: Box<dyn ResetOps> =
+            if let Some((_, generation)) = rcar::COMPATIBLES.iter().find(|(k, _)| *k == c) {
+                Box::new(rcar::CpgMssr::new(window()?, *generation))
+            } else if let Some((_, params)) = simple::COMPATIBLES.iter().find(|(k, _)| *k == c) {
+                Box::new(simple::Simple::new(window()?, *params))
+            } else if c == "altr,rst-mgr" {
+                let offset = match node.property("altr,modrst-offset") {
+                    None => None,
+                    Some(p) => Some(p.u32().map_err(|source| BindError::Dt { node: path.clone(), source })?),
+                };
+                Box::new(simple::Simple::socfpga(window()?, offset))
+            } else if let Some((_, base, count)) = rockchip::COMPATIBLES.iter().find(|(k, _, _)| *k == c) {
+                Box::new(rockchip::SoftReset::new(window()?, *base, *count))
+            } else if let Some((_, banks, level)) = meson::COMPATIBLES.iter().find(|(k, _, _)| *k == c) {
+                Box::new(meson::MesonReset::new(window()?, *banks, *level))
+            } else if stm32::COMPATIBLES.contains(&c) {
+                Box::new(stm32::Stm32Rcc::new(window()?))
+            } else if let Some((_, banks)) = tegra::COMPATIBLES.iter().find(|(k, _)| *k == c) {
+                Box::new(tegra::TegraCar::new(window()?, *banks))
+            } else if c == imx::COMPATIBLE {
+                Box::new(imx::ImxSrc::new(window()?))
+            } else if aspeed::COMPATIBLES.contains(&c) {
+                Box::new(aspeed::AspeedScu::new(window()?))
+            } else {
+                continue;
+            };
+        return Ok(Binding::Mmio(ops));
+    }
+    Err(BindError::Unsupported { node: path, compatible })
+}

@@ -1,0 +1,36 @@
+//! Controller drivers, one module per family. Each maps a reset id to registers and performs
+//! the access through [`crate::Mmio`], with the register values and order of the Linux driver
+//! named in its module comment; none knows about exclusive or shared use.
+
+pub mod aspeed;
+pub mod imx;
+pub mod meson;
+pub mod rcar;
+pub mod rockchip;
+pub mod simple;
+pub mod stm32;
+pub mod tegra;
+
+use crate::addr::{Reg, Window};
+use crate::ops::DriverError;
+
+/// The register at `offset` in `window`, or the error naming the id that mapped there.
+pub(crate) fn reg_at(window: &Window, id: u32, offset: u64, name: String) -> Result<Reg, DriverError> {
+    window.reg(offset, name).ok_or(DriverError::OutsideWindow { id, offset, size: window.size })
+}
+
+/// The single specifier cell, checked against the number of lines (Linux's default
+/// `of_reset_simple_xlate`).
+pub(crate) fn one_cell(args: &[u32], nr_resets: u32) -> Result<u32, DriverError> {
+    match args {
+        [id] if *id < nr_resets => Ok(*id),
+        [id] => Err(DriverError::BadSpecifier {
+            args: args.to_vec(),
+            why: format!("id {id} is beyond the controller's {nr_resets} lines"),
+        }),
+        _ => Err(DriverError::BadSpecifier {
+            args: args.to_vec(),
+            why: format!("expected 1 cell, got {}", args.len()),
+        }),
+    }
+}
