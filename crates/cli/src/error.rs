@@ -24,6 +24,30 @@ pub enum CliError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A DTB does not parse.
+    #[error("invalid DTB: {source} ({file})")]
+    Dtb {
+        /// The file.
+        file: String,
+        /// What the reader found.
+        source: platreset_fdt::FdtError,
+    },
+    /// A node named on the command line is not in the tree.
+    #[error("{source} (in {file})")]
+    Lookup {
+        /// The file.
+        file: String,
+        /// Why.
+        source: platreset_fdt::LookupError,
+    },
+    /// A reset operation cannot be performed.
+    #[error("cannot reset: {source} (in {file})")]
+    Reset {
+        /// The file.
+        file: String,
+        /// Why.
+        source: Box<platreset_reset::perform::PerformError>,
+    },
     /// Writing the output failed (a closed pipe is not reported).
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),

@@ -6,6 +6,7 @@
 mod audit;
 mod demo;
 mod error;
+mod reset;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -44,6 +45,19 @@ enum Command {
     ///   platreset audit --format dot board.dtb | dot -Tsvg > resets.svg
     #[command(verbatim_doc_comment)]
     Audit(audit::AuditArgs),
+    /// Show the register accesses that reset a device, exactly as the kernel's driver would do
+    /// them (a dry run: nothing is written).
+    ///
+    /// NODE is a path, a label (&sdhi0) or an alias (mmc0). Every line of the node is reset in
+    /// `resets` order unless --line picks one. Controllers with a reset sequence of their own use it
+    /// ("mode": "kernel"); the others get a pulse: assert, --pulse-us, deassert ("mode": "pulse").
+    ///
+    /// Examples:
+    ///   platreset reset board.dtb /soc/mmc@ee100000
+    ///   platreset reset board.dtb mmc0 --format json | jq '.ops'
+    ///   platreset reset board.dtb &usb2 --line companion --assert
+    #[command(verbatim_doc_comment)]
+    Reset(reset::ResetArgs),
     /// Show what platreset finds on a built-in example SoC (no hardware, no downloads).
     Demo(demo::DemoArgs),
 }
@@ -52,6 +66,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Audit(args) => audit::run(&args),
+        Command::Reset(args) => reset::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     match result {

@@ -18,6 +18,7 @@ pub mod control;
 pub mod controllers;
 mod mmio;
 mod ops;
+pub mod perform;
 mod pulse;
 mod trace;
 

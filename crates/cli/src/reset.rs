@@ -1,0 +1,185 @@
+//! `platreset reset`: what resetting a device through its reset controllers does, register by
+//! register, exactly as the kernel's drivers would do it. The default backend records and
+//! writes nothing.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use platreset_fdt::Fdt;
+use platreset_reset::perform::{bind_lines, perform, LineOutcome, LineSelect, Operation};
+use platreset_reset::{MmioOp, Trace, DEFAULT_PULSE_US};
+use platreset_topology::Topology;
+use platreset_vfio::policy;
+use serde_json::json;
+
+use crate::error::CliError;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// One JSON object (stable interface).
+    Json,
+}
+
+/// Where register accesses go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// Dry run: record every access, write nothing.
+    Trace,
+}
+
+/// Arguments of `platreset reset`.
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// The device tree (DTB file).
+    pub dtb: PathBuf,
+    /// The device: a path (/soc/mmc@ee100000), a label (&sdhi0 or sdhi0) or an alias (mmc0).
+    pub node: String,
+    /// Only this line: an index into `resets` or a name from `reset-names`.
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub line: Option<String>,
+    /// Assert the line(s) and leave them asserted, instead of a full reset.
+    #[arg(long, conflicts_with = "deassert")]
+    pub assert: bool,
+    /// Deassert the line(s), instead of a full reset.
+    #[arg(long)]
+    pub deassert: bool,
+    /// Where the accesses go. Only `trace` (a dry run) exists so far.
+    #[arg(long, value_enum, default_value_t = Backend::Trace)]
+    pub backend: Backend,
+    /// Wait between assert and deassert when a controller has no reset sequence of its own.
+    #[arg(long, value_name = "US", default_value_t = DEFAULT_PULSE_US)]
+    pub pulse_us: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+fn op_json(op: &MmioOp, line: usize) -> serde_json::Value {
+    match op {
+        MmioOp::Read32 { reg, value } => {
+            json!({"op": "read32", "addr": reg.addr.get(), "reg": reg.name, "value": value, "line": line})
+        }
+        MmioOp::Write32 { reg, value } => {
+            json!({"op": "write32", "addr": reg.addr.get(), "value": value, "reg": reg.name, "line": line})
+        }
+        MmioOp::DelayUs { us } => json!({"op": "delay_us", "us": us, "line": line}),
+        MmioOp::Poll32 { reg, mask, expect, timeout_us } => json!({"op": "poll32", "addr": reg.addr.get(),
+            "mask": mask, "expect": expect, "timeout_us": timeout_us, "reg": reg.name, "line": line}),
+    }
+}
+
+fn op_text(op: &MmioOp) -> String {
+    match op {
+        MmioOp::Read32 { reg, value } => {
+            format!("read32  {:#010x} {:<12} -> {value:#010x}", reg.addr.get(), reg.name)
+        }
+        MmioOp::Write32 { reg, value } => {
+            format!("write32 {:#010x} {:<12} <- {value:#010x}", reg.addr.get(), reg.name)
+        }
+        MmioOp::DelayUs { us } => format!("delay   {us} us"),
+        MmioOp::Poll32 { reg, mask, expect, timeout_us } => format!(
+            "poll32  {:#010x} {:<12} until (value & {mask:#x}) == {expect:#x}, at most {timeout_us} us",
+            reg.addr.get(),
+            reg.name
+        ),
+    }
+}
+
+/// Runs the command.
+pub fn run(args: &ResetArgs) -> Result<(), CliError> {
+    let blob =
+        std::fs::read(&args.dtb).map_err(|source| CliError::Input { path: args.dtb.clone(), source })?;
+    let file = args.dtb.display().to_string();
+    let fdt = Fdt::parse(&blob).map_err(|source| CliError::Dtb { file: file.clone(), source })?;
+    let node = fdt.resolve(&args.node).map_err(|source| CliError::Lookup { file: file.clone(), source })?;
+    let topology = Topology::build(&fdt);
+    let select = match &args.line {
+        None => LineSelect::All,
+        Some(text) => text.parse().map(LineSelect::Index).unwrap_or_else(|_| LineSelect::Name(text.clone())),
+    };
+    let operation = match (args.assert, args.deassert) {
+        (true, _) => Operation::Assert,
+        (_, true) => Operation::Deassert,
+        _ => Operation::Reset,
+    };
+    let fail = |source| CliError::Reset { file: file.clone(), source: Box::new(source) };
+    let lines = bind_lines(&fdt, &topology, node.id(), &select).map_err(fail)?;
+    let verdict = policy::verdict(&topology, node.id());
+    let mut trace = Trace::new();
+    let outcomes = perform(&fdt, node.id(), &lines, operation, &mut trace, args.pulse_us).map_err(fail)?;
+    // Warn about each line acted on that other nodes share: they are reset too.
+    let warnings: Vec<String> = verdict
+        .reasons
+        .iter()
+        .filter_map(|r| match r {
+            policy::Reason::SharedLine { index, .. } => {
+                let outcome = outcomes.iter().find(|o| o.index == *index)?;
+                let others: Vec<String> = topology
+                    .users_of(&outcome.line)
+                    .filter(|&id| id != node.id())
+                    .filter_map(|id| fdt.node(id).map(|n| n.path()))
+                    .collect();
+                Some(format!("{r}: acting on it also acts on {}", others.join(", ")))
+            }
+            _ => None,
+        })
+        .collect();
+    let controller = |o: &LineOutcome| fdt.node(o.line.controller()).map(|c| c.path()).unwrap_or_default();
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let doc = json!({
+                "node": node.path(),
+                "method": verdict.method.as_str(),
+                "operation": match operation { Operation::Reset => "reset", Operation::Assert => "assert", Operation::Deassert => "deassert" },
+                "backend": "trace",
+                "lines": outcomes.iter().map(|o| json!({
+                    "controller": controller(o),
+                    "args": o.line.args(),
+                    "driver": o.driver,
+                    "mode": o.mode.map(|m| m.as_str()),
+                    "index": o.index,
+                    "name": o.name,
+                })).collect::<Vec<_>>(),
+                "ops": outcomes.iter().flat_map(|o| o.ops.iter().map(|op| op_json(op, o.index))).collect::<Vec<_>>(),
+                "warnings": warnings,
+                "verdict": {"eligible": verdict.eligible(), "method": verdict.method.as_str(),
+                            "reasons": verdict.reasons.iter().map(ToString::to_string).collect::<Vec<_>>()},
+            });
+            writeln!(out, "{doc}")?;
+        }
+        Format::Text => {
+            writeln!(out, "{} ({}): dry run, nothing is written", node.path(), file)?;
+            for o in &outcomes {
+                let args_text: Vec<String> = o.line.args().iter().map(u32::to_string).collect();
+                let how = match o.mode {
+                    Some(platreset_reset::Mode::Kernel) => "the kernel driver's reset sequence".to_string(),
+                    Some(platreset_reset::Mode::Pulse { us }) => {
+                        format!("pulse: assert, {us} us, deassert (the driver has no reset sequence)")
+                    }
+                    None => "single operation".to_string(),
+                };
+                let name = o.name.as_ref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+                writeln!(
+                    out,
+                    "  line {}{name}: {} <{}>, driver {}, {how}",
+                    o.index,
+                    controller(o),
+                    args_text.join(" "),
+                    o.driver
+                )?;
+                for op in &o.ops {
+                    writeln!(out, "    {}", op_text(op))?;
+                }
+            }
+            for w in &warnings {
+                writeln!(out, "warning: {w}")?;
+            }
+        }
+    }
+    Ok(())
+}
