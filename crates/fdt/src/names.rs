@@ -19,6 +19,7 @@ pub struct NameTable<'a> {
     // Per strings-block offset: 0, or 1 + the index of the name that starts there.
     tags: Vec<u8>,
     names: &'static [&'static str],
+    phandle_classes: (Option<usize>, Option<usize>),
 }
 
 impl<'a> NameTable<'a> {
@@ -39,7 +40,9 @@ impl<'a> NameTable<'a> {
                 }
             }
         }
-        NameTable { strings, tags, names }
+        let class_of = |wanted: &str| names.iter().position(|n| *n == wanted);
+        let phandle_classes = (class_of("phandle"), class_of("linux,phandle"));
+        NameTable { strings, tags, names, phandle_classes }
     }
 
     /// Index (into the list given to [`crate::Fdt::name_table`]) of the property's name.
@@ -51,6 +54,16 @@ impl<'a> NameTable<'a> {
             return self.names.iter().position(|n| n.as_bytes() == name);
         }
         self.classify(prop.name_offset())
+    }
+
+    /// The classes of `phandle` and `linux,phandle`, when the names include them.
+    pub(crate) fn phandle_classes(&self) -> (Option<usize>, Option<usize>) {
+        self.phandle_classes
+    }
+
+    /// Whether the walk records phandles (the names include both spellings).
+    pub(crate) fn records_phandles(&self) -> bool {
+        matches!(self.phandle_classes, (Some(_), Some(_)))
     }
 
     /// The names, in the order their indices refer to.

@@ -217,6 +217,10 @@ impl<'f, 'a> Node<'f, 'a> {
     /// The node's phandle: `phandle`, else `linux,phandle`, each only when exactly one cell and
     /// neither 0 nor 0xffffffff.
     pub fn phandle(&self) -> Option<Phandle> {
+        if self.fdt.classification().is_some_and(NameTable::records_phandles) {
+            // The walk already applied the rule below.
+            return Phandle::new(self.rec().phandle);
+        }
         let read = |name| self.property(name).and_then(|p| p.u32().ok());
         read("phandle").or_else(|| read("linux,phandle")).and_then(Phandle::new)
     }

@@ -35,6 +35,9 @@ pub(crate) struct NodeRec {
     pub props_start: u32,
     /// Bit i set when the node has a property named by entry i of the classifying name list.
     pub classes: u32,
+    /// The node's phandle as the walk found it (0: none), when the classifying names include
+    /// both `phandle` and `linux,phandle` ([`NameTable::phandle_classes`]).
+    pub phandle: u32,
     pub depth: u16,
 }
 
@@ -63,6 +66,16 @@ fn end_err(offset: usize, why: &'static str) -> FdtError {
     FdtError::UnexpectedEnd { offset, why }
 }
 
+/// What [`properties`] found.
+struct Run {
+    /// Where the properties end.
+    end: usize,
+    /// Classes of the names met.
+    classes: u32,
+    /// The phandle, when classified (0: none).
+    phandle: u32,
+}
+
 /// Consumes the run of FDT_PROP (and FDT_NOP) tokens starting at `pos`: the properties of the
 /// node just opened. Returns where the run ends and the classes of the names met. A loop of its
 /// own because properties are four in five tokens: the common path takes no dispatch.
@@ -74,20 +87,24 @@ fn properties(
     names: Option<&NameTable<'_>>,
     name_limit: usize,
     strings_size: usize,
-) -> Result<(usize, u32), FdtError> {
+) -> Result<Run, FdtError> {
     let struct_end = block.len();
-    let mut classes = 0u32;
+    let mut run = Run { end: pos, classes: 0, phandle: 0 };
+    let (primary_class, legacy_class) = names.map_or((None, None), NameTable::phandle_classes);
+    // The first `phandle` and the first `linux,phandle`: Some(value) when one cell, else None.
+    let (mut primary, mut legacy): (Option<Option<u32>>, Option<Option<u32>>) = (None, None);
     loop {
+        run.end = pos;
         let rest = block.get(pos..).unwrap_or_default();
         // Anything but a property (or a missing token) is for the caller's dispatch to judge.
-        let Some((&token, after)) = rest.split_first_chunk::<4>() else { return Ok((pos, classes)) };
+        let Some((&token, after)) = rest.split_first_chunk::<4>() else { return Ok(run) };
         match u32::from_be_bytes(token) {
             FDT_PROP => {}
             FDT_NOP => {
                 pos += 4;
                 continue;
             }
-            _ => return Ok((pos, classes)),
+            _ => return Ok(run),
         }
         let Some((&[l0, l1, l2, l3, n0, n1, n2, n3], value)) = after.split_first_chunk::<8>() else {
             return Err(FdtError::Truncated {
@@ -107,7 +124,16 @@ fn properties(
         }
         props.push(PropRec { offset: pos as u32, nameoff, len });
         if let Some(class) = names.and_then(|t| t.classify(nameoff)) {
-            classes |= 1 << class;
+            run.classes |= 1 << class;
+            // libfdt's rule: the first `phandle` when it is one cell, else the first
+            // `linux,phandle` when it is.
+            let one_cell = value.first_chunk::<4>().filter(|_| len == 4).map(|c| u32::from_be_bytes(*c));
+            if Some(class) == primary_class && primary.is_none() {
+                primary = Some(one_cell);
+            } else if Some(class) == legacy_class && legacy.is_none() {
+                legacy = Some(one_cell);
+            }
+            run.phandle = primary.flatten().or(legacy.flatten()).unwrap_or(0);
         }
         // pos + 12 + len <= struct_end, which fits a u32: the sum cannot overflow.
         pos = align4(pos + 12 + len as usize).ok_or(end_err(pos, "in a property value"))?;
@@ -200,16 +226,17 @@ pub(crate) fn walk(
                     next_sibling: NONE,
                     props_start: tables.props.len() as u32,
                     classes: 0,
+                    phandle: 0,
                     depth: depth as u16,
                 });
                 stack[depth] = (index, NONE);
                 depth += 1;
                 pos = align4(name_start + name_len + 1).ok_or(end_err(pos, "in a node name"))?;
-                let (next, classes) =
-                    properties(block, pos, &mut tables.props, names, name_limit, strings.len())?;
-                pos = next;
+                let run = properties(block, pos, &mut tables.props, names, name_limit, strings.len())?;
+                pos = run.end;
                 if let Some(node) = tables.nodes.last_mut() {
-                    node.classes = classes;
+                    node.classes = run.classes;
+                    node.phandle = run.phandle;
                 }
             }
             FDT_END_NODE => {

@@ -9,7 +9,7 @@ const CAP: usize = MAX_RESET_ARGS as usize;
 /// One reset line, identified as Linux identifies it: the controller node and the specifier's
 /// argument cells (at most [`MAX_RESET_ARGS`], held inline). Two consumers share a line exactly
 /// when their `ResetLine`s are equal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ResetLine {
     controller: NodeId,
     len: u8,
@@ -33,5 +33,19 @@ impl ResetLine {
     /// The specifier cells after the phandle (`#reset-cells` of them).
     pub fn args(&self) -> &[u32] {
         &self.cells[..usize::from(self.len)]
+    }
+}
+
+// Ordered by controller, then by the specifier's real cells: sorting and searching lines
+// compares one or two cells, not the sixteen of the inline buffer.
+impl Ord for ResetLine {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.controller.cmp(&other.controller).then_with(|| self.args().cmp(other.args()))
+    }
+}
+
+impl PartialOrd for ResetLine {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }

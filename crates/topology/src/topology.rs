@@ -4,7 +4,7 @@
 //! has a few hundred controllers and consumers, and an audit builds thousands of topologies, so
 //! a handful of allocations per tree beats hash maps.
 
-use platreset_fdt::{Fdt, Node, NodeId, Phandle, PhandleIndex, Property, StringList};
+use platreset_fdt::{Fdt, Node, NodeId, PhandleIndex, Property, StringList};
 
 use crate::line::ResetLine;
 use crate::resolve::{resolve, ResolveError};
@@ -107,33 +107,34 @@ impl<'f, 'a> Topology<'f, 'a> {
                 (&own, false)
             }
         };
-        const NEEDED: u32 = 1 << RESETS | 1 << RESET_CELLS | 1 << PHANDLE | 1 << LINUX_PHANDLE;
         let mut phandle_pairs = Vec::new();
         let mut controllers: Vec<Controller<'a>> = Vec::new();
         let mut pending: Vec<(Consumer<'a>, Property<'a>)> = Vec::new();
         for node in fdt.nodes() {
-            if masks && node.classes() & NEEDED == 0 {
-                continue;
+            if masks {
+                // The walk classified every property and recorded the phandle: most nodes are
+                // done without looking at their properties at all.
+                let classes = node.classes();
+                if classes & (1 << PHANDLE | 1 << LINUX_PHANDLE) != 0 {
+                    if let Some(phandle) = node.phandle() {
+                        phandle_pairs.push((phandle, node.id()));
+                    }
+                }
+                if classes & (1 << RESETS | 1 << RESET_CELLS) == 0 {
+                    continue;
+                }
+            } else if let Some(phandle) = node.phandle() {
+                phandle_pairs.push((phandle, node.id()));
             }
-            // Few nodes are controllers or consumers: note what every node needs, and look at
-            // the remaining properties only for those few.
-            let (mut resets, mut phandle, mut legacy, mut cells) = (None, None, None, None);
+            // Few nodes are controllers or consumers: look at their properties only.
+            let (mut resets, mut cells) = (None, None);
             for (i, prop) in node.classified_properties(names) {
                 let slot = match i {
                     RESETS => &mut resets,
-                    PHANDLE => &mut phandle,
-                    LINUX_PHANDLE => &mut legacy,
                     RESET_CELLS => &mut cells,
                     _ => continue,
                 };
                 slot.get_or_insert(prop);
-            }
-            let phandle = phandle
-                .and_then(|p: Property<'_>| p.u32().ok())
-                .or_else(|| legacy.and_then(|p: Property<'_>| p.u32().ok()))
-                .and_then(Phandle::new);
-            if let Some(phandle) = phandle {
-                phandle_pairs.push((phandle, node.id()));
             }
             if resets.is_none() && cells.is_none() {
                 continue;
