@@ -29,10 +29,12 @@ impl<'a> NameTable<'a> {
         for end in memchr::memchr_iter(0, strings) {
             for (i, name) in names.iter().enumerate() {
                 let name = name.as_bytes();
-                // Last byte first: nearly every candidate fails there without a comparison.
+                // First and last bytes first: nearly every candidate fails there, without a
+                // call to compare the rest.
                 let Some(start) = end.checked_sub(name.len()) else { continue };
                 if end > start
                     && strings.get(end - 1) == name.last()
+                    && strings.get(start) == name.first()
                     && strings.get(start..end) == Some(name)
                     && tags[start] == 0
                 {

@@ -132,19 +132,11 @@ impl<'f, 'a> Node<'f, 'a> {
 
     /// The properties, in document order.
     pub fn properties(&self) -> Properties<'f, 'a> {
-        Properties { fdt: self.fdt, next: self.rec().props_start, end: self.props_end() }
-    }
-
-    fn props_end(&self) -> u32 {
-        let tables = self.fdt.tables();
-        match tables.nodes.get(self.index as usize + 1) {
-            Some(next) => next.props_start,
-            None => tables.props.len() as u32,
-        }
+        Properties { fdt: self.fdt, pos: self.rec().props_offset as usize }
     }
 
     /// The properties whose names `table` knows, with the name's index in the table. Cheaper
-    /// than [`Node::properties`] plus [`NameTable::get`]: other properties are never built.
+    /// than [`Node::properties`] plus [`NameTable::get`] for a table of this tree.
     pub fn classified_properties<'t>(
         &self,
         table: &'t NameTable<'a>,
@@ -152,14 +144,10 @@ impl<'f, 'a> Node<'f, 'a> {
     where
         'f: 't,
     {
-        let fdt = self.fdt;
-        let start = self.rec().props_start as usize;
-        let recs = fdt.tables().props.get(start..self.props_end() as usize).unwrap_or_default();
-        let own = table.is_for(fdt.strings());
-        recs.iter().filter_map(move |rec| {
-            let index =
-                if own { table.classify(rec.nameoff) } else { table.get(&Property::from_rec(fdt, rec)) };
-            index.map(|i| (i, Property::from_rec(fdt, rec)))
+        let own = table.is_for(self.fdt.strings());
+        self.properties().filter_map(move |p| {
+            let index = if own { table.classify(p.name_offset()) } else { table.get(&p) };
+            index.map(|i| (i, p))
         })
     }
 
@@ -285,19 +273,16 @@ impl<'f, 'a> Iterator for Children<'f, 'a> {
 /// Iterator over a node's properties.
 pub struct Properties<'f, 'a> {
     fdt: &'f Fdt<'a>,
-    next: u32,
-    end: u32,
+    pos: usize,
 }
 
 impl<'a> Iterator for Properties<'_, 'a> {
     type Item = Property<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.next >= self.end {
-            return None;
-        }
-        let rec = self.fdt.tables().props.get(self.next as usize)?;
-        self.next += 1;
-        Some(Property::from_rec(self.fdt, rec))
+        let block = self.fdt.blob().get(..self.fdt.header().struct_end).unwrap_or_default();
+        let (rec, next) = crate::tree::prop_at(block, self.pos)?;
+        self.pos = next;
+        Some(Property::from_rec(self.fdt, &rec))
     }
 }

@@ -30,9 +30,9 @@ pub(crate) struct NodeRec {
     pub parent: u32,
     pub first_child: u32,
     pub next_sibling: u32,
-    /// Index of the node's first property. Properties precede subnodes, so a node's properties
-    /// end where the next node's begin: no length is stored.
-    pub props_start: u32,
+    /// Offset of the token after the node's name: its properties (if any) start there and run
+    /// until the first token that is neither FDT_PROP nor FDT_NOP.
+    pub props_offset: u32,
     /// Bit i set when the node has a property named by entry i of the classifying name list.
     pub classes: u32,
     /// The node's phandle as the walk found it (0: none), when the classifying names include
@@ -41,7 +41,7 @@ pub(crate) struct NodeRec {
     pub depth: u16,
 }
 
-/// A property as found in the structure block; its value starts 12 bytes after `offset`.
+/// A property token as found in the structure block; its value starts 12 bytes after `offset`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PropRec {
     pub offset: u32,
@@ -55,11 +55,29 @@ impl PropRec {
     }
 }
 
-/// The flat tables built by [`walk`].
+/// The property token at or after `pos` (skipping NOPs) in an already validated structure
+/// block, and where the next token starts; `None` at the end of the node's properties.
+pub(crate) fn prop_at(block: &[u8], mut pos: usize) -> Option<(PropRec, usize)> {
+    loop {
+        let (&token, after) = block.get(pos..)?.split_first_chunk::<4>()?;
+        match u32::from_be_bytes(token) {
+            FDT_NOP => pos += 4,
+            FDT_PROP => {
+                let (&[l0, l1, l2, l3, n0, n1, n2, n3], _) = after.split_first_chunk::<8>()?;
+                let len = u32::from_be_bytes([l0, l1, l2, l3]);
+                let rec = PropRec { offset: pos as u32, nameoff: u32::from_be_bytes([n0, n1, n2, n3]), len };
+                return Some((rec, align4(pos + 12 + len as usize)?));
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The flat table built by [`walk`]. Properties are not tabled: four tokens in five are
+/// properties, and reading one again from the validated block costs less than storing it.
 #[derive(Debug, Default)]
 pub(crate) struct Tables {
     pub nodes: Vec<NodeRec>,
-    pub props: Vec<PropRec>,
 }
 
 fn end_err(offset: usize, why: &'static str) -> FdtError {
@@ -83,7 +101,6 @@ struct Run {
 fn properties(
     block: &[u8],
     mut pos: usize,
-    props: &mut Vec<PropRec>,
     names: Option<&NameTable<'_>>,
     name_limit: usize,
     strings_size: usize,
@@ -122,7 +139,6 @@ fn properties(
         if nameoff as usize >= name_limit {
             return Err(FdtError::BadNameOffset { offset: pos, nameoff, strings_size });
         }
-        props.push(PropRec { offset: pos as u32, nameoff, len });
         if let Some(class) = names.and_then(|t| t.classify(nameoff)) {
             run.classes |= 1 << class;
             // libfdt's rule: the first `phandle` when it is one cell, else the first
@@ -160,7 +176,6 @@ pub(crate) fn walk(
     let name_limit = memchr::memrchr(0, strings).map_or(0, |last| last + 1);
 
     tables.nodes.clear();
-    tables.props.clear();
     // Open nodes: (node index, index of its last child so far). MAX_DEPTH bounds it.
     let mut stack = [(NONE, NONE); MAX_DEPTH];
     let mut depth = 0usize;
@@ -224,7 +239,7 @@ pub(crate) fn walk(
                     parent,
                     first_child: NONE,
                     next_sibling: NONE,
-                    props_start: tables.props.len() as u32,
+                    props_offset: 0,
                     classes: 0,
                     phandle: 0,
                     depth: depth as u16,
@@ -232,12 +247,13 @@ pub(crate) fn walk(
                 stack[depth] = (index, NONE);
                 depth += 1;
                 pos = align4(name_start + name_len + 1).ok_or(end_err(pos, "in a node name"))?;
-                let run = properties(block, pos, &mut tables.props, names, name_limit, strings.len())?;
-                pos = run.end;
+                let run = properties(block, pos, names, name_limit, strings.len())?;
                 if let Some(node) = tables.nodes.last_mut() {
+                    node.props_offset = pos as u32;
                     node.classes = run.classes;
                     node.phandle = run.phandle;
                 }
+                pos = run.end;
             }
             FDT_END_NODE => {
                 if depth == 0 {
