@@ -6,7 +6,7 @@ use platreset_fdt::{FdtError, Node};
 use thiserror::Error;
 
 use crate::addr::{PhysAddr, Window};
-use crate::controllers::{aspeed, imx, meson, rcar, rockchip, simple, stm32, tegra};
+use crate::controllers::{aspeed, imx, meson, rcar, rockchip, simple, stm32, sunxi, tegra};
 use crate::ops::ResetOps;
 
 /// What a controller node binds to.
@@ -98,32 +98,40 @@ pub fn bind(node: &Node<'_, '_>) -> Result<Binding, BindError> {
     // The first compatible a driver knows wins, as the node lists them most specific first.
     for c in &compatible {
         let c = c.as_str();
-        let ops: Box<dyn ResetOps> =
-            if let Some((_, generation)) = rcar::COMPATIBLES.iter().find(|(k, _)| *k == c) {
-                Box::new(rcar::CpgMssr::new(window()?, *generation))
-            } else if let Some((_, params)) = simple::COMPATIBLES.iter().find(|(k, _)| *k == c) {
-                Box::new(simple::Simple::new(window()?, *params))
-            } else if c == "altr,rst-mgr" {
-                let offset = match node.property("altr,modrst-offset") {
-                    None => None,
-                    Some(p) => Some(p.u32().map_err(|source| BindError::Dt { node: path.clone(), source })?),
-                };
-                Box::new(simple::Simple::socfpga(window()?, offset))
-            } else if let Some((_, base, count)) = rockchip::COMPATIBLES.iter().find(|(k, _, _)| *k == c) {
-                Box::new(rockchip::SoftReset::new(window()?, *base, *count))
-            } else if let Some((_, banks, level)) = meson::COMPATIBLES.iter().find(|(k, _, _)| *k == c) {
-                Box::new(meson::MesonReset::new(window()?, *banks, *level))
-            } else if stm32::COMPATIBLES.contains(&c) {
-                Box::new(stm32::Stm32Rcc::new(window()?))
-            } else if let Some((_, banks)) = tegra::COMPATIBLES.iter().find(|(k, _)| *k == c) {
-                Box::new(tegra::TegraCar::new(window()?, *banks))
-            } else if c == imx::COMPATIBLE {
-                Box::new(imx::ImxSrc::new(window()?))
-            } else if aspeed::COMPATIBLES.contains(&c) {
-                Box::new(aspeed::AspeedScu::new(window()?))
-            } else {
-                continue;
+        let known_rcar = crate::maps::rcar_info(c).is_some_and(|i| i.registers_resets);
+        let ops: Box<dyn ResetOps> = if known_rcar {
+            match rcar::CpgMssr::for_compatible(window()?, c) {
+                Some(driver) => Box::new(driver),
+                None => continue,
+            }
+        } else if crate::maps::sunxi_table(c).is_some() {
+            match sunxi::SunxiCcu::for_compatible(window()?, c) {
+                Some(driver) => Box::new(driver),
+                None => continue,
+            }
+        } else if let Some((_, params)) = simple::COMPATIBLES.iter().find(|(k, _)| *k == c) {
+            Box::new(simple::Simple::new(window()?, *params))
+        } else if c == "altr,rst-mgr" {
+            let offset = match node.property("altr,modrst-offset") {
+                None => None,
+                Some(p) => Some(p.u32().map_err(|source| BindError::Dt { node: path.clone(), source })?),
             };
+            Box::new(simple::Simple::socfpga(window()?, offset))
+        } else if let Some((_, base, count)) = rockchip::COMPATIBLES.iter().find(|(k, _, _)| *k == c) {
+            Box::new(rockchip::SoftReset::new(window()?, *base, *count))
+        } else if let Some((_, banks, level)) = meson::COMPATIBLES.iter().find(|(k, _, _)| *k == c) {
+            Box::new(meson::MesonReset::new(window()?, *banks, *level))
+        } else if stm32::COMPATIBLES.contains(&c) {
+            Box::new(stm32::Stm32Rcc::new(window()?))
+        } else if let Some((_, banks)) = tegra::COMPATIBLES.iter().find(|(k, _)| *k == c) {
+            Box::new(tegra::TegraCar::new(window()?, *banks))
+        } else if c == imx::COMPATIBLE {
+            Box::new(imx::ImxSrc::new(window()?))
+        } else if aspeed::COMPATIBLES.contains(&c) {
+            Box::new(aspeed::AspeedScu::new(window()?))
+        } else {
+            continue;
+        };
         return Ok(Binding::Mmio(ops));
     }
     Err(BindError::Unsupported { node: path, compatible })

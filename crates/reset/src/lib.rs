@@ -16,6 +16,7 @@ mod addr;
 mod bind;
 pub mod control;
 pub mod controllers;
+pub mod maps;
 mod mmio;
 mod ops;
 pub mod perform;

@@ -77,10 +77,12 @@ fn rcar_gen3_sdhi0_314_writes_srcr3_then_srstclr3() {
 }
 
 #[test]
-fn rcar_gen4_907_uses_the_gen4_register_banks() {
+fn rcar_gen4_907_uses_the_gen4_register_banks_and_waits_1ms() {
+    // Debian's 6.1.192 waits usleep_range(1000, 2000) on Gen4 (data/reset-maps, gen-reset-maps).
     with_driver("/soc/clock-controller@e6160000", |d| {
         let (t, _) = reset(d, &[907]);
-        assert_eq!(ops(&t), [Op::W(0xe616_2c24, 0x80), Op::D(35), Op::W(0xe616_2ca4, 0x80)]);
+        assert_eq!(ops(&t), [Op::W(0xe616_2c24, 0x80), Op::D(1000), Op::W(0xe616_2ca4, 0x80)]);
+        assert!(d.xlate(&[2800]).is_err(), "r8a779f0 has 896 lines = 28 registers");
     });
 }
 
@@ -89,6 +91,7 @@ fn rcar_rejects_bits_above_31_and_registers_beyond_the_soc() {
     with_driver("/soc/clock-controller@e6150000", |d| {
         assert!(d.xlate(&[132]).is_err(), "bit 32");
         assert!(d.xlate(&[1200]).is_err(), "register 12 on Gen3");
+        assert!(d.xlate(&[1131]).is_ok(), "register 11 bit 31: line 383 of 384");
         assert!(d.xlate(&[1, 2]).is_err(), "two cells");
     });
 }
@@ -136,6 +139,28 @@ fn meson_gxbb_43_resets_through_the_self_clearing_register_and_asserts_active_lo
         assert_eq!(ops(&t), [Op::R(0xc110_4484), Op::W(0xc110_4484, 0xffff_f7ff)]);
         d.deassert(&mut t, 43).unwrap();
         assert_eq!(t.value(PhysAddr::new(0xc110_4484)), 0xffff_ffff);
+    });
+}
+
+#[test]
+fn sunxi_h3_bus_emac_12_clears_then_sets_its_mask_in_ccu_2c0() {
+    with_driver("/soc/clock@1c20000", |d| {
+        let mut t = Trace::new();
+        t.preset(PhysAddr::new(0x01c2_02c0), 0xffff_ffff);
+        let mode = reset_line(d, &mut t, d.xlate(&[12]).unwrap(), 10).unwrap();
+        assert_eq!(mode, Mode::Kernel);
+        assert_eq!(
+            ops(&t),
+            [
+                Op::R(0x01c2_02c0),
+                Op::W(0x01c2_02c0, 0xfffd_ffff),
+                Op::D(10),
+                Op::R(0x01c2_02c0),
+                Op::W(0x01c2_02c0, 0xffff_ffff)
+            ]
+        );
+        assert!(d.status(&mut t, 12).is_ok_and(|asserted| !asserted));
+        assert!(d.xlate(&[54]).is_err(), "the H3 map has 54 lines");
     });
 }
 

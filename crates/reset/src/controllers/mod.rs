@@ -9,6 +9,7 @@ pub mod rcar;
 pub mod rockchip;
 pub mod simple;
 pub mod stm32;
+pub mod sunxi;
 pub mod tegra;
 
 use crate::addr::{Reg, Window};

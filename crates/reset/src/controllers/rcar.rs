@@ -1,97 +1,57 @@
-//! Renesas CPG/MSSR (R-Car Gen2, Gen3, Gen4, RZ/G1, RZ/G2): drivers/clk/renesas/renesas-cpg-mssr.c.
+//! Renesas CPG/MSSR (R-Car Gen2, Gen3, Gen4, RZ/G1, RZ/G2): drivers/clk/renesas/renesas-cpg-mssr.c,
+//! with each SoC's parameters from `data/reset-maps/renesas-cpg-mssr.json`.
 //!
-//! One cell: `reg * 100 + bit` (bit ≤ 31, reg below the SoC's number of module stop registers).
-//! assert writes `BIT(bit)` to SRCR[reg]; deassert writes it to SRSTCLR[reg]; reset is
-//! SRCR write, 35 µs, SRSTCLR write (v6.1; later kernels wait ≥ 1 ms on Gen4 and read back);
-//! status is `SRCR & BIT`. Plain writes, no read-modify-write: the registers are write-1-to-act.
+//! One cell: `reg * 100 + bit` (bit ≤ 31, `reg * 32 + bit` below the SoC's number of module
+//! clocks). assert writes `BIT(bit)` to SRCR[reg]; deassert writes it to SRSTCLR[reg]; reset is
+//! the SRCR write, a wait (35 µs, one RCLK cycle; 1 ms on Gen4 in Debian's 6.1.192), the SRSTCLR
+//! write; status is `SRCR & BIT`. Plain writes: the registers are write-1-to-act.
 
 use crate::addr::Window;
 use crate::controllers::reg_at;
+use crate::maps;
 use crate::mmio::Mmio;
 use crate::ops::{Capabilities, DriverError, ResetOps};
-
-/// Register layout generation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Generation {
-    /// R-Car Gen2/Gen3 and RZ/G1/G2: SRCR at a table of offsets, SRSTCLR at 0x940 + 4n.
-    Gen2Gen3,
-    /// R-Car Gen4: SRCR at 0x2C00 + 4n, SRSTCLR at 0x2C80 + 4n.
-    Gen4,
-}
-
-/// The compatibles the kernel binds (v6.1), with their layout.
-pub const COMPATIBLES: &[(&str, Generation)] = &[
-    ("renesas,r8a7742-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a7743-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a7744-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a7745-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a77470-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a774a1-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a774b1-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a774c0-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a774e1-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a7790-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a7791-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a7792-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a7793-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a7794-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a7795-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a7796-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a77961-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a77965-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a77970-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a77980-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a77990-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a77995-cpg-mssr", Generation::Gen2Gen3),
-    ("renesas,r8a779a0-cpg-mssr", Generation::Gen4),
-    ("renesas,r8a779f0-cpg-mssr", Generation::Gen4),
-    ("renesas,r8a779g0-cpg-mssr", Generation::Gen4),
-];
-
-/// SRCR offsets of Gen2/Gen3, registers 0–11 (REFERENCE §3).
-const SRCR_GEN3: [u64; 12] =
-    [0x0A0, 0x0A8, 0x0B0, 0x0B8, 0x0BC, 0x0C4, 0x1C8, 0x1CC, 0x920, 0x924, 0x928, 0x92C];
 
 /// One CPG/MSSR instance.
 #[derive(Debug, Clone)]
 pub struct CpgMssr {
     window: Window,
-    generation: Generation,
+    srcr: &'static [u64],
+    srstclr: &'static [u64],
+    nr_resets: u32,
+    delay_us: u32,
 }
 
 impl CpgMssr {
-    /// A driver for the controller at `window`.
-    pub fn new(window: Window, generation: Generation) -> CpgMssr {
-        CpgMssr { window, generation }
-    }
-
-    fn registers(&self) -> u32 {
-        match self.generation {
-            Generation::Gen2Gen3 => SRCR_GEN3.len() as u32,
-            Generation::Gen4 => 30,
-        }
-    }
-
-    /// (SRCR offset, SRSTCLR offset, bit mask, register index) of a line id (`reg * 32 + bit`).
-    fn locate(&self, id: u32) -> (u64, u64, u32, u32) {
-        let (reg, bit) = (id / 32, id % 32);
-        let (srcr, clr) = match self.generation {
-            Generation::Gen2Gen3 => {
-                (SRCR_GEN3.get(reg as usize).copied().unwrap_or(u64::MAX), 0x940 + 4 * u64::from(reg))
-            }
-            Generation::Gen4 => (0x2C00 + 4 * u64::from(reg), 0x2C80 + 4 * u64::from(reg)),
+    /// A driver for the controller at `window` if the kernel registers resets for `compatible`.
+    pub fn for_compatible(window: Window, compatible: &str) -> Option<CpgMssr> {
+        let info = maps::rcar_info(compatible).filter(|i| i.registers_resets)?;
+        let regs = maps::rcar_registers()?;
+        let (srcr, srstclr) = match info.srcr.as_deref() {
+            Some("srcr_for_gen4") => (&regs.srcr_for_gen4, &regs.srstclr_for_gen4),
+            Some("srcr") => (&regs.srcr, &regs.srstclr),
+            _ => return None,
         };
-        (srcr, clr, 1 << bit, reg)
+        Some(CpgMssr {
+            window,
+            srcr,
+            srstclr,
+            nr_resets: info.nr_resets,
+            delay_us: info.reset_delay_us.unwrap_or(35),
+        })
     }
 
-    fn srcr(&self, id: u32) -> Result<(crate::Reg, u32), DriverError> {
-        let (srcr, _, mask, reg) = self.locate(id);
-        Ok((reg_at(&self.window, id, srcr, format!("SRCR{reg}"))?, mask))
-    }
-
-    fn srstclr(&self, id: u32) -> Result<(crate::Reg, u32), DriverError> {
-        let (_, clr, mask, reg) = self.locate(id);
-        Ok((reg_at(&self.window, id, clr, format!("SRSTCLR{reg}"))?, mask))
+    fn regs(&self, id: u32) -> Result<(crate::Reg, crate::Reg, u32), DriverError> {
+        let (reg, bit) = ((id / 32) as usize, id % 32);
+        // xlate keeps reg inside both tables; a driver used without it still cannot index out.
+        let (Some(&srcr), Some(&clr)) = (self.srcr.get(reg), self.srstclr.get(reg)) else {
+            return Err(DriverError::BadSpecifier { args: vec![id], why: format!("no register {reg}") });
+        };
+        Ok((
+            reg_at(&self.window, id, srcr, format!("SRCR{reg}"))?,
+            reg_at(&self.window, id, clr, format!("SRSTCLR{reg}"))?,
+            1 << bit,
+        ))
     }
 }
 
@@ -111,36 +71,40 @@ impl ResetOps for CpgMssr {
         if bit > 31 {
             return Err(bad(format!("{cell} = register {reg} bit {bit}: bits go up to 31")));
         }
-        if reg >= self.registers() {
+        let id = reg * 32 + bit;
+        if id >= self.nr_resets {
+            return Err(bad(format!("{cell} = line {id}: this SoC has {} lines", self.nr_resets)));
+        }
+        if reg as usize >= self.srcr.len() {
+            // r8a779g0 declares more lines than 6.1's register tables hold (the kernel would
+            // read past its array): refuse rather than guess a register.
             return Err(bad(format!(
-                "{cell} = register {reg}: this SoC has {} reset registers",
-                self.registers()
+                "{cell} = register {reg}: beyond the kernel's {} reset registers",
+                self.srcr.len()
             )));
         }
-        Ok(reg * 32 + bit)
+        Ok(id)
     }
 
     fn assert(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {
-        let (srcr, mask) = self.srcr(id)?;
+        let (srcr, _, mask) = self.regs(id)?;
         Ok(mmio.write32(&srcr, mask)?)
     }
 
     fn deassert(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {
-        let (clr, mask) = self.srstclr(id)?;
+        let (_, clr, mask) = self.regs(id)?;
         Ok(mmio.write32(&clr, mask)?)
     }
 
     fn reset(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {
-        let (srcr, mask) = self.srcr(id)?;
-        let (clr, _) = self.srstclr(id)?;
+        let (srcr, clr, mask) = self.regs(id)?;
         mmio.write32(&srcr, mask)?;
-        // The kernel waits one cycle of the RCLK (32 kHz): 35 µs.
-        mmio.delay_us(35)?;
+        mmio.delay_us(self.delay_us)?;
         Ok(mmio.write32(&clr, mask)?)
     }
 
     fn status(&self, mmio: &mut dyn Mmio, id: u32) -> Result<bool, DriverError> {
-        let (srcr, mask) = self.srcr(id)?;
+        let (srcr, _, mask) = self.regs(id)?;
         Ok(mmio.read32(&srcr)? & mask != 0)
     }
 }
