@@ -6,7 +6,7 @@ use platreset_fdt::{FdtError, Node};
 use thiserror::Error;
 
 use crate::addr::{PhysAddr, Window};
-use crate::controllers::{aspeed, imx, meson, rcar, rockchip, simple, stm32, sunxi, tegra};
+use crate::controllers::{aspeed, imx, imx7, meson, qcom, rcar, rockchip, simple, stm32, sunxi, tegra};
 use crate::ops::ResetOps;
 
 /// What a controller node binds to.
@@ -117,8 +117,23 @@ pub fn bind(node: &Node<'_, '_>) -> Result<Binding, BindError> {
                 Some(p) => Some(p.u32().map_err(|source| BindError::Dt { node: path.clone(), source })?),
             };
             Box::new(simple::Simple::socfpga(window()?, offset))
-        } else if let Some((_, base, count)) = rockchip::COMPATIBLES.iter().find(|(k, _, _)| *k == c) {
-            Box::new(rockchip::SoftReset::new(window()?, *base, *count))
+        } else if crate::maps::rockchip(c).is_some() {
+            match rockchip::SoftReset::for_compatible(window()?, c) {
+                Some(driver) => Box::new(driver),
+                None => continue,
+            }
+        } else if crate::maps::qcom(c).is_some() {
+            match qcom::QcomReset::for_compatible(window()?, c) {
+                Some(driver) => Box::new(driver),
+                None => continue,
+            }
+        } else if crate::maps::imx7(c).is_some() {
+            match imx7::Imx7Src::for_compatible(window()?, c) {
+                Some(driver) => Box::new(driver),
+                None => continue,
+            }
+        } else if c == aspeed::AST2600 {
+            Box::new(aspeed::Ast2600Scu::new(window()?))
         } else if let Some((_, banks, level)) = meson::COMPATIBLES.iter().find(|(k, _, _)| *k == c) {
             Box::new(meson::MesonReset::new(window()?, *banks, *level))
         } else if stm32::COMPATIBLES.contains(&c) {

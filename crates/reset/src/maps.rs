@@ -128,3 +128,180 @@ mod tests {
         assert_eq!(rcar_info("renesas,r8a779f0-cpg-mssr").unwrap().reset_delay_us, Some(1000));
     }
 }
+
+/// A Rockchip CRU's soft-reset block.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RockchipTable {
+    /// Compatibles.
+    pub compatibles: Vec<String>,
+    /// Offset of SOFTRST_CON0 from the CRU base.
+    pub softrst_offset: u64,
+    /// Number of registers.
+    pub num_regs: u32,
+    /// Lines per register.
+    pub num_per_reg: u32,
+    /// Whether writes use the hiword mask.
+    pub hiword_mask: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct RockchipFile {
+    tables: Vec<RockchipTable>,
+}
+
+/// A compatible with a per-compatible register offset (Qualcomm PDC).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OffsetProbe {
+    /// The compatible string.
+    pub compatible: String,
+    /// Register offset, where the driver takes one per compatible.
+    #[serde(default)]
+    pub offset: Option<u64>,
+}
+
+/// One Qualcomm reset map entry (fields per driver; absent ones are 0).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct QcomEntry {
+    /// Reset id.
+    pub id: u32,
+    /// Register offset.
+    #[serde(default)]
+    pub reg: u64,
+    /// Bit number.
+    #[serde(default)]
+    pub bit: u32,
+    /// Bits to update instead of `BIT(bit)` when non-zero.
+    #[serde(default)]
+    pub bitmask: u32,
+    /// Microseconds between assert and deassert (0 means 1).
+    #[serde(default)]
+    pub udelay: u32,
+}
+
+/// One Qualcomm reset map.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QcomTable {
+    /// The kernel's array name.
+    pub name: String,
+    /// `qcom-cc`, `qcom-aoss` or `qcom-pdc`.
+    pub driver: String,
+    /// Compatibles.
+    pub compatibles: Vec<OffsetProbe>,
+    /// Array length.
+    pub nr_resets: u32,
+    /// Entries.
+    pub resets: Vec<QcomEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct QcomFile {
+    tables: Vec<QcomTable>,
+}
+
+/// One reset-imx7 signal.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct ImxSignal {
+    /// Reset id.
+    pub id: u32,
+    /// Register offset.
+    pub offset: u64,
+    /// Mask updated (absent in the i.MX5/6 table, which this type only skips over).
+    #[serde(default)]
+    pub bit: u32,
+    /// Assert clears the mask.
+    #[serde(default)]
+    pub active_low: bool,
+    /// Wait before the deassert write.
+    #[serde(default)]
+    pub deassert_udelay: u32,
+}
+
+/// One reset-imx7 variant.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImxTable {
+    /// The kernel's array name.
+    pub name: String,
+    /// Driver (`reset-imx7` here).
+    pub driver: String,
+    /// Compatibles.
+    pub compatibles: Vec<Probe>,
+    /// Array length.
+    pub nr_resets: u32,
+    /// Signals.
+    pub resets: Vec<ImxSignal>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ImxFile {
+    tables: Vec<ImxTable>,
+}
+
+const ROCKCHIP_JSON: &str = include_str!("../../../data/reset-maps/rockchip.json");
+const QCOM_JSON: &str = include_str!("../../../data/reset-maps/qcom-gcc.json");
+const IMX_JSON: &str = include_str!("../../../data/reset-maps/imx-src.json");
+
+/// The Rockchip CRU a compatible names.
+pub fn rockchip(compatible: &str) -> Option<&'static RockchipTable> {
+    static TABLES: OnceLock<Vec<RockchipTable>> = OnceLock::new();
+    TABLES
+        .get_or_init(|| {
+            serde_json::from_str::<RockchipFile>(ROCKCHIP_JSON).map(|f| f.tables).unwrap_or_default()
+        })
+        .iter()
+        .find(|t| t.compatibles.iter().any(|c| c == compatible))
+}
+
+/// The Qualcomm reset map a compatible probes, with the compatible's own offset (PDC).
+pub fn qcom(compatible: &str) -> Option<(&'static QcomTable, Option<u64>)> {
+    static TABLES: OnceLock<Vec<QcomTable>> = OnceLock::new();
+    TABLES
+        .get_or_init(|| serde_json::from_str::<QcomFile>(QCOM_JSON).map(|f| f.tables).unwrap_or_default())
+        .iter()
+        .find_map(|t| t.compatibles.iter().find(|p| p.compatible == compatible).map(|p| (t, p.offset)))
+}
+
+/// The reset-imx7 variant a compatible probes.
+pub fn imx7(compatible: &str) -> Option<&'static ImxTable> {
+    static TABLES: OnceLock<Vec<ImxTable>> = OnceLock::new();
+    TABLES
+        .get_or_init(|| serde_json::from_str::<ImxFile>(IMX_JSON).map(|f| f.tables).unwrap_or_default())
+        .iter()
+        .filter(|t| t.driver == "reset-imx7")
+        .find(|t| t.compatibles.iter().any(|p| p.compatible == compatible))
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_family_parses() {
+        let rk = rockchip("rockchip,rk3399-cru").unwrap();
+        assert_eq!((rk.softrst_offset, rk.num_regs), (0x400, 21));
+        assert_eq!(rockchip("rockchip,rk3288-cru").unwrap().softrst_offset, 0x1B8);
+        let (gcc, _) = qcom("qcom,gcc-sdm845").unwrap();
+        assert_eq!(gcc.driver, "qcom-cc");
+        assert_eq!(qcom("qcom,sdm845-pdc-global").unwrap().1, Some(0x100));
+        assert_eq!(imx7("fsl,imx8mq-src").unwrap().nr_resets, 53);
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    // The accessors treat unparsable data as empty (no panic at run time); these tests are what
+    // guarantees the data the binary embeds parses completely.
+    #[test]
+    fn every_embedded_file_parses_without_error() {
+        let check = |name: &str, result: Result<usize, serde_json::Error>| match result {
+            Ok(n) => assert!(n > 0, "{name}: no tables"),
+            Err(e) => panic!("{name}: {e}"),
+        };
+        check("sunxi-ng", serde_json::from_str::<SunxiFile>(SUNXI_JSON).map(|f| f.tables.len()));
+        check("renesas", serde_json::from_str::<RcarFile>(RCAR_JSON).map(|f| f.tables.len()));
+        check("rockchip", serde_json::from_str::<RockchipFile>(ROCKCHIP_JSON).map(|f| f.tables.len()));
+        check("qcom", serde_json::from_str::<QcomFile>(QCOM_JSON).map(|f| f.tables.len()));
+        check("imx", serde_json::from_str::<ImxFile>(IMX_JSON).map(|f| f.tables.len()));
+    }
+}

@@ -257,3 +257,55 @@ pub fn perform<M: Recording>(
 pub fn reset_modes(lines: &[BoundLine], pulse_us: u32) -> Vec<Option<Mode>> {
     lines.iter().map(|b| mode_of(b.ops.as_ref(), pulse_us)).collect()
 }
+
+/// What platreset can do with a controller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Support {
+    /// Reset with the driver's own sequence.
+    Kernel(&'static str),
+    /// Reset as a pulse (the driver has assert and deassert only).
+    Pulse(&'static str),
+    /// The driver cannot reset at all (neither `.reset` nor assert + deassert).
+    NoReset(&'static str),
+    /// Resets go through firmware.
+    Firmware(&'static str),
+    /// No driver here, or the DT does not describe it well enough.
+    Unsupported(String),
+}
+
+impl Support {
+    /// A short stable name: `kernel`, `pulse`, `no-reset`, `firmware`, `unsupported`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Support::Kernel(_) => "kernel",
+            Support::Pulse(_) => "pulse",
+            Support::NoReset(_) => "no-reset",
+            Support::Firmware(_) => "firmware",
+            Support::Unsupported(_) => "unsupported",
+        }
+    }
+
+    /// The driver's name, for those with one.
+    pub fn driver(&self) -> Option<&'static str> {
+        match self {
+            Support::Kernel(d) | Support::Pulse(d) | Support::NoReset(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// A controller's support, and its driver when it has one (to translate specifiers).
+pub fn support(node: &platreset_fdt::Node<'_, '_>, pulse_us: u32) -> (Support, Option<Box<dyn ResetOps>>) {
+    match bind(node) {
+        Err(e) => (Support::Unsupported(e.to_string()), None),
+        Ok(Binding::Firmware { interface, .. }) => (Support::Firmware(interface), None),
+        Ok(Binding::Mmio(ops)) => {
+            let support = match mode_of(ops.as_ref(), pulse_us) {
+                Some(Mode::Kernel) => Support::Kernel(ops.driver()),
+                Some(Mode::Pulse { .. }) => Support::Pulse(ops.driver()),
+                None => Support::NoReset(ops.driver()),
+            };
+            (support, Some(ops))
+        }
+    }
+}

@@ -186,6 +186,7 @@ mod tests {
                 shared_lines: vec![],
             },
             reset_names: vec![text.to_string().into()],
+            resettable: Some(true),
         }
     }
 

@@ -80,7 +80,7 @@ pub(crate) fn audit_one(
                         // Stream: each record is written as it is made, borrowing from the tree.
                         let mut out = Vec::with_capacity(16 * 1024);
                         let prefix = jsonl::file_prefix(&file);
-                        let controllers = report::visit(&file, &fdt, filter, |r| {
+                        let controllers = report::visit(&file, &fdt, filter, false, |r| {
                             jsonl::record_after(&mut out, &prefix, &r)
                         });
                         jsonl = Some(String::from_utf8(out).unwrap_or_default());

@@ -27,6 +27,10 @@ pub struct Summary {
     unresolvable: usize,
     eligible: usize,
     controllers: usize,
+    /// Nodes whose every line platreset can reset (kernel sequence or pulse).
+    resettable: usize,
+    /// The same among enabled nodes: the coverage figure.
+    resettable_enabled: usize,
     /// Per controller compatible (its first string).
     by_compatible: Vec<CompatibleSummary>,
 }
@@ -37,6 +41,10 @@ struct CompatibleSummary {
     controllers: usize,
     consumers: usize,
     enabled_consumers: usize,
+    /// What platreset does with it (`kernel`, `pulse`, `no-reset`, `firmware`, `unsupported`).
+    reset: Option<&'static str>,
+    /// The driver, when one binds.
+    driver: Option<&'static str>,
 }
 
 fn summarise(outcomes: &[FileOutcome]) -> Summary {
@@ -51,7 +59,10 @@ fn summarise(outcomes: &[FileOutcome]) -> Summary {
         for c in &report.controllers {
             let compatible = c.compatible.first().map_or("(no compatible)", String::as_str);
             kind_of.insert(&c.node, compatible);
-            by.entry(compatible.to_string()).or_default().controllers += 1;
+            let entry = by.entry(compatible.to_string()).or_default();
+            entry.controllers += 1;
+            entry.reset = entry.reset.or(c.reset);
+            entry.driver = entry.driver.or(c.driver);
         }
         s.controllers += report.controllers.len();
         for n in &report.nodes {
@@ -61,6 +72,9 @@ fn summarise(outcomes: &[FileOutcome]) -> Summary {
             s.sharing += usize::from(!n.shared_with.is_empty());
             s.unresolvable += usize::from(n.resets.is_none());
             s.eligible += usize::from(n.verdict.eligible);
+            let resettable = n.resettable == Some(true);
+            s.resettable += usize::from(resettable);
+            s.resettable_enabled += usize::from(resettable && enabled);
             let mut kinds: Vec<&str> =
                 n.resets.iter().flatten().filter_map(|l| kind_of.get(&*l.controller).copied()).collect();
             kinds.sort_unstable();
@@ -160,12 +174,29 @@ pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<(
         "Summary: {} file(s) ({} failed); {} node(s) with resets ({} enabled); {} share a line; {} unresolvable; {} eligible; {} reset controller(s)",
         s.files, s.failed, s.nodes, s.enabled, s.sharing, s.unresolvable, s.eligible, s.controllers
     )?;
+    if s.enabled > 0 {
+        writeln!(
+            out,
+            "Coverage: platreset can reset every line of {} of {} enabled node(s) with resets ({:.1}%)",
+            s.resettable_enabled,
+            s.enabled,
+            100.0 * s.resettable_enabled as f64 / s.enabled as f64
+        )?;
+    }
     if !s.by_compatible.is_empty() {
-        writeln!(out, "Reset controllers by compatible (consumer nodes, enabled):")?;
+        writeln!(
+            out,
+            "Reset controllers by compatible (consumer nodes, enabled, how platreset resets them):"
+        )?;
         for c in &s.by_compatible {
+            let how = match (c.reset, c.driver) {
+                (Some(reset), Some(driver)) => format!("{reset} ({driver})"),
+                (Some(reset), None) => reset.to_string(),
+                _ => "-".to_string(),
+            };
             writeln!(
                 out,
-                "  {:<40} {:>4} controller(s) {:>6} consumer(s) {:>6} enabled",
+                "  {:<40} {:>4} controller(s) {:>6} consumer(s) {:>6} enabled  {how}",
                 c.compatible, c.controllers, c.consumers, c.enabled_consumers
             )?;
         }

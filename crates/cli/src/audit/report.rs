@@ -5,6 +5,8 @@
 use std::borrow::Cow;
 
 use platreset_fdt::{Fdt, NodeId};
+use platreset_reset::perform::{self, Support};
+use platreset_reset::{ResetOps, DEFAULT_PULSE_US};
 use platreset_topology::Topology;
 use platreset_vfio::policy;
 use serde::Serialize;
@@ -63,6 +65,10 @@ pub struct NodeRecord<'r> {
     pub verdict: VerdictRecord,
     /// `reset-names` strings (empty when absent).
     pub reset_names: Vec<Text<'r>>,
+    /// Whether platreset can reset every line (kernel sequence or pulse); `None` when not
+    /// computed (the streaming JSONL path).
+    #[serde(skip)]
+    pub resettable: Option<bool>,
 }
 
 fn owned(text: Text<'_>) -> Text<'static> {
@@ -95,6 +101,7 @@ impl NodeRecord<'_> {
             iommus: self.iommus,
             verdict: self.verdict,
             reset_names: owned_all(self.reset_names),
+            resettable: self.resettable,
         }
     }
 
@@ -117,6 +124,13 @@ pub struct ControllerRecord {
     pub consumers: usize,
     /// Lines used by more than one node.
     pub shared_lines: usize,
+    /// What platreset can do with it: `kernel`, `pulse`, `no-reset`, `firmware`, `unsupported`
+    /// (absent from the streaming JSONL path, which does not bind controllers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reset: Option<&'static str>,
+    /// The driver platreset binds to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<&'static str>,
 }
 
 /// Everything the audit found in one file.
@@ -150,9 +164,10 @@ fn text(bytes: &[u8]) -> Text<'_> {
 }
 
 /// Builds the report of one parsed file, every record owning its text.
+/// Controllers are bound to drivers, so records say whether platreset can reset them.
 pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter) -> FileReport {
     let mut nodes = Vec::new();
-    let controllers = visit(file, fdt, filter, |record| nodes.push(record.into_owned()));
+    let controllers = visit(file, fdt, filter, true, |record| nodes.push(record.into_owned()));
     FileReport { nodes, controllers }
 }
 
@@ -162,9 +177,30 @@ pub fn visit(
     file: &str,
     fdt: &Fdt<'_>,
     filter: &Filter,
+    coverage: bool,
     mut emit: impl FnMut(NodeRecord<'_>),
 ) -> Vec<ControllerRecord> {
     let topology = Topology::build(fdt);
+    // With coverage: each controller bound once, to say whether each line can be reset.
+    let support: Vec<(NodeId, Support, Option<Box<dyn ResetOps>>)> = if coverage {
+        topology
+            .controllers()
+            .iter()
+            .filter_map(|c| fdt.node(c.node).map(|n| (c.node, n)))
+            .map(|(id, n)| {
+                let (support, ops) = perform::support(&n, DEFAULT_PULSE_US);
+                (id, support, ops)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let line_ok = |line: &platreset_topology::ResetLine| {
+        support.iter().find(|(id, _, _)| *id == line.controller()).is_some_and(|(_, s, ops)| {
+            matches!(s, Support::Kernel(_) | Support::Pulse(_))
+                && ops.as_ref().is_some_and(|o| o.xlate(line.args()).is_ok())
+        })
+    };
     let path = |id: NodeId| fdt.node(id).map(|n| n.path()).unwrap_or_default();
     // Every path a record can print is a consumer's or a controller's: build each once.
     let mut paths: Vec<(NodeId, String)> = topology
@@ -229,6 +265,9 @@ pub fn visit(
                     .collect(),
             },
             reset_names: consumer.reset_names().map(text).collect(),
+            resettable: coverage.then(|| {
+                consumer.resets.as_ref().is_ok_and(|lines| !lines.is_empty() && lines.iter().all(line_ok))
+            }),
         });
     }
     topology
@@ -240,6 +279,8 @@ pub fn visit(
             reset_cells: c.reset_cells.as_ref().ok().copied(),
             consumers: c.consumers,
             shared_lines: c.shared_lines,
+            reset: support.iter().find(|(id, _, _)| *id == c.node).map(|(_, s, _)| s.as_str()),
+            driver: support.iter().find(|(id, _, _)| *id == c.node).and_then(|(_, s, _)| s.driver()),
         })
         .collect()
 }

@@ -76,3 +76,53 @@ impl ResetOps for AspeedScu {
         Ok(mmio.read32(&reg)? & mask != 0)
     }
 }
+
+/// AST2600 SCU resets: drivers/clk/clk-ast2600.c. 64 lines: `reg = id < 32 ? 0x40 : 0x50`, bit
+/// `id % 32`. assert writes `BIT` to `reg`; deassert writes it to `reg + 4` (set-to-clear);
+/// status reads `reg`. No `.reset`: a reset is the pulse.
+#[derive(Debug, Clone)]
+pub struct Ast2600Scu {
+    window: Window,
+}
+
+/// The AST2600 compatible.
+pub const AST2600: &str = "aspeed,ast2600-scu";
+
+impl Ast2600Scu {
+    /// A driver for the SCU at `window`.
+    pub fn new(window: Window) -> Ast2600Scu {
+        Ast2600Scu { window }
+    }
+
+    fn reg(&self, id: u32, clear: bool) -> Result<crate::Reg, DriverError> {
+        let base: u64 = if id < 32 { 0x40 } else { 0x50 };
+        let offset = base + if clear { 4 } else { 0 };
+        reg_at(&self.window, id, offset, format!("SCU{offset:03X}"))
+    }
+}
+
+impl ResetOps for Ast2600Scu {
+    fn driver(&self) -> &'static str {
+        "aspeed-g6-scu"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { assert: true, deassert: true, reset: false, status: true }
+    }
+
+    fn xlate(&self, args: &[u32]) -> Result<u32, DriverError> {
+        one_cell(args, 64)
+    }
+
+    fn assert(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {
+        Ok(mmio.write32(&self.reg(id, false)?, 1 << (id % 32))?)
+    }
+
+    fn deassert(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {
+        Ok(mmio.write32(&self.reg(id, true)?, 1 << (id % 32))?)
+    }
+
+    fn status(&self, mmio: &mut dyn Mmio, id: u32) -> Result<bool, DriverError> {
+        Ok(mmio.read32(&self.reg(id, false)?)? & (1 << (id % 32)) != 0)
+    }
+}

@@ -4,7 +4,9 @@
 
 pub mod aspeed;
 pub mod imx;
+pub mod imx7;
 pub mod meson;
+pub mod qcom;
 pub mod rcar;
 pub mod rockchip;
 pub mod simple;

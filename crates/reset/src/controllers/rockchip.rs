@@ -10,14 +10,6 @@ use crate::controllers::{one_cell, reg_at};
 use crate::mmio::Mmio;
 use crate::ops::{Capabilities, DriverError, ResetOps};
 
-/// (compatible, offset of SOFTRST_CON0, number of registers) as the kernel registers them.
-pub const COMPATIBLES: &[(&str, u64, u32)] = &[
-    ("rockchip,rk3399-cru", 0x400, 21),
-    ("rockchip,rk3399-pmucru", 0x110, 2),
-    ("rockchip,rk3288-cru", 0x1B8, 12),
-    ("rockchip,rk3288w-cru", 0x1B8, 12),
-];
-
 /// One CRU's soft-reset block.
 #[derive(Debug, Clone)]
 pub struct SoftReset {
@@ -30,6 +22,13 @@ impl SoftReset {
     /// Soft resets at `base` (from the CRU's start), `registers` of them.
     pub fn new(window: Window, base: u64, registers: u32) -> SoftReset {
         SoftReset { window, base, registers }
+    }
+
+    /// The CRU a compatible names, with its parameters from `data/reset-maps/rockchip.json`
+    /// (every CRU of 6.1 uses 16 lines a register and hiword masks).
+    pub fn for_compatible(window: Window, compatible: &str) -> Option<SoftReset> {
+        let t = crate::maps::rockchip(compatible).filter(|t| t.num_per_reg == 16 && t.hiword_mask)?;
+        Some(SoftReset::new(window, t.softrst_offset, t.num_regs))
     }
 
     fn write(&self, mmio: &mut dyn Mmio, id: u32, assert: bool) -> Result<(), DriverError> {
