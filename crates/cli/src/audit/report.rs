@@ -171,6 +171,9 @@ pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter) -> FileReport {
     FileReport { nodes, controllers }
 }
 
+/// A controller, what platreset can do with it, and its driver when it has one.
+type BoundController = (NodeId, Support, Option<Box<dyn ResetOps>>);
+
 /// Hands each node record of one parsed file to `emit`, borrowing its text from the tree, and
 /// returns the controller inventory. The streaming path: nothing is copied that is not written.
 pub fn visit(
@@ -182,7 +185,7 @@ pub fn visit(
 ) -> Vec<ControllerRecord> {
     let topology = Topology::build(fdt);
     // With coverage: each controller bound once, to say whether each line can be reset.
-    let support: Vec<(NodeId, Support, Option<Box<dyn ResetOps>>)> = if coverage {
+    let support: Vec<BoundController> = if coverage {
         topology
             .controllers()
             .iter()
