@@ -48,6 +48,9 @@ pub enum CliError {
         /// Why.
         source: Box<platreset_reset::perform::PerformError>,
     },
+    /// An action refused for safety, with what to do.
+    #[error("refusing: {0}")]
+    Refused(String),
     /// Writing the output failed (a closed pipe is not reported).
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),

@@ -29,6 +29,8 @@ pub enum Format {
 pub enum Backend {
     /// Dry run: record every access, write nothing.
     Trace,
+    /// Real registers through /dev/mem (needs --write-hardware).
+    Devmem,
 }
 
 /// Arguments of `platreset reset`.
@@ -47,9 +49,23 @@ pub struct ResetArgs {
     /// Deassert the line(s), instead of a full reset.
     #[arg(long)]
     pub deassert: bool,
-    /// Where the accesses go. Only `trace` (a dry run) exists so far.
+    /// Where the accesses go: `trace` records them and writes nothing; `devmem` writes the real
+    /// registers through /dev/mem and needs --write-hardware.
     #[arg(long, value_enum, default_value_t = Backend::Trace)]
     pub backend: Backend,
+    /// Really write hardware registers with --backend devmem. The kernel's own driver for the
+    /// controller may be using the same registers at the same time.
+    #[arg(long)]
+    pub write_hardware: bool,
+    /// With --backend devmem, act even when the policy refuses the device (e.g. a shared line).
+    #[arg(long)]
+    pub force: bool,
+    /// The physical-memory device (a file standing in for it in tests).
+    #[arg(long, value_name = "PATH", default_value = "/dev/mem")]
+    pub devmem: PathBuf,
+    /// The lock file that keeps two platreset processes from writing registers at once.
+    #[arg(long, value_name = "PATH", default_value = platreset_devmem::DEFAULT_LOCK)]
+    pub lock: PathBuf,
     /// Wait between assert and deassert when a controller has no reset sequence of its own.
     #[arg(long, value_name = "US", default_value_t = DEFAULT_PULSE_US)]
     pub pulse_us: u32,
@@ -109,8 +125,49 @@ pub fn run(args: &ResetArgs) -> Result<(), CliError> {
     let fail = |source| CliError::Reset { file: file.clone(), source: Box::new(source) };
     let lines = bind_lines(&fdt, &topology, node.id(), &select).map_err(fail)?;
     let verdict = policy::verdict(&topology, node.id());
-    let mut trace = Trace::new();
-    let outcomes = perform(&fdt, node.id(), &lines, operation, &mut trace, args.pulse_us).map_err(fail)?;
+    let outcomes = match args.backend {
+        Backend::Trace => {
+            let mut trace = Trace::new();
+            perform(&fdt, node.id(), &lines, operation, &mut trace, args.pulse_us).map_err(fail)?
+        }
+        Backend::Devmem => {
+            if !args.write_hardware {
+                return Err(CliError::Refused(
+                    "--backend devmem writes real registers: add --write-hardware to mean it (leave both out for a dry run)".into(),
+                ));
+            }
+            if !verdict.eligible() && !args.force {
+                let reasons: Vec<String> = verdict.reasons.iter().map(ToString::to_string).collect();
+                return Err(CliError::Refused(format!(
+                    "the policy refuses {}: {}; --force acts anyway",
+                    node.path(),
+                    reasons.join("; ")
+                )));
+            }
+            let mut windows = Vec::new();
+            for line in &lines {
+                let controller = fdt.node(line.line.controller()).map(|c| c.path()).unwrap_or_default();
+                let reg = fdt.node(line.line.controller()).map(|c| c.reg_cpu());
+                match reg {
+                    Some(Ok(regs)) if !regs.is_empty() => windows.push(platreset_reset::Window {
+                        base: platreset_reset::PhysAddr::new(regs[0].address),
+                        size: regs[0].size,
+                    }),
+                    _ => {
+                        return Err(CliError::Refused(format!(
+                            "controller {controller} has no usable reg to map"
+                        )))
+                    }
+                }
+                eprintln!(
+                    "platreset: warning: writing {controller}'s registers behind the kernel's back: its own driver may be using them"
+                );
+            }
+            let mut mem = platreset_devmem::DevMem::open(&args.devmem, &args.lock, &windows)
+                .map_err(|e| CliError::Refused(e.to_string()))?;
+            perform(&fdt, node.id(), &lines, operation, &mut mem, args.pulse_us).map_err(fail)?
+        }
+    };
     // Warn about each line acted on that other nodes share: they are reset too.
     let warnings: Vec<String> = verdict
         .reasons
@@ -136,7 +193,7 @@ pub fn run(args: &ResetArgs) -> Result<(), CliError> {
                 "node": node.path(),
                 "method": verdict.method.as_str(),
                 "operation": match operation { Operation::Reset => "reset", Operation::Assert => "assert", Operation::Deassert => "deassert" },
-                "backend": "trace",
+                "backend": match args.backend { Backend::Trace => "trace", Backend::Devmem => "devmem" },
                 "lines": outcomes.iter().map(|o| json!({
                     "controller": controller(o),
                     "args": o.line.args(),
@@ -153,7 +210,12 @@ pub fn run(args: &ResetArgs) -> Result<(), CliError> {
             writeln!(out, "{doc}")?;
         }
         Format::Text => {
-            writeln!(out, "{} ({}): dry run, nothing is written", node.path(), file)?;
+            match args.backend {
+                Backend::Trace => writeln!(out, "{} ({}): dry run, nothing is written", node.path(), file)?,
+                Backend::Devmem => {
+                    writeln!(out, "{} ({}): written through {}", node.path(), file, args.devmem.display())?
+                }
+            }
             for o in &outcomes {
                 let args_text: Vec<String> = o.line.args().iter().map(u32::to_string).collect();
                 let how = match o.mode {

@@ -164,3 +164,83 @@ fn unsupported_firmware_out_of_range_and_wrong_cell_count_are_clear_errors() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A sparse file standing in for /dev/mem, large enough for the demo SoC's CPG at 0xe6150000.
+struct FakeMem {
+    dir: std::path::PathBuf,
+}
+
+impl FakeMem {
+    fn new(tag: &str) -> FakeMem {
+        let dir = std::env::temp_dir().join(format!("platreset-fakemem-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = std::fs::File::create(dir.join("mem")).unwrap();
+        file.set_len(0xf000_0000).unwrap();
+        FakeMem { dir }
+    }
+    fn mem(&self) -> String {
+        self.dir.join("mem").display().to_string()
+    }
+    fn lock(&self) -> String {
+        self.dir.join("lock").display().to_string()
+    }
+    fn word(&self, addr: u64) -> u32 {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = std::fs::File::open(self.dir.join("mem")).unwrap();
+        f.seek(SeekFrom::Start(addr)).unwrap();
+        let mut b = [0u8; 4];
+        f.read_exact(&mut b).unwrap();
+        u32::from_le_bytes(b)
+    }
+}
+
+impl Drop for FakeMem {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn devmem_needs_write_hardware_and_writes_only_the_traced_registers() {
+    let fake = FakeMem::new("sdhi");
+    let dtb = demo_dtb();
+    let base =
+        ["reset", &dtb, "sdhi0", "--backend", "devmem", "--devmem", &fake.mem(), "--lock", &fake.lock()];
+    let refused = platreset(&base);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--write-hardware"));
+    assert_eq!(fake.word(0xe615_00b8), 0, "nothing written without the flag");
+
+    let mut args = base.to_vec();
+    args.extend(["--write-hardware", "--format", "json"]);
+    let out = platreset(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["backend"], "devmem");
+    assert_eq!(doc["ops"].as_array().unwrap().len(), 3);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("its own driver may be using them"));
+    // SRCR3 and SRSTCLR3 hold the last value written; their neighbours are untouched.
+    assert_eq!(fake.word(0xe615_00b8), 0x4000);
+    assert_eq!(fake.word(0xe615_094c), 0x4000);
+    assert_eq!(fake.word(0xe615_00b4), 0);
+    assert_eq!(fake.word(0xe615_0950), 0);
+}
+
+#[test]
+fn devmem_refuses_what_the_policy_refuses_unless_forced() {
+    let fake = FakeMem::new("pwm");
+    let dtb = demo_dtb();
+    let mut args = vec!["reset", &dtb, "/soc/pwm@e6e30000", "--backend", "devmem", "--write-hardware"];
+    let (mem, lock) = (fake.mem(), fake.lock());
+    args.extend(["--devmem", &mem, "--lock", &lock]);
+    let out = platreset(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the policy refuses /soc/pwm@e6e30000") && err.contains("shared"), "{err}");
+    assert_eq!(fake.word(0xe615_00c4), 0);
+    args.push("--force");
+    let forced = platreset(&args);
+    assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
+    assert_eq!(fake.word(0xe615_00c4), 0x0080_0000, "SRCR5 bit 23");
+}
