@@ -138,7 +138,7 @@ impl DevMem {
     /// The mapped address of a register, if it lies in a window and is aligned.
     fn locate(&self, reg: &Reg) -> Result<*mut u32, MmioError> {
         let outside = || MmioError::OutOfWindow { addr: reg.addr, name: reg.name.to_string() };
-        if reg.addr.get() % 4 != 0 {
+        if !reg.addr.get().is_multiple_of(4) {
             return Err(MmioError::Bus {
                 addr: reg.addr,
                 name: reg.name.to_string(),

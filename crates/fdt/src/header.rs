@@ -115,10 +115,10 @@ impl Header {
         let struct_end = check("structure", 0x8, off_struct, size_struct)?;
         let strings_end = check("strings", 0xc, off_strings, size_strings)?;
         check("memory reservation", 0x10, off_rsvmap, 0)?;
-        if off_struct % 4 != 0 {
+        if !off_struct.is_multiple_of(4) {
             return Err(FdtError::Misaligned { block: "structure", offset: off_struct, align: 4 });
         }
-        if off_rsvmap % 8 != 0 {
+        if !off_rsvmap.is_multiple_of(8) {
             return Err(FdtError::Misaligned { block: "memory reservation", offset: off_rsvmap, align: 8 });
         }
         Ok(Header {

@@ -90,7 +90,7 @@ impl<'a> Property<'a> {
 
     /// The value as a list of cells; its length must be a multiple of four.
     pub fn u32s(&self) -> Result<U32Cells<'a>, FdtError> {
-        if self.value.len() % 4 != 0 {
+        if !self.value.len().is_multiple_of(4) {
             return Err(self
                 .bad_value(format!("length {} is not a multiple of 4 (a list of cells)", self.value.len())));
         }
@@ -123,7 +123,7 @@ impl<'a> Property<'a> {
         if stride == 0 {
             return Err(self.bad_value("#address-cells and #size-cells are both 0".into()));
         }
-        if cells.len() % stride != 0 {
+        if !cells.len().is_multiple_of(stride) {
             return Err(self.bad_value(format!(
                 "{} cells do not divide into entries of {ac} address + {sc} size cells",
                 cells.len()

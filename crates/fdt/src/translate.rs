@@ -33,7 +33,7 @@ impl Node<'_, '_> {
                     (node.address_cells()?, parent.address_cells()?, node.size_cells()?);
                 let cells: Vec<u32> = ranges.u32s()?.collect();
                 let stride = (child_ac + parent_ac + sc) as usize;
-                if stride == 0 || cells.len() % stride != 0 {
+                if stride == 0 || !cells.len().is_multiple_of(stride) {
                     return Err(ranges.bad_value(format!(
                         "{} cells do not divide into entries of {child_ac}+{parent_ac}+{sc} cells",
                         cells.len()
