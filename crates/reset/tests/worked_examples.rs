@@ -165,6 +165,43 @@ fn sunxi_h3_bus_emac_12_clears_then_sets_its_mask_in_ccu_2c0() {
 }
 
 #[test]
+fn qcom_sdm845_gcc_pcie0_bcr_sets_reads_back_waits_1us_and_clears() {
+    // data/reset-maps/qcom-gcc.json: gcc_sdm845_resets[GCC_PCIE_0_BCR = 1] = { 0x6b000 }.
+    with_driver("/soc/clock-controller@100000", |d| {
+        let (t, mode) = reset(d, &[1]);
+        assert_eq!(mode, Mode::Kernel);
+        let bcr = 0x0010_0000 + 0x6b000;
+        assert_eq!(
+            ops(&t),
+            [Op::R(bcr), Op::W(bcr, 1), Op::R(bcr), Op::D(1), Op::R(bcr), Op::W(bcr, 0), Op::R(bcr)]
+        );
+    });
+}
+
+#[test]
+fn imx8mm_falls_back_to_the_imx8mq_signals_and_pulses_the_mask() {
+    // imx8mq_src_signals[IMX8MQ_RESET_A53_CORE_POR_RESET0 = 0] = { SRC_A53RCR0 (0x4), BIT(0) }.
+    with_driver("/soc/reset-controller@30390000", |d| {
+        let (t, mode) = reset(d, &[0]);
+        assert_eq!(mode, Mode::Pulse { us: 10 });
+        let rcr = 0x3039_0004;
+        assert_eq!(ops(&t), [Op::R(rcr), Op::W(rcr, 1), Op::D(10), Op::R(rcr), Op::W(rcr, 0)]);
+        assert!(d.xlate(&[53]).is_err());
+    });
+}
+
+#[test]
+fn ast2600_writes_set_and_clear_registers_without_reading() {
+    // clk-ast2600.c: id 33 -> SCU050 bit 1; deassert writes the bit to SCU054.
+    with_driver("/soc/syscon@1e6f2000", |d| {
+        let (t, mode) = reset(d, &[33]);
+        assert_eq!(mode, Mode::Pulse { us: 10 });
+        assert_eq!(ops(&t), [Op::W(0x1e6f_2050, 0x2), Op::D(10), Op::W(0x1e6f_2054, 0x2)]);
+        assert!(d.xlate(&[64]).is_err());
+    });
+}
+
+#[test]
 fn stm32mp1_sdmmc1_3280_pulses_set_then_clr() {
     with_driver("/soc/rcc@50000000", |d| {
         let (t, mode) = reset(d, &[3280]);
