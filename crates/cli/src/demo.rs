@@ -32,11 +32,32 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     let input = Input { display: "demo-soc.dtb".into(), path: "demo-soc.dtb".into(), from_directory: false };
     let outcome = audit::audit_one(&mut None, &input, Ok(DEMO_DTB), &Filter::default(), Format::Table);
     audit::render(&[outcome], Format::Table, &mut std::io::stdout().lock())?;
+    println!("\nStep 2 - reset (dry run): the register writes that reset the SD host, exactly as");
+    println!("Linux's CPG/MSSR driver does them. Nothing is written anywhere.\n");
+    let reset_args = crate::reset::ResetArgs {
+        dtb: "demo-soc.dtb".into(),
+        node: "sdhi0".into(),
+        line: None,
+        assert: false,
+        deassert: false,
+        backend: crate::reset::Backend::Trace,
+        write_hardware: false,
+        force: false,
+        devmem: "/dev/mem".into(),
+        lock: platreset_devmem::DEFAULT_LOCK.into(),
+        pulse_us: platreset_reset::DEFAULT_PULSE_US,
+        format: crate::reset::Format::Text,
+    };
+    crate::reset::run_on(DEMO_DTB, "demo-soc.dtb", &reset_args)?;
     println!("\nWhat it shows:");
     println!("  - the three PWM channels share one reset line (cpg 523): resetting one resets the others,");
     println!("    so none of them may be handed to a VM on its own (the case that sank the 2018 series);");
     println!("  - the SD host and the Ethernet MAC have dedicated lines and sit behind the SMMU: eligible;");
     println!("  - the DMA engine has a dedicated line but no IOMMU: its DMA could reach all host memory.");
-    println!("\nNext: `platreset audit --format jsonl <your.dtb>` on your own board's device tree.");
+    println!(
+        "  - a reset through a controller is a handful of register writes, shown before anything is done."
+    );
+    println!("\nNext: `platreset audit <your.dtb>` on your own board's device tree, then");
+    println!("`platreset reset <your.dtb> <device>` to see how it would be reset.");
     Ok(())
 }

@@ -109,8 +109,13 @@ fn op_text(op: &MmioOp) -> String {
 pub fn run(args: &ResetArgs) -> Result<(), CliError> {
     let blob =
         std::fs::read(&args.dtb).map_err(|source| CliError::Input { path: args.dtb.clone(), source })?;
-    let file = args.dtb.display().to_string();
-    let fdt = Fdt::parse(&blob).map_err(|source| CliError::Dtb { file: file.clone(), source })?;
+    run_on(&blob, &args.dtb.display().to_string(), args)
+}
+
+/// Runs the command on a DTB already in memory (`file` names it in messages).
+pub fn run_on(blob: &[u8], file: &str, args: &ResetArgs) -> Result<(), CliError> {
+    let file = file.to_string();
+    let fdt = Fdt::parse(blob).map_err(|source| CliError::Dtb { file: file.clone(), source })?;
     let node = fdt.resolve(&args.node).map_err(|source| CliError::Lookup { file: file.clone(), source })?;
     let topology = Topology::build(&fdt);
     let select = match &args.line {

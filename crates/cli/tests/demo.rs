@@ -16,6 +16,8 @@ fn demo_runs_without_hardware_and_shows_a_shared_line_and_an_eligible_device() {
     );
     assert!(text.contains("/soc/mmc@ee100000") && text.contains("eligible"), "{text}");
     assert!(text.contains("refused: no IOMMU"), "{text}");
+    assert!(text.contains("write32 0xe61500b8 SRCR3        <- 0x00004000"), "the reset step: {text}");
+    assert!(text.contains("dry run, nothing is written"), "{text}");
 }
 
 #[test]
