@@ -305,3 +305,21 @@ mod parse_tests {
         check("imx", serde_json::from_str::<ImxFile>(IMX_JSON).map(|f| f.tables.len()));
     }
 }
+
+#[cfg(test)]
+mod tegra_tests {
+    // The bank counts the driver hard-codes are the ones the kernel data records.
+    #[test]
+    fn tegra_bank_counts_match_the_extracted_data() {
+        let data: serde_json::Value =
+            serde_json::from_str(include_str!("../../../data/reset-maps/tegra-car.json")).unwrap();
+        for table in data["tables"].as_array().unwrap() {
+            let banks = table["banks"].as_u64().unwrap() as u32;
+            for compatible in table["compatibles"].as_array().unwrap() {
+                let c = compatible.as_str().unwrap();
+                let ours = crate::controllers::tegra::COMPATIBLES.iter().find(|(k, _)| *k == c);
+                assert_eq!(ours.map(|(_, b)| *b), Some(banks), "{c}");
+            }
+        }
+    }
+}

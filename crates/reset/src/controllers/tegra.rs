@@ -2,7 +2,8 @@
 //!
 //! Line `id` is bit `id % 32` of peripheral bank `id / 32`, each bank with its own SET/CLR
 //! register pair. assert writes `BIT(bit)` to RST_DEV_*_SET, deassert to RST_DEV_*_CLR, reset is
-//! assert, 1 µs, deassert. No status.
+//! assert, 1 µs, deassert. No status. (The kernel's assert first reads the APB_MISC chip-id
+//! register, outside the CAR, as a barrier; platreset does not reach outside the controller.)
 
 use crate::addr::Window;
 use crate::controllers::{one_cell, reg_at};
@@ -20,8 +21,17 @@ const BANKS: [(&str, u64, u64); 7] = [
     ("Y", 0x2A8, 0x2AC),
 ];
 
-/// (compatible, number of peripheral banks).
-pub const COMPATIBLES: &[(&str, u32)] = &[("nvidia,tegra124-car", 6), ("nvidia,tegra210-car", 7)];
+/// (compatible, number of peripheral banks), as data/reset-maps/tegra-car.json records them.
+/// The "special" resets past the banks (DFLL DVCO, ADSP) have handlers of their own and are
+/// refused here.
+pub const COMPATIBLES: &[(&str, u32)] = &[
+    ("nvidia,tegra20-car", 3),
+    ("nvidia,tegra30-car", 5),
+    ("nvidia,tegra114-car", 5),
+    ("nvidia,tegra124-car", 6),
+    ("nvidia,tegra132-car", 6),
+    ("nvidia,tegra210-car", 7),
+];
 
 /// One CAR.
 #[derive(Debug, Clone)]
