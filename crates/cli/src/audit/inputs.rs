@@ -17,6 +17,9 @@ pub struct Input {
     pub path: PathBuf,
     /// Whether it came from a directory walk.
     pub from_directory: bool,
+    /// Known to be a regular file (from the directory entry or the argument's metadata): it can
+    /// be read without asking its size first.
+    pub regular: bool,
 }
 
 /// The running host's flattened device tree.
@@ -27,30 +30,36 @@ pub fn collect(args: &[PathBuf]) -> Result<Vec<Input>, CliError> {
     if args.is_empty() {
         let path = PathBuf::from(HOST_FDT);
         std::fs::metadata(&path).map_err(|source| CliError::NoHostFdt { path: path.clone(), source })?;
-        return Ok(vec![Input { display: HOST_FDT.into(), path, from_directory: false }]);
+        return Ok(vec![Input { display: HOST_FDT.into(), path, from_directory: false, regular: false }]);
     }
     let mut out = Vec::new();
     for arg in args {
         let meta = std::fs::metadata(arg).map_err(|source| CliError::Input { path: arg.clone(), source })?;
         let shown = arg.to_string_lossy();
         if !meta.is_dir() {
-            out.push(Input { display: shown.into_owned(), path: arg.clone(), from_directory: false });
+            out.push(Input {
+                display: shown.into_owned(),
+                path: arg.clone(),
+                from_directory: false,
+                regular: meta.is_file(),
+            });
             continue;
         }
         let mut found = walk(arg)?;
         found.sort_by(|a, b| a.0.cmp(&b.0));
         let sep = if shown.ends_with('/') { "" } else { "/" };
-        out.extend(found.into_iter().map(|(rel, path)| Input {
+        out.extend(found.into_iter().map(|(rel, path, regular)| Input {
             display: format!("{shown}{sep}{rel}"),
             path,
             from_directory: true,
+            regular,
         }));
     }
     Ok(out)
 }
 
-/// Every `*.dtb` below `root`, as (relative path with `/`, full path).
-fn walk(root: &Path) -> Result<Vec<(String, PathBuf)>, CliError> {
+/// Every `*.dtb` below `root`, as (relative path with `/`, full path, is a regular file).
+fn walk(root: &Path) -> Result<Vec<(String, PathBuf, bool)>, CliError> {
     let mut found = Vec::new();
     let mut pending = vec![(String::new(), root.to_path_buf())];
     while let Some((rel, dir)) = pending.pop() {
@@ -68,7 +77,7 @@ fn walk(root: &Path) -> Result<Vec<(String, PathBuf)>, CliError> {
                 // A link is followed only to a file; a dangling one is read (and reported) later.
                 let is_dir_link = kind.is_symlink() && std::fs::metadata(&path).is_ok_and(|m| m.is_dir());
                 if !is_dir_link {
-                    found.push((child_rel, path));
+                    found.push((child_rel, path, kind.is_file()));
                 }
             }
         }

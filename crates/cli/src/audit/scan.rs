@@ -16,38 +16,41 @@ use super::inputs::Input;
 
 /// Reads the whole file into the front of `buf` and returns how many bytes it holds.
 ///
-/// One open, one fstat, one read (for a file that does not change under us), one close. `buf`
-/// only ever grows: the bytes past the file are stale, never zeroed again, and never returned.
-pub fn read_file(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    let mut file = File::open(path)?;
-    let len = file.metadata()?.len();
+/// `buf` only ever grows: the bytes past the file are stale, never zeroed again, and never
+/// returned. A file known to be regular is read with one open, one read and one close: a short
+/// read of a regular file is its end, so its size need not be asked first. Anything else (a
+/// pipe, a pseudo-file) is read until read(2) returns 0.
+pub fn read_file(path: &Path, regular: bool, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     // A DTB's totalsize is a u32: a larger file cannot be one, and must not be read into memory.
-    let len = usize::try_from(len).ok().filter(|&l| l <= u32::MAX as usize).ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{len} bytes is too large for a DTB"))
-    })?;
-    if len == 0 {
-        // Pseudo-files (procfs, some sysfs attributes) report size 0 but have content.
-        let mut whole = Vec::new();
-        file.read_to_end(&mut whole)?;
-        if buf.len() < whole.len() {
-            buf.resize(whole.len(), 0);
-        }
-        buf[..whole.len()].copy_from_slice(&whole);
-        return Ok(whole.len());
-    }
-    if buf.len() < len {
-        buf.resize(len, 0);
+    const LIMIT: usize = u32::MAX as usize;
+    let mut file = File::open(path)?;
+    if buf.len() < 1 << 20 {
+        buf.resize(1 << 20, 0);
     }
     let mut filled = 0;
-    while filled < len {
-        match file.read(&mut buf[filled..len]) {
-            Ok(0) => break, // the file shrank since fstat: parse what is there
-            Ok(n) => filled += n,
+    loop {
+        if filled == buf.len() {
+            if buf.len() >= LIMIT {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "larger than 4 GiB, too large for a DTB",
+                ));
+            }
+            let grown = buf.len().saturating_mul(2).min(LIMIT + 1);
+            buf.resize(grown, 0);
+        }
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => return Ok(filled),
+            Ok(n) => {
+                filled += n;
+                if regular && filled < buf.len() {
+                    return Ok(filled);
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(filled)
 }
 
 /// Runs `work` on every input (in parallel, with per-thread state `S`) and feeds the results to
@@ -68,7 +71,7 @@ where
     let process = |state: &mut S, buf: &mut Vec<u8>| {
         let i = next.fetch_add(1, Ordering::Relaxed);
         let input = inputs.get(i)?;
-        let data = read_file(&input.path, buf).map(|n| &buf[..n]);
+        let data = read_file(&input.path, input.regular, buf).map(|n| &buf[..n]);
         Some((i, work(state, input, data)))
     };
     std::thread::scope(|scope| {
