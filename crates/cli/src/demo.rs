@@ -29,8 +29,12 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     println!("platreset demo: a made-up SoC (data/demo-soc.dts) with an R-Car-style CPG/MSSR reset");
     println!("controller, a reset-simple controller, an SMMU and a dozen devices.\n");
     println!("Step 1 - audit: every device with a reset line, who shares it, and the verdict.\n");
-    let input =
-        Input { display: "demo-soc.dtb".into(), path: "demo-soc.dtb".into(), from_directory: false, regular: true };
+    let input = Input {
+        display: "demo-soc.dtb".into(),
+        path: "demo-soc.dtb".into(),
+        from_directory: false,
+        regular: true,
+    };
     let outcome = audit::audit_one(&mut None, &input, Ok(DEMO_DTB), &Filter::default(), Format::Table);
     audit::render(&[outcome], Format::Table, &mut std::io::stdout().lock())?;
     println!("\nStep 2 - reset (dry run): the register writes that reset the SD host, exactly as");

@@ -95,6 +95,10 @@ const IOMMUS: usize = 4;
 const RESET_CELLS: usize = 5;
 const PHANDLE: usize = 6;
 const LINUX_PHANDLE: usize = 7;
+// The per-node pass destructures the first six classes in this order.
+const _: () = assert!(
+    RESETS == 0 && RESET_NAMES == 1 && STATUS == 2 && COMPATIBLE == 3 && IOMMUS == 4 && RESET_CELLS == 5
+);
 
 impl<'f, 'a> Topology<'f, 'a> {
     /// Analyses `fdt`: one pass over every property, then resolution of each `resets`.
@@ -126,22 +130,17 @@ impl<'f, 'a> Topology<'f, 'a> {
             } else if let Some(phandle) = node.phandle() {
                 phandle_pairs.push((phandle, node.id()));
             }
-            // Few nodes are controllers or consumers: look at their properties only.
-            let (mut resets, mut cells) = (None, None);
+            // Few nodes are controllers or consumers: look at their properties, once.
+            let mut found: [Option<Property<'a>>; 6] = [None; 6];
             for (i, prop) in node.classified_properties(names) {
-                let slot = match i {
-                    RESETS => &mut resets,
-                    RESET_CELLS => &mut cells,
-                    _ => continue,
-                };
-                slot.get_or_insert(prop);
+                if let Some(slot) = found.get_mut(i) {
+                    slot.get_or_insert(prop);
+                }
             }
+            let [resets, reset_names, status, compatible, iommus, cells] = found;
             if resets.is_none() && cells.is_none() {
                 continue;
             }
-            let find =
-                |wanted: usize| node.classified_properties(names).find(|(i, _)| *i == wanted).map(|(_, p)| p);
-            let compatible = find(COMPATIBLE);
             if let Some(p) = cells {
                 controllers.push(Controller {
                     node: node.id(),
@@ -154,10 +153,10 @@ impl<'f, 'a> Topology<'f, 'a> {
             if let Some(resets) = resets {
                 let consumer = Consumer {
                     node: node.id(),
-                    status: find(STATUS).map_or(b"okay", |p| p.first_string()),
+                    status: status.map_or(b"okay", |p| p.first_string()),
                     compatible,
-                    reset_names: find(RESET_NAMES),
-                    iommus: find(IOMMUS).is_some(),
+                    reset_names,
+                    iommus: iommus.is_some(),
                     resets: Ok(Vec::new()),
                 };
                 pending.push((consumer, resets));

@@ -72,6 +72,16 @@ impl fmt::Display for Reason {
 }
 
 impl Reason {
+    /// The reason as text: borrowed for the fixed ones, formatted only for those with details.
+    pub fn text(&self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Reason::NoReset => "no reset method: the node has no resets".into(),
+            Reason::Unresolvable => "reset specifier cannot be resolved".into(),
+            Reason::NoIommu => "no iommus: the device's DMA is not confined by an IOMMU".into(),
+            Reason::SharedLine { .. } => self.to_string().into(),
+        }
+    }
+
     /// A short tag for tables ("shared line").
     pub fn short(&self) -> &'static str {
         match self {
@@ -206,6 +216,19 @@ mod tests {
         let v = verdict_of("/plain@30000");
         assert_eq!(v.method, Method::None);
         assert_eq!(v.reasons, [Reason::NoReset, Reason::NoIommu]);
+    }
+
+    #[test]
+    fn text_and_display_agree() {
+        let reasons = [
+            Reason::NoReset,
+            Reason::Unresolvable,
+            Reason::SharedLine { index: 1, controller: "/c".into(), args: vec![3], others: 2 },
+            Reason::NoIommu,
+        ];
+        for r in reasons {
+            assert_eq!(r.text(), r.to_string());
+        }
     }
 
     #[test]

@@ -6,26 +6,23 @@
 
 use super::report::NodeRecord;
 
-/// Whether any byte is a control character, `"` or `\\`. Eight bytes at a time: this runs over
-/// every byte of the output.
-fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // High bit set in each byte of `x` that is zero (exact when combined with `!x`).
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        // Bytes below 0x20: subtracting 0x20 borrows into the high bit, unless the byte was
-        // already >= 0x80 (non-ASCII, which needs no escape).
-        let control = x.wrapping_sub(0x20 * ONES) & !x & HIGH;
-        if control | zero(x ^ (b'"' as u64 * ONES)) | zero(x ^ (b'\\' as u64 * ONES)) != 0 {
-            return true;
-        }
+/// Bytes a JSON string must escape: control characters, `"` and `\\`.
+const ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
     }
-    chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// Whether any byte needs escaping. Branch-free over the bytes: most strings are short paths
+/// and compatibles with nothing to escape.
+fn needs_escape(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |any, &b| any | ESCAPE[usize::from(b)])
 }
 
 /// Appends `s` as a JSON string, escaped exactly as serde_json escapes.
@@ -181,7 +178,7 @@ mod tests {
             verdict: VerdictRecord {
                 eligible: false,
                 method: "generic",
-                reasons: vec![text.to_string()],
+                reasons: vec![text.to_string().into()],
                 short: vec![],
                 shared_lines: vec![],
             },

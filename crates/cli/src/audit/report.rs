@@ -32,7 +32,7 @@ pub struct VerdictRecord {
     /// `generic` or `none` (later: `acpi`, `device-specific`).
     pub method: &'static str,
     /// Every failed rule.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Cow<'static, str>>,
     /// Short tags of the reasons, for tables.
     #[serde(skip)]
     pub short: Vec<&'static str>,
@@ -256,7 +256,7 @@ pub fn visit(
             verdict: VerdictRecord {
                 eligible: verdict.eligible(),
                 method: verdict.method.as_str(),
-                reasons: verdict.reasons.iter().map(ToString::to_string).collect(),
+                reasons: verdict.reasons.iter().map(policy::Reason::text).collect(),
                 short: verdict.reasons.iter().map(policy::Reason::short).collect(),
                 shared_lines: verdict
                     .reasons
