@@ -3,8 +3,8 @@
 //! Looking a property up by name compares bytes; a pass that inspects every property of every
 //! node for a handful of names does better to classify each name offset once. A name offset
 //! denotes name N exactly when the bytes at it are N followed by NUL (dtc merges common
-//! suffixes, so one string can serve several names): the table marks every such position, in
-//! one pass over the strings block's terminators.
+//! suffixes, so one string can serve several names): the table marks every such position, found
+//! with a substring search per name.
 
 use crate::property::Property;
 
@@ -26,19 +26,15 @@ impl<'a> NameTable<'a> {
     pub(crate) fn new(strings: &'a [u8], names: &'static [&'static str]) -> NameTable<'a> {
         let names = &names[..names.len().min(MAX_NAMES)];
         let mut tags = vec![0u8; strings.len()];
-        for end in memchr::memchr_iter(0, strings) {
-            for (i, name) in names.iter().enumerate() {
-                let name = name.as_bytes();
-                // First and last bytes first: nearly every candidate fails there, without a
-                // call to compare the rest.
-                let Some(start) = end.checked_sub(name.len()) else { continue };
-                if end > start
-                    && strings.get(end - 1) == name.last()
-                    && strings.get(start) == name.first()
-                    && strings.get(start..end) == Some(name)
-                    && tags[start] == 0
-                {
-                    tags[start] = i as u8 + 1;
+        let mut needle = Vec::with_capacity(64);
+        for (i, name) in names.iter().enumerate() {
+            // Every place the bytes "name\0" occur is an offset that denotes `name`.
+            needle.clear();
+            needle.extend_from_slice(name.as_bytes());
+            needle.push(0);
+            for start in memchr::memmem::find_iter(strings, &needle) {
+                if let Some(tag) = tags.get_mut(start).filter(|t| **t == 0) {
+                    *tag = i as u8 + 1;
                 }
             }
         }
