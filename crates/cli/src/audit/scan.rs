@@ -24,8 +24,9 @@ pub fn read_file(path: &Path, regular: bool, buf: &mut Vec<u8>) -> std::io::Resu
     // A DTB's totalsize is a u32: a larger file cannot be one, and must not be read into memory.
     const LIMIT: usize = u32::MAX as usize;
     let mut file = File::open(path)?;
-    if buf.len() < 1 << 20 {
-        buf.resize(1 << 20, 0);
+    // Most DTBs are under 256 KiB; a larger one grows the buffer (once per thread).
+    if buf.len() < 256 << 10 {
+        buf.resize(256 << 10, 0);
     }
     let mut filled = 0;
     loop {
