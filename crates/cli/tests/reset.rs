@@ -244,3 +244,57 @@ fn devmem_refuses_what_the_policy_refuses_unless_forced() {
     assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
     assert_eq!(fake.word(0xe615_00c4), 0x0080_0000, "SRCR5 bit 23");
 }
+
+#[test]
+fn real_corpus_nodes_reset_as_the_worked_examples_say() {
+    // CONTROLLERS.md worked examples 1, 2, 4 and 5, on the boards' own device trees.
+    let Some(corpus) = platreset_testkit::corpus_dir() else { return };
+    let cases: [(&str, &str, &[(&str, u64, u64)]); 4] = [
+        (
+            "arm64/rockchip/rk3399-rockpro64.dtb",
+            "/mmc@fe320000",
+            &[
+                ("write32", 0xff76_041c, 0x0400_0400),
+                ("delay_us", 0, 10),
+                ("write32", 0xff76_041c, 0x0400_0000),
+            ],
+        ),
+        (
+            "armhf/sun8i-h3-orangepi-pc.dtb",
+            "/soc/ethernet@1c30000",
+            &[
+                ("read32", 0x01c2_02c0, 0),
+                ("write32", 0x01c2_02c0, 0),
+                ("delay_us", 0, 10),
+                ("read32", 0x01c2_02c0, 0),
+                ("write32", 0x01c2_02c0, 0x0002_0000),
+            ],
+        ),
+        (
+            "armhf/stm32mp157c-dk2.dtb",
+            "/soc/mmc@58005000",
+            &[("write32", 0x5000_0198, 0x1_0000), ("delay_us", 0, 10), ("write32", 0x5000_019c, 0x1_0000)],
+        ),
+        (
+            "armhf/tegra124-jetson-tk1.dtb",
+            "/mmc@700b0600",
+            &[("write32", 0x6000_6300, 0x8000), ("delay_us", 0, 1), ("write32", 0x6000_6304, 0x8000)],
+        ),
+    ];
+    for (file, node, expected) in cases {
+        let dtb = corpus.join(file);
+        let doc = json_of(&["reset", dtb.to_str().unwrap(), node, "--format", "json"]);
+        let ops: Vec<(String, u64, u64)> = doc["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let value = o["value"].as_u64().or(o["us"].as_u64()).unwrap_or(0);
+                (o["op"].as_str().unwrap().to_string(), o["addr"].as_u64().unwrap_or(0), value)
+            })
+            .collect();
+        let expected: Vec<(String, u64, u64)> =
+            expected.iter().map(|(o, a, v)| (o.to_string(), *a, *v)).collect();
+        assert_eq!(ops, expected, "{file} {node}");
+    }
+}
