@@ -249,7 +249,9 @@ fn devmem_refuses_what_the_policy_refuses_unless_forced() {
 fn real_corpus_nodes_reset_as_the_worked_examples_say() {
     // CONTROLLERS.md worked examples 1, 2, 4 and 5, on the boards' own device trees.
     let Some(corpus) = platreset_testkit::corpus_dir() else { return };
-    let cases: [(&str, &str, &[(&str, u64, u64)]); 4] = [
+    // (file, node, expected (op, addr, value or us))
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, u64, u64)]);
+    let cases: [Case<'_>; 4] = [
         (
             "arm64/rockchip/rk3399-rockpro64.dtb",
             "/mmc@fe320000",
