@@ -53,24 +53,29 @@ pub fn fixture(name: &str) -> Vec<u8> {
     compile_dts(&fixtures_dir().join(format!("{name}.dts")))
 }
 
-/// The corpus of Debian DTBs (`PLATRESET_CORPUS_DIR`, else the default cache of
-/// `scripts/fetch-corpus`), or `None` after printing why the caller skips.
+/// The DTB corpus directory, or `None` when it is absent: `$PLATRESET_CORPUS_DIR`, else the
+/// cache `scripts/fetch-corpus` fills (`$PLATRESET_CORPUS/dtbs`, else
+/// `${XDG_CACHE_HOME:-$HOME/.cache}/platreset/corpus/dtbs`).
+pub fn find_corpus() -> Option<PathBuf> {
+    let env = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let dir = env("PLATRESET_CORPUS_DIR")
+        .or_else(|| env("PLATRESET_CORPUS").map(|c| c.join("dtbs")))
+        .or_else(|| {
+            let cache = env("XDG_CACHE_HOME").or_else(|| env("HOME").map(|h| h.join(".cache")))?;
+            Some(cache.join("platreset/corpus/dtbs"))
+        })?;
+    dir.is_dir().then_some(dir)
+}
+
+/// [`find_corpus`], printing a visible `SKIPPED` line when it is absent (for tests that need it).
 pub fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PLATRESET_CORPUS_DIR").map(PathBuf::from).or_else(|| {
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-        Some(cache.join("platreset/corpus/dtbs"))
-    });
-    match dir {
-        Some(dir) if dir.is_dir() => Some(dir),
-        _ => {
-            eprintln!(
-                "SKIPPED: the DTB corpus is absent; run scripts/fetch-corpus (or set PLATRESET_CORPUS_DIR)"
-            );
-            None
-        }
+    let dir = find_corpus();
+    if dir.is_none() {
+        eprintln!(
+            "SKIPPED: the DTB corpus is absent; run scripts/fetch-corpus (or set PLATRESET_CORPUS_DIR)"
+        );
     }
+    dir
 }
 
 /// Every `*.dtb` below `dir`, sorted by path.

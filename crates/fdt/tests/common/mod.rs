@@ -19,10 +19,9 @@ use std::sync::{Mutex, OnceLock};
 
 use platreset_fdt::{Fdt, Node};
 
-/// The repository's `tests/dts/` directory.
-pub fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/dts")
-}
+// Each test binary uses a different part of this module.
+#[allow(unused_imports)]
+pub use platreset_testkit::{dtbs_below as dtb_files, find_corpus as corpus_dir, fixtures_dir};
 
 /// Names (file stems) of every `*.dts` fixture, sorted.
 pub fn fixture_names() -> Vec<String> {
@@ -103,39 +102,6 @@ pub fn compile(name: &str) -> Compiled {
 /// Every fixture, compiled.
 pub fn compile_all() -> Vec<Compiled> {
     fixture_names().iter().map(|name| compile(name)).collect()
-}
-
-/// The DTB corpus directory: `$PLATRESET_CORPUS_DIR`, else the cache `scripts/fetch-corpus`
-/// fills (`$PLATRESET_CORPUS/dtbs`, else `${XDG_CACHE_HOME:-$HOME/.cache}/platreset/corpus/dtbs`).
-/// `None` when that directory does not exist.
-pub fn corpus_dir() -> Option<PathBuf> {
-    let env = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let dir = env("PLATRESET_CORPUS_DIR")
-        .or_else(|| env("PLATRESET_CORPUS").map(|c| c.join("dtbs")))
-        .or_else(|| {
-            let cache = env("XDG_CACHE_HOME").or_else(|| env("HOME").map(|h| h.join(".cache")))?;
-            Some(cache.join("platreset/corpus/dtbs"))
-        })?;
-    dir.is_dir().then_some(dir)
-}
-
-/// Every `*.dtb` below `dir`, sorted by path (so samples are deterministic).
-pub fn dtb_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "dtb") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Runs `fdtget <options> -- <dtb> <args>…` and returns its output lines; fails the test when

@@ -37,3 +37,22 @@ pub(crate) fn one_cell(args: &[u32], nr_resets: u32) -> Result<u32, DriverError>
         }),
     }
 }
+
+/// The single cell of a table-driven controller: below the table's length, and not a hole (the
+/// kernel would act on register 0 for one; platreset refuses).
+pub(crate) fn table_cell(
+    args: &[u32],
+    nr_resets: u32,
+    table: &str,
+    has_entry: impl Fn(u32) -> bool,
+) -> Result<u32, DriverError> {
+    let bad = |why: String| DriverError::BadSpecifier { args: args.to_vec(), why };
+    let [id] = args else { return Err(bad(format!("expected 1 cell, got {}", args.len()))) };
+    if *id >= nr_resets {
+        return Err(bad(format!("id {id} is beyond {table}'s {nr_resets} lines")));
+    }
+    if !has_entry(*id) {
+        return Err(bad(format!("{table} has no entry for id {id}")));
+    }
+    Ok(*id)
+}

@@ -8,7 +8,7 @@
 //!   sets `BIT(bit)`, deassert clears it. No reset, no status.
 
 use crate::addr::Window;
-use crate::controllers::reg_at;
+use crate::controllers::{reg_at, table_cell};
 use crate::maps::{self, QcomEntry, QcomTable};
 use crate::mmio::Mmio;
 use crate::ops::{Capabilities, DriverError, ResetOps};
@@ -90,16 +90,9 @@ impl ResetOps for QcomReset {
     }
 
     fn xlate(&self, args: &[u32]) -> Result<u32, DriverError> {
-        let bad = |why: String| DriverError::BadSpecifier { args: args.to_vec(), why };
-        let [id] = args else { return Err(bad(format!("expected 1 cell, got {}", args.len()))) };
-        if *id >= self.table.nr_resets {
-            return Err(bad(format!(
-                "id {id} is beyond {}'s {} lines",
-                self.table.name, self.table.nr_resets
-            )));
-        }
-        // A hole in the table would make the kernel act on register 0: refuse it.
-        self.entry(*id).map(|_| *id)
+        table_cell(args, self.table.nr_resets, &self.table.name, |id| {
+            self.table.resets.iter().any(|e| e.id == id)
+        })
     }
 
     fn assert(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {

@@ -6,7 +6,7 @@
 //! that have no entry (holes) are refused: the kernel would act on register 0.
 
 use crate::addr::Window;
-use crate::controllers::reg_at;
+use crate::controllers::{reg_at, table_cell};
 use crate::maps::{self, SunxiTable};
 use crate::mmio::Mmio;
 use crate::ops::{Capabilities, DriverError, ResetOps};
@@ -50,15 +50,9 @@ impl ResetOps for SunxiCcu {
     }
 
     fn xlate(&self, args: &[u32]) -> Result<u32, DriverError> {
-        let bad = |why: String| DriverError::BadSpecifier { args: args.to_vec(), why };
-        let [id] = args else { return Err(bad(format!("expected 1 cell, got {}", args.len()))) };
-        if *id >= self.table.nr_resets {
-            return Err(bad(format!(
-                "id {id} is beyond {}'s {} lines",
-                self.table.name, self.table.nr_resets
-            )));
-        }
-        self.locate(*id).map(|_| *id)
+        table_cell(args, self.table.nr_resets, &self.table.name, |id| {
+            self.table.resets.iter().any(|e| e.id == id)
+        })
     }
 
     fn assert(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {
