@@ -46,7 +46,7 @@ enum Command {
     #[command(verbatim_doc_comment)]
     Audit(audit::AuditArgs),
     /// Show the register accesses that reset a device, exactly as the kernel's driver would do
-    /// them (a dry run: nothing is written).
+    /// them. A dry run by default: only --backend devmem --write-hardware writes registers.
     ///
     /// NODE is a path, a label (&sdhi0) or an alias (mmc0). Every line of the node is reset in
     /// `resets` order unless --line picks one. Controllers with a reset sequence of their own use it
@@ -55,7 +55,8 @@ enum Command {
     /// Examples:
     ///   platreset reset board.dtb /soc/mmc@ee100000
     ///   platreset reset board.dtb mmc0 --format json | jq '.ops'
-    ///   platreset reset board.dtb &usb2 --line companion --assert
+    ///   platreset reset board.dtb '&usb2' --line companion --assert
+    ///   sudo platreset reset /sys/firmware/fdt mmc0 --backend devmem --write-hardware
     #[command(verbatim_doc_comment)]
     Reset(reset::ResetArgs),
     /// Show what platreset finds on a built-in example SoC (no hardware, no downloads).
