@@ -7,5 +7,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod handlers;
 pub mod lifecycle;
 pub mod policy;
