@@ -48,6 +48,9 @@ pub enum CliError {
         /// Why.
         source: Box<platreset_reset::perform::PerformError>,
     },
+    /// ACPI tables cannot be read or parsed.
+    #[error("ACPI: {0}")]
+    Acpi(String),
     /// An action refused for safety, with what to do.
     #[error("refusing: {0}")]
     Refused(String),

@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod acpi;
 mod audit;
 mod demo;
 mod error;
@@ -59,6 +60,14 @@ enum Command {
     ///   sudo platreset reset /sys/firmware/fdt mmc0 --backend devmem --write-hardware
     #[command(verbatim_doc_comment)]
     Reset(reset::ResetArgs),
+    /// List the ACPI devices of DSDT/SSDT tables and whether each has a _RST method (the reset
+    /// vfio-platform uses for ACPI devices).
+    ///
+    /// Examples:
+    ///   platreset acpi                       # the running host's /sys/firmware/acpi/tables
+    ///   platreset acpi tables/ --format json | jq '.[] | select(.rst)'
+    #[command(verbatim_doc_comment)]
+    Acpi(acpi::AcpiArgs),
     /// Show what platreset finds on a built-in example SoC (no hardware, no downloads).
     Demo(demo::DemoArgs),
 }
@@ -68,6 +77,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Audit(args) => audit::run(&args),
         Command::Reset(args) => reset::run(&args),
+        Command::Acpi(args) => acpi::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     match result {

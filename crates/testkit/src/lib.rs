@@ -95,3 +95,29 @@ pub fn dtbs_below(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Compiles `tests/asl/<name>.asl` with `iasl` (acpica-tools, a hard test dependency installed by
+/// `scripts/setup`) and returns the AML table.
+pub fn asl_fixture(name: &str) -> Vec<u8> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "platreset-asl-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let prefix = dir.join(name);
+    let source = repo_root().join("tests/asl").join(format!("{name}.asl"));
+    let out = Command::new("iasl").arg("-p").arg(&prefix).arg(&source).output().unwrap_or_else(|e| {
+        panic!("cannot run iasl ({e}): it is a hard test dependency; run scripts/setup to install it")
+    });
+    assert!(
+        out.status.success(),
+        "iasl failed on {}: {}",
+        source.display(),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let aml = std::fs::read(prefix.with_extension("aml")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    aml
+}

@@ -1,0 +1,21 @@
+//! A small, strict reader of ACPI definition blocks (DSDT, SSDT): enough of AML to list the
+//! devices of the namespace with their `_HID`/`_CID`, and whether a `_RST` method (or a `_PRR`
+//! power-resource reference) exists in their scope — the question vfio-platform asks of ACPI.
+//!
+//! Owns: the table header and checksum, package lengths, name strings (root `\`, parent `^`,
+//! dual and multi-segment names), and the namespace-building opcodes (Scope, Device, Method,
+//! Name, PowerResource, Processor, ThermalZone, External, Alias, Mutex, Event, OperationRegion).
+//! Anything else inside a scope is skipped to the end of that scope by its package length: the
+//! reader never guesses at an opcode it does not know. Must not: evaluate AML.
+//!
+//! Threat model: tables are untrusted bytes. Every read is bounds-checked, every package must fit
+//! in its parent, nesting is capped, and each error names the table and the byte offset.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod aml;
+mod table;
+
+pub use aml::{read_tables, AcpiDevice, Namespace, MAX_DEPTH};
+pub use table::{AcpiError, Table};
