@@ -10,9 +10,11 @@ use std::fmt;
 use platreset_fdt::NodeId;
 use platreset_topology::{ResetLine, Topology};
 
-/// How vfio-platform would reset the device.
+/// How vfio-platform would reset the device, in the kernel's order of precedence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// A device-specific handler registered for the device's first compatible.
+    DeviceSpecific(&'static str),
     /// Through the reset controllers named by `resets` (the unmerged generic reset).
     Generic,
     /// No reset method.
@@ -23,6 +25,7 @@ impl Method {
     /// The stable name used in JSON output.
     pub fn as_str(self) -> &'static str {
         match self {
+            Method::DeviceSpecific(_) => "device-specific",
             Method::Generic => "generic",
             Method::None => "none",
         }
@@ -127,8 +130,15 @@ impl Verdict {
 
 /// Applies every rule to `node` of the topology's tree.
 pub fn verdict(topology: &Topology<'_, '_>, node: NodeId) -> Verdict {
+    let dt_node = topology.node(node);
+    let iommus = dt_node.is_some_and(|n| n.property("iommus").is_some());
+    // A device-specific handler for the first compatible takes precedence over `resets`.
+    let first = dt_node.and_then(|n| n.compatible().next()).map(String::from_utf8_lossy);
+    if let Some(handler) = first.as_deref().and_then(crate::handlers::handler_for) {
+        let reasons = if iommus { Vec::new() } else { vec![Reason::NoIommu] };
+        return Verdict { method: Method::DeviceSpecific(handler.compatible()), reasons };
+    }
     let Some(consumer) = topology.consumer(node) else {
-        let iommus = topology.node(node).is_some_and(|n| n.property("iommus").is_some());
         let mut reasons = vec![Reason::NoReset];
         if !iommus {
             reasons.push(Reason::NoIommu);
@@ -166,7 +176,11 @@ mod tests {
     use super::*;
 
     fn verdict_of(path: &str) -> Verdict {
-        let blob = platreset_testkit::fixture("topology-sharing");
+        verdict_in("topology-sharing", path)
+    }
+
+    fn verdict_in(fixture: &str, path: &str) -> Verdict {
+        let blob = platreset_testkit::fixture(fixture);
         let fdt = Fdt::parse(&blob).unwrap();
         let topology = Topology::build(&fdt);
         verdict(&topology, fdt.find_path(path).unwrap().id())
@@ -202,6 +216,22 @@ mod tests {
             })
             .collect();
         assert_eq!(shared, [1]);
+    }
+
+    #[test]
+    fn a_device_specific_handler_takes_precedence_over_resets() {
+        // tests/dts/device-specific.dts: calxeda,hb-xgmac with a shared reset line and an IOMMU.
+        let v = verdict_in("device-specific", "/xgmac-with-shared-reset@40000");
+        assert_eq!(v.method, Method::DeviceSpecific("calxeda,hb-xgmac"));
+        assert_eq!(v.method.as_str(), "device-specific");
+        assert!(v.eligible(), "the handler resets it, the shared line is not used: {:?}", v.reasons);
+        let bare = verdict_in("device-specific", "/xgmac-without-resets@41000");
+        assert_eq!(bare.method, Method::DeviceSpecific("calxeda,hb-xgmac"));
+        assert_eq!(bare.reasons, [Reason::NoIommu]);
+        let second = verdict_in("device-specific", "/xgmac-second@43000");
+        assert_eq!(second.method, Method::None, "only the first compatible selects a handler");
+        let neighbour = verdict_in("device-specific", "/neighbour@42000");
+        assert!(neighbour.reasons.iter().any(|r| matches!(r, Reason::SharedLine { .. })));
     }
 
     #[test]

@@ -216,11 +216,14 @@ fn table_row(n: &NodeRecord<'_>) -> [String; 6] {
         None => format!("unresolvable: {}", n.error.as_deref().unwrap_or("?")),
     };
     let shared = if n.shared_with.is_empty() { "-".to_string() } else { format!("*{}", n.shared_with.len()) };
-    let verdict = if n.verdict.eligible {
+    let mut verdict = if n.verdict.eligible {
         "eligible".to_string()
     } else {
         format!("refused: {}", n.verdict.short.join(", "))
     };
+    if n.verdict.method != "generic" {
+        verdict.push_str(&format!(" ({} reset)", n.verdict.method));
+    }
     [
         n.node.to_string(),
         n.status.to_string(),
