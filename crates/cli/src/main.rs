@@ -7,6 +7,7 @@ mod acpi;
 mod audit;
 mod demo;
 mod error;
+mod explain;
 mod reset;
 
 use std::io::Write;
@@ -46,6 +47,15 @@ enum Command {
     ///   platreset audit --format dot board.dtb | dot -Tsvg > resets.svg
     #[command(verbatim_doc_comment)]
     Audit(audit::AuditArgs),
+    /// Explain, rule by rule, whether a device may be handed to a VM: which reset method
+    /// vfio-platform would use and why the others were not, each rule with its evidence, the
+    /// nodes sharing its lines, and what to do next.
+    ///
+    /// Examples:
+    ///   platreset explain board.dtb /soc/pwm@e6e30000
+    ///   platreset explain board.dtb mmc0 --format json | jq .verdict
+    #[command(verbatim_doc_comment)]
+    Explain(explain::ExplainArgs),
     /// Show the register accesses that reset a device, exactly as the kernel's driver would do
     /// them. A dry run by default: only --backend devmem --write-hardware writes registers.
     ///
@@ -76,6 +86,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Audit(args) => audit::run(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Reset(args) => reset::run(&args),
         Command::Acpi(args) => acpi::run(&args),
         Command::Demo(args) => demo::run(&args),
