@@ -43,25 +43,8 @@ pub struct PhandleIndex {
 
 impl PhandleIndex {
     pub(crate) fn build(fdt: &Fdt<'_>) -> PhandleIndex {
-        let names = fdt.name_table(&["phandle", "linux,phandle"]);
-        let mut pairs = Vec::new();
-        for node in fdt.nodes() {
-            let (mut primary, mut legacy) = (None, None);
-            for (i, prop) in node.classified_properties(&names) {
-                match i {
-                    0 => primary = primary.or(Some(prop)),
-                    _ => legacy = legacy.or(Some(prop)),
-                }
-            }
-            let value = primary
-                .and_then(|p| p.u32().ok())
-                .or_else(|| legacy.and_then(|p| p.u32().ok()))
-                .and_then(Phandle::new);
-            if let Some(phandle) = value {
-                pairs.push((phandle, node.id()));
-            }
-        }
-        PhandleIndex::from_pairs(pairs)
+        // Node::phandle applies libfdt's rule (and uses the walk's record when it has one).
+        PhandleIndex::from_pairs(fdt.nodes().filter_map(|n| n.phandle().map(|p| (p, n.id()))).collect())
     }
 
     /// Builds the index from (phandle, node) pairs given in document order.

@@ -36,11 +36,6 @@ pub struct SunxiTable {
     pub resets: Vec<SunxiEntry>,
 }
 
-#[derive(Debug, Deserialize)]
-struct SunxiFile {
-    tables: Vec<SunxiTable>,
-}
-
 /// One R-Car CPG/MSSR SoC description.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RcarInfo {
@@ -80,6 +75,18 @@ pub struct RcarRegisters {
     pub srstclr_for_gen4: Vec<u64>,
 }
 
+/// A data file's list of tables.
+#[derive(Debug, Deserialize)]
+struct TableFile<T> {
+    tables: Vec<T>,
+}
+
+/// The tables of an embedded data file, parsed on first use; empty if it does not parse (which
+/// the tests below rule out for the data the binary embeds).
+fn tables<T: serde::de::DeserializeOwned>(cell: &'static OnceLock<Vec<T>>, json: &str) -> &'static [T] {
+    cell.get_or_init(|| serde_json::from_str::<TableFile<T>>(json).map(|f| f.tables).unwrap_or_default())
+}
+
 const SUNXI_JSON: &str = include_str!("../../../data/reset-maps/sunxi-ng.json");
 const RCAR_JSON: &str = include_str!("../../../data/reset-maps/renesas-cpg-mssr.json");
 
@@ -87,7 +94,7 @@ const RCAR_JSON: &str = include_str!("../../../data/reset-maps/renesas-cpg-mssr.
 /// this module rule out for the data the binary was built with.
 pub fn sunxi() -> &'static [SunxiTable] {
     static TABLES: OnceLock<Vec<SunxiTable>> = OnceLock::new();
-    TABLES.get_or_init(|| serde_json::from_str::<SunxiFile>(SUNXI_JSON).map(|f| f.tables).unwrap_or_default())
+    tables(&TABLES, SUNXI_JSON)
 }
 
 /// The sunxi-ng table a compatible probes.
@@ -144,11 +151,6 @@ pub struct RockchipTable {
     pub hiword_mask: bool,
 }
 
-#[derive(Debug, Deserialize)]
-struct RockchipFile {
-    tables: Vec<RockchipTable>,
-}
-
 /// A compatible with a per-compatible register offset (Qualcomm PDC).
 #[derive(Debug, Clone, Deserialize)]
 pub struct OffsetProbe {
@@ -193,11 +195,6 @@ pub struct QcomTable {
     pub resets: Vec<QcomEntry>,
 }
 
-#[derive(Debug, Deserialize)]
-struct QcomFile {
-    tables: Vec<QcomTable>,
-}
-
 /// One reset-imx7 signal.
 #[derive(Debug, Clone, Copy, Deserialize)]
 pub struct ImxSignal {
@@ -231,11 +228,6 @@ pub struct ImxTable {
     pub resets: Vec<ImxSignal>,
 }
 
-#[derive(Debug, Deserialize)]
-struct ImxFile {
-    tables: Vec<ImxTable>,
-}
-
 const ROCKCHIP_JSON: &str = include_str!("../../../data/reset-maps/rockchip.json");
 const QCOM_JSON: &str = include_str!("../../../data/reset-maps/qcom-gcc.json");
 const IMX_JSON: &str = include_str!("../../../data/reset-maps/imx-src.json");
@@ -243,19 +235,13 @@ const IMX_JSON: &str = include_str!("../../../data/reset-maps/imx-src.json");
 /// The Rockchip CRU a compatible names.
 pub fn rockchip(compatible: &str) -> Option<&'static RockchipTable> {
     static TABLES: OnceLock<Vec<RockchipTable>> = OnceLock::new();
-    TABLES
-        .get_or_init(|| {
-            serde_json::from_str::<RockchipFile>(ROCKCHIP_JSON).map(|f| f.tables).unwrap_or_default()
-        })
-        .iter()
-        .find(|t| t.compatibles.iter().any(|c| c == compatible))
+    tables(&TABLES, ROCKCHIP_JSON).iter().find(|t| t.compatibles.iter().any(|c| c == compatible))
 }
 
 /// The Qualcomm reset map a compatible probes, with the compatible's own offset (PDC).
 pub fn qcom(compatible: &str) -> Option<(&'static QcomTable, Option<u64>)> {
     static TABLES: OnceLock<Vec<QcomTable>> = OnceLock::new();
-    TABLES
-        .get_or_init(|| serde_json::from_str::<QcomFile>(QCOM_JSON).map(|f| f.tables).unwrap_or_default())
+    tables(&TABLES, QCOM_JSON)
         .iter()
         .find_map(|t| t.compatibles.iter().find(|p| p.compatible == compatible).map(|p| (t, p.offset)))
 }
@@ -263,8 +249,7 @@ pub fn qcom(compatible: &str) -> Option<(&'static QcomTable, Option<u64>)> {
 /// The reset-imx7 variant a compatible probes.
 pub fn imx7(compatible: &str) -> Option<&'static ImxTable> {
     static TABLES: OnceLock<Vec<ImxTable>> = OnceLock::new();
-    TABLES
-        .get_or_init(|| serde_json::from_str::<ImxFile>(IMX_JSON).map(|f| f.tables).unwrap_or_default())
+    tables(&TABLES, IMX_JSON)
         .iter()
         .filter(|t| t.driver == "reset-imx7")
         .find(|t| t.compatibles.iter().any(|p| p.compatible == compatible))
@@ -298,11 +283,14 @@ mod parse_tests {
             Ok(n) => assert!(n > 0, "{name}: no tables"),
             Err(e) => panic!("{name}: {e}"),
         };
-        check("sunxi-ng", serde_json::from_str::<SunxiFile>(SUNXI_JSON).map(|f| f.tables.len()));
+        check("sunxi-ng", serde_json::from_str::<TableFile<SunxiTable>>(SUNXI_JSON).map(|f| f.tables.len()));
         check("renesas", serde_json::from_str::<RcarFile>(RCAR_JSON).map(|f| f.tables.len()));
-        check("rockchip", serde_json::from_str::<RockchipFile>(ROCKCHIP_JSON).map(|f| f.tables.len()));
-        check("qcom", serde_json::from_str::<QcomFile>(QCOM_JSON).map(|f| f.tables.len()));
-        check("imx", serde_json::from_str::<ImxFile>(IMX_JSON).map(|f| f.tables.len()));
+        check(
+            "rockchip",
+            serde_json::from_str::<TableFile<RockchipTable>>(ROCKCHIP_JSON).map(|f| f.tables.len()),
+        );
+        check("qcom", serde_json::from_str::<TableFile<QcomTable>>(QCOM_JSON).map(|f| f.tables.len()));
+        check("imx", serde_json::from_str::<TableFile<ImxTable>>(IMX_JSON).map(|f| f.tables.len()));
     }
 }
 

@@ -56,9 +56,10 @@ pub enum Reason {
 
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(text) = self.fixed_text() {
+            return f.write_str(text);
+        }
         match self {
-            Reason::NoReset => write!(f, "no reset method: the node has no resets"),
-            Reason::Unresolvable => write!(f, "reset specifier cannot be resolved"),
             Reason::SharedLine { index, controller, args, others } => {
                 write!(f, "reset line {index} ({controller} [")?;
                 for (i, a) in args.iter().enumerate() {
@@ -69,7 +70,7 @@ impl fmt::Display for Reason {
                 }
                 write!(f, "]) is shared with {others} other node(s)")
             }
-            Reason::NoIommu => write!(f, "no iommus: the device's DMA is not confined by an IOMMU"),
+            _ => Ok(()),
         }
     }
 }
@@ -77,11 +78,19 @@ impl fmt::Display for Reason {
 impl Reason {
     /// The reason as text: borrowed for the fixed ones, formatted only for those with details.
     pub fn text(&self) -> std::borrow::Cow<'static, str> {
+        match self.fixed_text() {
+            Some(text) => text.into(),
+            None => self.to_string().into(),
+        }
+    }
+
+    /// The text of the reasons that carry no details.
+    fn fixed_text(&self) -> Option<&'static str> {
         match self {
-            Reason::NoReset => "no reset method: the node has no resets".into(),
-            Reason::Unresolvable => "reset specifier cannot be resolved".into(),
-            Reason::NoIommu => "no iommus: the device's DMA is not confined by an IOMMU".into(),
-            Reason::SharedLine { .. } => self.to_string().into(),
+            Reason::NoReset => Some("no reset method: the node has no resets"),
+            Reason::Unresolvable => Some("reset specifier cannot be resolved"),
+            Reason::NoIommu => Some("no iommus: the device's DMA is not confined by an IOMMU"),
+            Reason::SharedLine { .. } => None,
         }
     }
 

@@ -67,7 +67,7 @@ fn summarise(outcomes: &[FileOutcome]) -> Summary {
         s.controllers += report.controllers.len();
         for n in &report.nodes {
             s.nodes += 1;
-            let enabled = is_enabled(n);
+            let enabled = n.is_enabled();
             s.enabled += usize::from(enabled);
             s.sharing += usize::from(!n.shared_with.is_empty());
             s.unresolvable += usize::from(n.resets.is_none());
@@ -89,10 +89,6 @@ fn summarise(outcomes: &[FileOutcome]) -> Summary {
     s.by_compatible = by.into_iter().map(|(compatible, c)| CompatibleSummary { compatible, ..c }).collect();
     s.by_compatible.sort_by(|a, b| b.consumers.cmp(&a.consumers).then(a.compatible.cmp(&b.compatible)));
     s
-}
-
-fn is_enabled(n: &NodeRecord<'_>) -> bool {
-    n.is_enabled()
 }
 
 /// One JSON document with every file and a summary.
@@ -274,7 +270,7 @@ pub fn dot(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<()>
         }
         for n in &report.nodes {
             let mut style = vec![];
-            if !is_enabled(n) {
+            if !n.is_enabled() {
                 style.push("dashed");
             }
             let color = if n.verdict.eligible { ", color=\"#2e7d32\", penwidth=2" } else { "" };
