@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use crate::resource::{memory_ranges, Crs, MemRange};
 use crate::table::{AcpiError, Table};
 
 /// Deepest nesting of scopes accepted.
@@ -21,6 +22,11 @@ pub struct AcpiDevice {
     pub rst: bool,
     /// Whether a `_PRR` object exists in the device's scope.
     pub prr: bool,
+    /// The memory ranges of a static `_CRS`, in descriptor order; empty unless `crs` is
+    /// [`Crs::Static`].
+    pub mmio: Vec<MemRange>,
+    /// Where the device's `_CRS` comes from.
+    pub crs: Crs,
 }
 
 /// A name's value, as far as the reader needs it.
@@ -29,6 +35,8 @@ enum Value {
     Text(String),
     Integer(u64),
     List(Vec<Value>),
+    /// The memory ranges of a `_CRS` buffer.
+    Resources(Vec<MemRange>),
     Other,
 }
 
@@ -184,6 +192,35 @@ impl Reader<'_> {
         }
     }
 
+    /// The DefBuffer at `at`, the value of `object` (a `_CRS`): its memory ranges and its end.
+    /// The ranges are `None` when the buffer size is computed, since then where the bytes start
+    /// is unknown without evaluating AML.
+    fn resource_template(
+        &self,
+        at: usize,
+        limit: usize,
+        object: &[[u8; 4]],
+    ) -> Result<(Option<Vec<MemRange>>, usize), AcpiError> {
+        let (end, size_at) = self.pkg_length(at + 1, limit)?;
+        let size = match self.int_arg(size_at, end)? {
+            Some(_) => self.data(size_at, end, 0)?,
+            None => None,
+        };
+        let Some((Value::Integer(size), bytes_at)) = size else { return Ok((None, end)) };
+        let bytes = self
+            .aml
+            .get(bytes_at..end)
+            .ok_or_else(|| self.err("buffer size runs past the buffer's package", size_at))?;
+        let len = usize::try_from(size).unwrap_or(usize::MAX);
+        let ranges = memory_ranges(bytes, len).map_err(|fault| AcpiError::Resource {
+            table: self.table.to_string(),
+            object: display(object),
+            what: fault.what,
+            offset: bytes_at + fault.at + 36,
+        })?;
+        Ok((Some(ranges), end))
+    }
+
     /// An integer TermArg (for OperationRegion); `None` for anything computed.
     fn int_arg(&self, at: usize, limit: usize) -> Result<Option<usize>, AcpiError> {
         match self.byte(at)? {
@@ -245,10 +282,16 @@ impl Namespace {
                     self.methods.insert(path);
                     pos = pkg_end;
                 }
-                // Name: the value matters for _HID/_CID/_PRR.
+                // Name: the value matters for _HID/_CID/_PRR/_CRS.
                 (0x08, None) => {
                     let (path, value_at) = r.name_string(pos + 1, &scope)?;
-                    match r.data(value_at, end, 0)? {
+                    let value = if path.last() == Some(b"_CRS") && r.byte(value_at)? == 0x11 {
+                        let (ranges, next) = r.resource_template(value_at, end, &path)?;
+                        Some((ranges.map_or(Value::Other, Value::Resources), next))
+                    } else {
+                        r.data(value_at, end, 0)?
+                    };
+                    match value {
                         Some((value, next)) => {
                             self.names.insert(path, value);
                             pos = next;
@@ -308,12 +351,20 @@ impl Namespace {
                     Some(v) => id_text(v).into_iter().collect(),
                     None => Vec::new(),
                 };
+                let (crs, mmio) = match self.names.get(&child(b"_CRS")) {
+                    Some(Value::Resources(ranges)) => (Crs::Static, ranges.clone()),
+                    Some(_) => (Crs::None, Vec::new()),
+                    None if self.methods.contains(&child(b"_CRS")) => (Crs::Method, Vec::new()),
+                    None => (Crs::None, Vec::new()),
+                };
                 AcpiDevice {
                     path: display(path),
                     hid,
                     cids,
                     rst: self.methods.contains(&child(b"_RST")),
                     prr: self.names.contains_key(&child(b"_PRR")),
+                    mmio,
+                    crs,
                 }
             })
             .collect()

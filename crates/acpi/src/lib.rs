@@ -1,10 +1,12 @@
 //! A small, strict reader of ACPI definition blocks (DSDT, SSDT): enough of AML to list the
-//! devices of the namespace with their `_HID`/`_CID`, and whether a `_RST` method (or a `_PRR`
-//! power-resource reference) exists in their scope — the question vfio-platform asks of ACPI.
+//! devices of the namespace with their `_HID`/`_CID`, whether a `_RST` method (or a `_PRR`
+//! power-resource reference) exists in their scope — the question vfio-platform asks of ACPI —
+//! and the memory ranges of a static `_CRS`, which match a device-tree node to its ACPI companion.
 //!
 //! Owns: the table header and checksum, package lengths, name strings (root `\`, parent `^`,
-//! dual and multi-segment names), and the namespace-building opcodes (Scope, Device, Method,
-//! Name, PowerResource, Processor, ThermalZone, External, Alias, Mutex, Event, OperationRegion).
+//! dual and multi-segment names), the namespace-building opcodes (Scope, Device, Method,
+//! Name, PowerResource, Processor, ThermalZone, External, Alias, Mutex, Event, OperationRegion),
+//! and the memory descriptors of a `Name (_CRS, Buffer)` (a `_CRS` method is only noted).
 //! Anything else inside a scope is skipped to the end of that scope by its package length: the
 //! reader never guesses at an opcode it does not know. Must not: evaluate AML.
 //!
@@ -15,7 +17,9 @@
 #![deny(missing_docs)]
 
 mod aml;
+mod resource;
 mod table;
 
 pub use aml::{read_tables, AcpiDevice, Namespace, MAX_DEPTH};
+pub use resource::{Crs, MemRange};
 pub use table::{AcpiError, Table};

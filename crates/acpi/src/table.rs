@@ -56,6 +56,18 @@ pub enum AcpiError {
         /// The limit.
         max: usize,
     },
+    /// A `_CRS` resource descriptor that runs past its buffer, or is shorter than its fields.
+    #[error("{table}: {object}: {what} at offset {offset:#x}")]
+    Resource {
+        /// Table name.
+        table: String,
+        /// The `_CRS` object, e.g. `\_SB.ETH0._CRS`.
+        object: String,
+        /// What is wrong.
+        what: String,
+        /// Where the descriptor starts.
+        offset: usize,
+    },
     /// A table file cannot be read.
     #[error("cannot read {path}: {why}")]
     Io {

@@ -3,7 +3,7 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use platreset_acpi::{AcpiDevice, AcpiError, Namespace, Table};
+use platreset_acpi::{AcpiDevice, AcpiError, Crs, MemRange, Namespace, Table};
 
 fn devices() -> Vec<AcpiDevice> {
     let aml = platreset_testkit::asl_fixture("devices");
@@ -55,6 +55,59 @@ fn a_device_declared_by_full_path_gets_rst_from_a_later_scope() {
     assert!(device("\\_SB.PCI0.SATA").rst);
 }
 
+fn range(base: u64, len: u64) -> MemRange {
+    MemRange { base, len }
+}
+
+#[test]
+fn static_crs_ranges_are_exactly_the_memory_descriptors_of_the_asl() {
+    let eth = device("\\_SB.ETH0");
+    assert_eq!(eth.crs, Crs::Static);
+    assert_eq!(
+        eth.mmio,
+        [range(0xE070_0000, 0x1_0000), range(0xE071_0000, 0x100)],
+        "two Memory32Fixed, in order, the Interrupt between them skipped"
+    );
+    let uart = device("\\_SB.UAR0");
+    assert_eq!(uart.crs, Crs::Static);
+    assert_eq!(uart.mmio, [range(0xE101_0000, 0x1000)], "DWordMemory; IO and IRQNoFlags skipped");
+    let gpu = device("\\_SB.PCI0.GPU0");
+    assert_eq!(gpu.crs, Crs::Static);
+    assert_eq!(
+        gpu.mmio,
+        [range(0x40_0000_0000, 0x1_0000_0000), range(0xE200_0000, 0x100_0000)],
+        "QWordMemory above 4 GiB, then Memory32Fixed"
+    );
+    let pci = device("\\_SB.PCI0");
+    assert_eq!(pci.crs, Crs::Static);
+    assert_eq!(
+        pci.mmio,
+        [range(0x3F_8000_0000, 0x8000_0000)],
+        "the producer window at its CPU address (_MIN + _TRA); the bus numbers and I/O skipped"
+    );
+}
+
+#[test]
+fn a_crs_method_is_noted_but_never_evaluated() {
+    let sata = device("\\_SB.PCI0.SATA");
+    assert_eq!(sata.crs, Crs::Method);
+    assert_eq!(sata.mmio, [], "the Memory32Fixed the method would return is not read");
+}
+
+#[test]
+fn a_device_without_crs_has_none() {
+    let dma = device("\\_SB.DMA0");
+    assert_eq!((dma.crs, dma.mmio), (Crs::None, vec![]));
+}
+
+#[test]
+fn ranges_match_addresses_a_device_tree_would_give() {
+    let gpu = device("\\_SB.PCI0.GPU0");
+    assert!(gpu.mmio.iter().any(|r| r.contains(0x40_8000_0000)));
+    assert!(gpu.mmio.iter().any(|r| r.overlaps(0xE2FF_F000, 0x2000)));
+    assert!(!gpu.mmio.iter().any(|r| r.overlaps(0xE300_0000, 0x1000)), "SATA's method buffer");
+}
+
 #[test]
 fn broken_tables_are_errors_naming_table_and_offset() {
     let good = platreset_testkit::asl_fixture("devices");
@@ -79,6 +132,118 @@ fn table(aml: &[u8]) -> Vec<u8> {
     let sum = t.iter().fold(0u8, |s, &b| s.wrapping_add(b));
     t[9] = 0u8.wrapping_sub(sum);
     t
+}
+
+/// Recomputes the checksum of a table changed in place.
+fn fix_checksum(t: &mut [u8]) {
+    t[9] = 0;
+    let sum = t.iter().fold(0u8, |s, &b| s.wrapping_add(b));
+    t[9] = 0u8.wrapping_sub(sum);
+}
+
+/// The table offset of ETH0's first descriptor: `Memory32Fixed (ReadWrite, 0xE0700000, …)`.
+fn eth0_memory32fixed(table: &[u8]) -> usize {
+    let descriptor = [0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0x70, 0xE0]; // Memory32Fixed, length 9, RW, _BAS
+    table
+        .windows(descriptor.len())
+        .position(|w| w == descriptor)
+        .expect("ETH0's Memory32Fixed in the fixture")
+}
+
+#[test]
+fn a_descriptor_overrunning_the_crs_buffer_is_an_error_at_its_offset() {
+    let mut t = platreset_testkit::asl_fixture("devices");
+    let at = eth0_memory32fixed(&t);
+    t[at + 1] = 0x40; // length 64: past the buffer, which ends 35 bytes from here
+    fix_checksum(&mut t);
+    let err = Namespace::default().add(&Table::parse("DSDT", &t).unwrap()).unwrap_err();
+    assert_eq!(
+        err,
+        AcpiError::Resource {
+            table: "DSDT".into(),
+            object: "\\_SB.ETH0._CRS".into(),
+            what: "Memory32Fixed descriptor needs 67 bytes, the _CRS buffer has 35 left".into(),
+            offset: at,
+        }
+    );
+    assert!(err.to_string().starts_with("DSDT: \\_SB.ETH0._CRS: Memory32Fixed"), "{err}");
+    assert!(err.to_string().ends_with(&format!("at offset {at:#x}")), "{err}");
+}
+
+#[test]
+fn a_descriptor_shorter_than_its_fields_is_an_error_at_its_offset() {
+    let mut t = platreset_testkit::asl_fixture("devices");
+    let at = eth0_memory32fixed(&t);
+    t[at + 1] = 0x05; // 5 bytes: its length field would be read from the next descriptor
+    fix_checksum(&mut t);
+    let err = Namespace::default().add(&Table::parse("DSDT", &t).unwrap()).unwrap_err();
+    assert!(matches!(&err, AcpiError::Resource { offset, .. } if *offset == at), "{err}");
+    assert!(err.to_string().contains("declares 5 bytes, its fields need 9"), "{err}");
+}
+
+/// An SSDT of `Scope (\_SB) { Device (DEV0) { Name (_CRS, Buffer (<size>) { <bytes> }) Method (_RST) } }`.
+fn crs_table(size: &[u8], bytes: &[u8]) -> Vec<u8> {
+    let mut buffer = vec![0x11, (1 + size.len() + bytes.len()) as u8]; // BufferOp, PkgLength
+    buffer.extend_from_slice(size);
+    buffer.extend_from_slice(bytes);
+    let mut device = b"\x08_CRS".to_vec(); // NameOp, _CRS
+    device.extend_from_slice(&buffer);
+    device.extend_from_slice(&[0x14, 0x06, b'_', b'R', b'S', b'T', 0x00]); // Method (_RST, 0), empty
+    let mut aml = vec![0x10, (1 + 5 + 2 + 1 + 4 + device.len()) as u8]; // ScopeOp, PkgLength
+    aml.extend_from_slice(b"\\_SB_");
+    aml.extend_from_slice(&[0x5B, 0x82, (1 + 4 + device.len()) as u8]); // DeviceOp, PkgLength
+    aml.extend_from_slice(b"DEV0");
+    aml.extend_from_slice(&device);
+    assert!(aml[1] < 0x40, "one-byte package lengths only");
+    table(&aml)
+}
+
+fn crs_device(t: &[u8]) -> Result<AcpiDevice, AcpiError> {
+    let mut ns = Namespace::default();
+    ns.add(&Table::parse("SSDT3", t)?)?;
+    Ok(ns.devices().remove(0))
+}
+
+#[test]
+fn a_hand_built_overrun_names_the_table_and_offset() {
+    let bytes = [
+        0x22, 0x10, 0x00, // IRQNoFlags {4}
+        0x86, 0x09, 0x00, // Memory32Fixed, length 9: the buffer ends here
+    ];
+    let t = crs_table(&[0x0A, 0x06], &bytes); // BytePrefix 6
+    let at = t.len() - 7 - 3; // the descriptor's 3 bytes before Method (_RST)
+    let err = crs_device(&t).unwrap_err();
+    assert!(matches!(&err, AcpiError::Resource { offset, .. } if *offset == at), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!("SSDT3: \\_SB.DEV0._CRS: Memory32Fixed descriptor needs 12 bytes, the _CRS buffer has 3 left at offset {at:#x}")
+    );
+}
+
+#[test]
+fn a_crs_buffer_shorter_than_its_size_is_zero_filled() {
+    let bytes = [
+        0x86, 0x09, 0x00, 0x01, // Memory32Fixed, length 9, read-write
+        0x00, 0x00, 0x00, 0xE0, // _BAS 0xE0000000
+        0x00, 0x10, 0x00, // _LEN 0x1000 but for its high byte, which the zero fill gives
+    ];
+    for size in
+        [&[0x0A, 0x0C][..], &[0x0B, 0x00, 0x01], &[0x0E, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]]
+    {
+        let dev = crs_device(&crs_table(size, &bytes)).unwrap();
+        assert_eq!((dev.crs, dev.mmio), (Crs::Static, vec![range(0xE000_0000, 0x1000)]), "size {size:02x?}");
+        assert!(dev.rst, "the walk goes on after the buffer");
+    }
+    let dev = crs_device(&crs_table(&[0x0A, 0x0B], &bytes)).unwrap_err();
+    assert!(matches!(dev, AcpiError::Resource { .. }), "size 11 with no zero fill: {dev}");
+}
+
+#[test]
+fn a_crs_buffer_of_computed_size_is_skipped_unread() {
+    let bytes = [0x86, 0x09, 0x00, 0x01, 0, 0, 0, 0xE0, 0, 0x10, 0, 0]; // Memory32Fixed
+    let dev = crs_device(&crs_table(&[0x60], &bytes)).unwrap(); // Local0: known only when run
+    assert_eq!((dev.crs, dev.mmio), (Crs::None, vec![]));
+    assert!(dev.rst, "the buffer is skipped by its package length");
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! `platreset acpi`: the ACPI devices of a set of definition blocks and whether each has `_RST`,
-//! which is how vfio-platform resets an ACPI-described device.
+//! which is how vfio-platform resets an ACPI-described device, with the memory ranges of a static
+//! `_CRS`, by which a device-tree node finds its ACPI companion.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use platreset_acpi::{AcpiDevice, Crs};
 use serde_json::json;
 
 use crate::error::CliError;
@@ -14,7 +16,7 @@ use crate::error::CliError;
 pub enum Format {
     /// For people.
     Text,
-    /// A JSON array of `{path, hid, cids, rst, prr}`.
+    /// A JSON array of `{path, hid, cids, rst, prr, mmio: [{base, size}], crs}`.
     Json,
 }
 
@@ -38,7 +40,23 @@ pub fn run(args: &AcpiArgs) -> Result<(), CliError> {
         Format::Json => {
             let list: Vec<_> = devices
                 .iter()
-                .map(|d| json!({"path": d.path, "hid": d.hid, "cids": d.cids, "rst": d.rst, "prr": d.prr}))
+                .map(|d| {
+                    // Hex strings: JSON numbers lose precision above 2^53 in many readers.
+                    let mmio: Vec<_> = d
+                        .mmio
+                        .iter()
+                        .map(|r| json!({"base": format!("{:#x}", r.base), "size": format!("{:#x}", r.len)}))
+                        .collect();
+                    json!({
+                        "path": d.path,
+                        "hid": d.hid,
+                        "cids": d.cids,
+                        "rst": d.rst,
+                        "prr": d.prr,
+                        "mmio": mmio,
+                        "crs": crs_name(d.crs),
+                    })
+                })
                 .collect();
             writeln!(out, "{}", serde_json::Value::Array(list))?;
         }
@@ -56,9 +74,38 @@ pub fn run(args: &AcpiArgs) -> Result<(), CliError> {
                     }
                     (false, false) => "no _RST",
                 };
-                writeln!(out, "  {:<24} {:<32} {reset}", d.path, ids)?;
+                writeln!(out, "  {:<24} {:<32} {reset}{}", d.path, ids, resources(d))?;
             }
         }
     }
     Ok(())
+}
+
+fn crs_name(crs: Crs) -> &'static str {
+    match crs {
+        Crs::None => "none",
+        Crs::Static => "static",
+        Crs::Method => "method",
+    }
+}
+
+/// What `_CRS` says of memory, after the reset text: inclusive ranges, as the kernel prints
+/// resources (`mem 0xe0700000-0xe070ffff`); nothing when there is no `_CRS`.
+fn resources(d: &AcpiDevice) -> String {
+    match d.crs {
+        Crs::None => String::new(),
+        Crs::Method => "; mem unknown (_CRS is a method, not evaluated)".to_string(),
+        Crs::Static if d.mmio.is_empty() => "; no mem in _CRS".to_string(),
+        Crs::Static => {
+            let ranges: Vec<String> = d
+                .mmio
+                .iter()
+                .map(|r| match r.last() {
+                    Some(last) => format!("{:#x}-{last:#x}", r.base),
+                    None => format!("{:#x}+{:#x}", r.base, r.len),
+                })
+                .collect();
+            format!("; mem {}", ranges.join(", "))
+        }
+    }
 }

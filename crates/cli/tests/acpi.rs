@@ -23,11 +23,33 @@ fn lists_devices_and_their_rst_as_json_and_text() {
     assert_eq!(eth["hid"], "AMDI8001");
     assert_eq!(eth["cids"], serde_json::json!(["AMDI8002"]));
     assert_eq!(eth["rst"], true);
-    let uart = list.as_array().unwrap().iter().find(|d| d["path"] == "\\_SB.UAR0").unwrap();
+    assert_eq!(eth["prr"], false);
+    assert_eq!(eth["crs"], "static");
+    assert_eq!(
+        eth["mmio"],
+        serde_json::json!([{"base": "0xe0700000", "size": "0x10000"}, {"base": "0xe0710000", "size": "0x100"}])
+    );
+    let keys: Vec<&String> = eth.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 7, "path, hid, cids, rst, prr, mmio, crs: {keys:?}");
+    let device = |path: &str| list.as_array().unwrap().iter().find(|d| d["path"] == path).unwrap().clone();
+    let uart = device("\\_SB.UAR0");
     assert_eq!(uart["rst"], false);
+    assert_eq!(uart["mmio"], serde_json::json!([{"base": "0xe1010000", "size": "0x1000"}]));
+    let gpu = device("\\_SB.PCI0.GPU0");
+    assert_eq!(gpu["mmio"][0], serde_json::json!({"base": "0x4000000000", "size": "0x100000000"}));
+    let sata = device("\\_SB.PCI0.SATA");
+    assert_eq!((&sata["crs"], &sata["mmio"]), (&serde_json::json!("method"), &serde_json::json!([])));
+    let dma = device("\\_SB.DMA0");
+    assert_eq!((&dma["crs"], &dma["mmio"]), (&serde_json::json!("none"), &serde_json::json!([])));
+    assert_eq!(dma["prr"], true);
     let text = Command::new(env!("CARGO_BIN_EXE_platreset")).arg("acpi").arg(&dir).output().unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("6 ACPI device(s)") && text.contains("_RST: vfio-platform can reset it"), "{text}");
+    let line = |path: &str| text.lines().find(|l| l.trim_start().starts_with(&format!("{path} "))).unwrap();
+    assert!(line("\\_SB.ETH0").ends_with("; mem 0xe0700000-0xe070ffff, 0xe0710000-0xe07100ff"), "{text}");
+    assert!(line("\\_SB.PCI0.GPU0").contains("0x4000000000-0x40ffffffff"), "{text}");
+    assert!(line("\\_SB.PCI0.SATA").ends_with("mem unknown (_CRS is a method, not evaluated)"), "{text}");
+    assert!(!line("\\_SB.DMA0").contains("mem"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
