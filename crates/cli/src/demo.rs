@@ -4,9 +4,9 @@
 
 use clap::Args;
 
-use crate::audit::report::Filter;
 use crate::audit::{self, Format, Input};
 use crate::error::CliError;
+use platreset_vfio::policy::Options;
 
 /// The example SoC's device tree, compiled from `data/demo-soc.dts`.
 pub const DEMO_DTB: &[u8] = include_bytes!("../../../data/demo-soc.dtb");
@@ -28,14 +28,23 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     }
     println!("platreset demo: a made-up SoC (data/demo-soc.dts) with an R-Car-style CPG/MSSR reset");
     println!("controller, a reset-simple controller, an SMMU and a dozen devices.\n");
-    println!("Step 1 - audit: every device with a reset line, who shares it, and the verdict.\n");
+    println!("Step 1 - audit: every device with a reset line, who shares it, and the verdict.");
+    println!("The allowlist holds no evidence for these made-up devices, so the audit runs with");
+    println!("--trust-reset: \"quiescence unproven\" shows as an accepted warning, not a refusal.\n");
+    let trusting = Options { trust_reset: true, ..Options::default() };
     let input = Input {
         display: "demo-soc.dtb".into(),
         path: "demo-soc.dtb".into(),
         from_directory: false,
         regular: true,
     };
-    let outcome = audit::audit_one(&mut None, &input, Ok(DEMO_DTB), &Filter::default(), Format::Table);
+    let outcome = audit::audit_one(
+        &mut None,
+        &input,
+        Ok(DEMO_DTB),
+        &audit::Settings::builtin(trusting)?,
+        Format::Table,
+    );
     audit::render(&[outcome], Format::Table, &mut std::io::stdout().lock())?;
     println!("\nStep 2 - reset (dry run): the register writes that reset the SD host, exactly as");
     println!("Linux's CPG/MSSR driver does them. Nothing is written anywhere.\n");
@@ -52,17 +61,21 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         lock: platreset_devmem::DEFAULT_LOCK.into(),
         pulse_us: platreset_reset::DEFAULT_PULSE_US,
         format: crate::reset::Format::Text,
+        policy: crate::policy_args::PolicyArgs::defaults(),
     };
     crate::reset::run_on(DEMO_DTB, "demo-soc.dtb", &reset_args)?;
     println!("\nWhat it shows:");
     println!("  - the three PWM channels share one reset line (cpg 523): resetting one resets the others,");
     println!("    so none of them may be handed to a VM on its own (the case that sank the 2018 series);");
     println!("  - the SD host and the Ethernet MAC have dedicated lines and sit behind the SMMU: eligible;");
-    println!("  - the DMA engine has a dedicated line but no IOMMU: its DMA could reach all host memory.");
+    println!("  - the DMA engine has a dedicated line but no IOMMU: its DMA could reach all host memory;");
+    println!("  - the UART's reset-simple driver has no .reset: Linux's reset_control_reset would fail,");
+    println!("    platreset could only pulse the line (accepted with --allow-pulse);");
     println!(
         "  - a reset through a controller is a handful of register writes, shown before anything is done."
     );
-    println!("\nNext: `platreset audit <your.dtb>` on your own board's device tree, then");
+    println!("\nNext: `platreset audit <your.dtb>` on your own board's device tree,");
+    println!("`platreset explain <your.dtb> <device>` for the rules one by one, then");
     println!("`platreset reset <your.dtb> <device>` to see how it would be reset.");
     Ok(())
 }

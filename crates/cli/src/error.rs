@@ -51,6 +51,9 @@ pub enum CliError {
     /// ACPI tables cannot be read or parsed.
     #[error("ACPI: {0}")]
     Acpi(String),
+    /// The allowlist file is not valid.
+    #[error("invalid allowlist: {0}")]
+    Allowlist(String),
     /// An action refused for safety, with what to do.
     #[error("refusing: {0}")]
     Refused(String),

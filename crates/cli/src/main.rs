@@ -8,6 +8,7 @@ mod audit;
 mod demo;
 mod error;
 mod explain;
+mod policy_args;
 mod reset;
 
 use std::io::Write;

@@ -10,10 +10,11 @@ use platreset_fdt::Fdt;
 use platreset_reset::perform::{bind_lines, perform, LineOutcome, LineSelect, Operation};
 use platreset_reset::{MmioOp, Trace, DEFAULT_PULSE_US};
 use platreset_topology::Topology;
-use platreset_vfio::policy;
+use platreset_vfio::policy::{Evaluator, Reason};
 use serde_json::json;
 
 use crate::error::CliError;
+use crate::policy_args::PolicyArgs;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -72,6 +73,9 @@ pub struct ResetArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// The policy that decides whether --backend devmem may act without --force.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 fn op_json(op: &MmioOp, line: usize) -> serde_json::Value {
@@ -129,7 +133,9 @@ pub fn run_on(blob: &[u8], file: &str, args: &ResetArgs) -> Result<(), CliError>
     };
     let fail = |source| CliError::Reset { file: file.clone(), source: Box::new(source) };
     let lines = bind_lines(&fdt, &topology, node.id(), &select).map_err(fail)?;
-    let verdict = policy::verdict(&topology, node.id());
+    let policy = args.policy.policy(args.pulse_us)?;
+    let acpi = args.policy.acpi_devices()?;
+    let verdict = Evaluator::new(&policy, &topology, &acpi).verdict(node.id());
     let outcomes = match args.backend {
         Backend::Trace => {
             let mut trace = Trace::new();
@@ -175,18 +181,12 @@ pub fn run_on(blob: &[u8], file: &str, args: &ResetArgs) -> Result<(), CliError>
     };
     // Warn about each line acted on that other nodes share: they are reset too.
     let warnings: Vec<String> = verdict
-        .reasons
-        .iter()
+        .failed()
         .filter_map(|r| match r {
-            policy::Reason::SharedLine { index, .. } => {
-                let outcome = outcomes.iter().find(|o| o.index == *index)?;
-                let others: Vec<String> = topology
-                    .users_of(&outcome.line)
-                    .filter(|&id| id != node.id())
-                    .filter_map(|id| fdt.node(id).map(|n| n.path()))
-                    .collect();
-                Some(format!("{r}: acting on it also acts on {}", others.join(", ")))
-            }
+            Reason::SharedLine { index, .. } => outcomes
+                .iter()
+                .any(|o| o.index == *index)
+                .then(|| format!("{r}: acting on it acts on them too")),
             _ => None,
         })
         .collect();

@@ -72,7 +72,19 @@ fn jsonl_has_one_line_per_node_with_resets_in_the_stable_shape() {
     assert_eq!(first["status"], "okay");
     assert_eq!(first["compatible"], serde_json::json!(["test,dedicated"]));
     assert_eq!(first["resets"], serde_json::json!([{"controller": "/reset-controller@1000", "args": [1]}]));
-    assert_eq!(first["verdict"], serde_json::json!({"eligible": true, "method": "generic", "reasons": []}));
+    let verdict_keys: Vec<&str> = first["verdict"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        verdict_keys,
+        ["eligible", "method", "reasons", "warnings"],
+        "stable fields first, then added ones"
+    );
+    assert_eq!(first["verdict"]["method"], "generic");
+    assert_eq!(first["verdict"]["eligible"], false);
+    let reasons = first["verdict"]["reasons"].as_array().unwrap();
+    assert!(
+        reasons[0].as_str().unwrap().contains("(test,reset-one-cell) has no driver in platreset"),
+        "{reasons:?}"
+    );
 
     let shared = lines.iter().find(|l| l["node"] == "/device@13000").unwrap();
     assert_eq!(shared["status"], "disabled");
@@ -234,7 +246,73 @@ fn json_format_is_one_document_with_files_controllers_and_a_summary() {
     assert_eq!(summary["nodes"], 15);
     assert_eq!(summary["sharing"], 5);
     assert_eq!(summary["unresolvable"], 8);
-    assert_eq!(summary["eligible"], 1);
+    assert_eq!(summary["eligible"], 0, "no driver here can reset the test,* controllers");
+}
+
+/// The audit of tests/dts/policy.dts with `options`: the eligible nodes and each node's warnings.
+fn policy_audit(options: &[&str]) -> (Vec<String>, Vec<(String, Vec<String>)>) {
+    let dir = Scratch::new("policy");
+    let file = dir.write("p.dtb", &platreset_testkit::fixture("policy"));
+    let mut args = vec!["audit", "--format", "jsonl", file.to_str().unwrap()];
+    args.extend_from_slice(options);
+    let out = platreset(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = jsonl(&out);
+    let eligible = lines
+        .iter()
+        .filter(|l| l["verdict"]["eligible"] == true)
+        .map(|l| l["node"].as_str().unwrap().to_string())
+        .collect();
+    let warnings = lines
+        .iter()
+        .map(|l| {
+            let w =
+                l["verdict"]["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_string());
+            (l["node"].as_str().unwrap().to_string(), w.collect())
+        })
+        .collect();
+    (eligible, warnings)
+}
+
+#[test]
+fn policy_options_waive_only_the_rules_they_name() {
+    let (eligible, warnings) = policy_audit(&[]);
+    assert_eq!(eligible, ["/sata@ee300000"], "only the device with recorded evidence");
+    assert!(warnings.iter().all(|(_, w)| w.is_empty()));
+
+    let (eligible, _) = policy_audit(&["--trust-reset"]);
+    assert_eq!(eligible, ["/ethernet@e6800000", "/usb@ee080000", "/sata@ee300000", "/ethernet@e6900000"]);
+
+    let (eligible, warnings) =
+        policy_audit(&["--trust-reset", "--allow-pulse", "--allow-shared-with-disabled"]);
+    assert_eq!(
+        eligible,
+        [
+            "/ethernet@e6800000",
+            "/usb@ee080000",
+            "/sata@ee300000",
+            "/serial@e6e60000",
+            "/mmc@fe320000",
+            "/ethernet@e6900000"
+        ]
+    );
+    let serial = &warnings.iter().find(|(n, _)| n == "/serial@e6e60000").unwrap().1;
+    assert!(serial[0].contains("shared only with 1 disabled node: /serial@e6e68000"), "{serial:?}");
+}
+
+#[test]
+fn a_bad_allowlist_is_refused_naming_the_file_and_line() {
+    let dir = Scratch::new("allowlist");
+    let file = dir.write("p.dtb", &platreset_testkit::fixture("policy"));
+    let list = dir.write("list.toml", b"schema = 1\n[[entry]]\ndevice = \"a,b\"\ndma = maybe\n");
+    let out = platreset(&["audit", file.to_str().unwrap(), "--allowlist", list.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("invalid allowlist") && err.contains("list.toml") && err.contains("line 4"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing is printed before the policy is known");
 }
 
 #[test]

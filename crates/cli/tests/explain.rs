@@ -71,7 +71,15 @@ fn a_shared_line_fails_its_rule_naming_the_siblings_and_a_fix() {
     assert!(shared["fix"].as_str().unwrap().contains("assign them together"));
     let text =
         String::from_utf8_lossy(&run(&["explain", demo.to_str().unwrap(), "sdhi0"]).stdout).into_owned();
-    assert!(text.contains("Verdict: eligible"), "{text}");
+    assert!(text.contains("[FAIL] 4. the reset is known to stop"), "{text}");
+    assert!(text.contains("Verdict: refused"), "{text}");
+    let trusted = run(&["explain", demo.to_str().unwrap(), "sdhi0", "--trust-reset"]);
+    let text = String::from_utf8_lossy(&trusted.stdout).into_owned();
+    assert!(text.contains("[warn] 4.") && text.contains("Verdict: eligible"), "{text}");
+    assert!(
+        text.contains("echo vfio-platform > /sys/bus/platform/devices/ee100000.mmc/driver_override"),
+        "the next steps name the kernel's device: {text}"
+    );
 }
 
 #[test]

@@ -49,9 +49,14 @@ pub trait Handler: Sync {
 
 /// The handler for a device whose first compatible is `compatible`.
 pub fn handler_for(compatible: &str) -> Option<&'static dyn Handler> {
-    const HANDLERS: [&dyn Handler; 3] = [&CalxedaXgmac, &AmdXgbe, &FlexRm];
     HANDLERS.into_iter().find(|h| h.compatible() == compatible)
 }
+
+/// Every handler, in the order Linux merged them.
+pub const HANDLERS: [&dyn Handler; 3] = [&CalxedaXgmac, &AmdXgbe, &FlexRm];
+
+/// The compatibles that select a handler.
+pub const COMPATIBLES: [&str; 3] = ["calxeda,hb-xgmac", "amd,xgbe-seattle-v1a", "brcm,iproc-flexrm-mbox"];
 
 fn region(handler: &'static str, regions: &[Window], index: usize) -> Result<Window, HandlerError> {
     regions.get(index).copied().ok_or(HandlerError::MissingRegion {

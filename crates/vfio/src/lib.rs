@@ -7,6 +7,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod allowlist;
+pub mod group;
 pub mod handlers;
 pub mod lifecycle;
 pub mod policy;
+mod reason;

@@ -1,18 +1,33 @@
-//! The safety policy, one rule at a time. Each failed rule is a [`Reason`] the user sees.
+//! The safety policy (DESIGN "The policy, in one place"), one rule at a time:
+//! 1. a reset method exists, in the kernel's precedence: ACPI `_RST`, a device-specific handler
+//!    for the first compatible, the generic reset through `resets` (`reset_required` decides
+//!    whether "none" blocks);
+//! 2. generic reset: every specifier resolves and a driver here can reset each line;
+//! 3. no line is shared with another node (sharing only with disabled nodes may be accepted);
+//! 4. the allowlist records evidence that the reset quiesces the device (or `--trust-reset`);
+//! 5. the device's DMA is confined by an IOMMU, or the allowlist records it as non-DMA.
 //!
-//! Rules so far (DESIGN "The policy, in one place"): a reset exists, every line resolves, no line
-//! is shared with another node, and the device's DMA is confined by an IOMMU. Later rules
-//! (ACPI `_RST`, device-specific handlers, controller support, quiescence evidence) extend this
-//! module; `audit` and `explain` both call [`verdict`], so they cannot disagree.
+//! Owns: which rules apply and in what order. `audit`, `explain` and `reset` all ask an
+//! [`Evaluator`], so they cannot disagree. Must not: word the reasons (that is `reason`), read
+//! files, or perform a reset.
 
-use std::fmt;
-
+use platreset_acpi::AcpiDevice;
 use platreset_fdt::NodeId;
+use platreset_reset::perform::{support, Support};
+use platreset_reset::{ResetOps, DEFAULT_PULSE_US};
 use platreset_topology::{ResetLine, Topology};
 
+use crate::allowlist::{Allowlist, Entry};
+pub use crate::reason::Reason;
+
 /// How vfio-platform would reset the device, in the kernel's order of precedence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Method {
+    /// The ACPI companion's `_RST` method.
+    Acpi {
+        /// The companion's namespace path.
+        path: String,
+    },
     /// A device-specific handler registered for the device's first compatible.
     DeviceSpecific(&'static str),
     /// Through the reset controllers named by `resets` (the unmerged generic reset).
@@ -23,8 +38,9 @@ pub enum Method {
 
 impl Method {
     /// The stable name used in JSON output.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
+            Method::Acpi { .. } => "acpi",
             Method::DeviceSpecific(_) => "device-specific",
             Method::Generic => "generic",
             Method::None => "none",
@@ -32,93 +48,52 @@ impl Method {
     }
 }
 
-/// Why a device may not be handed to a VM.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reason {
-    /// The node has no reset at all.
-    NoReset,
-    /// A `resets` specifier does not resolve (the detail is reported beside the verdict).
-    Unresolvable,
-    /// Line `index` is used by `others` other nodes too.
-    SharedLine {
-        /// Position of the line in `resets`.
-        index: usize,
-        /// Controller path.
-        controller: String,
-        /// Specifier cells.
-        args: Vec<u32>,
-        /// How many other nodes use it.
-        others: usize,
-    },
-    /// No `iommus`: the device could DMA anywhere in host memory.
-    NoIommu,
+/// The user's choices that change the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// vfio-platform's `reset_required` module parameter (default true).
+    pub reset_required: bool,
+    /// Accept a reset whose quiescence is unproven (rule 4).
+    pub trust_reset: bool,
+    /// Accept a line shared only with disabled nodes (rule 3).
+    pub allow_shared_with_disabled: bool,
+    /// Accept platreset's assert/deassert pulse where the driver has no `.reset` (rule 2).
+    pub allow_pulse: bool,
+    /// The pulse width, for drivers without `.reset`.
+    pub pulse_us: u32,
 }
 
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(text) = self.fixed_text() {
-            return f.write_str(text);
-        }
-        match self {
-            Reason::SharedLine { index, controller, args, others } => {
-                write!(f, "reset line {index} ({controller} [")?;
-                for (i, a) in args.iter().enumerate() {
-                    if i > 0 {
-                        write!(f, ", ")?;
-                    }
-                    write!(f, "{a}")?;
-                }
-                write!(f, "]) is shared with {others} other node(s)")
-            }
-            _ => Ok(()),
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            reset_required: true,
+            trust_reset: false,
+            allow_shared_with_disabled: false,
+            allow_pulse: false,
+            pulse_us: DEFAULT_PULSE_US,
         }
     }
 }
 
-impl Reason {
-    /// The reason as text: borrowed for the fixed ones, formatted only for those with details.
-    pub fn text(&self) -> std::borrow::Cow<'static, str> {
-        match self.fixed_text() {
-            Some(text) => text.into(),
-            None => self.to_string().into(),
+impl Options {
+    fn accepts(&self, reason: &Reason) -> bool {
+        match reason {
+            Reason::NoReset | Reason::AcpiWithoutRst { .. } => !self.reset_required,
+            Reason::PulseOnly { .. } => self.allow_pulse,
+            Reason::SharedLine { only_disabled, .. } => *only_disabled && self.allow_shared_with_disabled,
+            Reason::QuiescenceUnproven => self.trust_reset,
+            _ => false,
         }
     }
+}
 
-    /// The text of the reasons that carry no details.
-    fn fixed_text(&self) -> Option<&'static str> {
-        match self {
-            Reason::NoReset => Some("no reset method: the node has no resets"),
-            Reason::Unresolvable => Some("reset specifier cannot be resolved"),
-            Reason::NoIommu => Some("no iommus: the device's DMA is not confined by an IOMMU"),
-            Reason::SharedLine { .. } => None,
-        }
-    }
-
-    /// A short tag for tables ("shared line").
-    pub fn short(&self) -> &'static str {
-        match self {
-            Reason::NoReset => "no reset",
-            Reason::Unresolvable => "unresolvable",
-            Reason::SharedLine { .. } => "shared line",
-            Reason::NoIommu => "no IOMMU",
-        }
-    }
-
-    /// A one-line hint on what to do about it.
-    pub fn fix(&self) -> &'static str {
-        match self {
-            Reason::NoReset => {
-                "describe the device's reset line in DT (resets = <&ctrl id>) or provide ACPI _RST"
-            }
-            Reason::Unresolvable => {
-                "fix the resets property: every phandle must name a node with #reset-cells"
-            }
-            Reason::SharedLine { .. } => {
-                "a shared line resets the other devices too: assign them together or not at all"
-            }
-            Reason::NoIommu => "add an IOMMU (iommus = <&smmu id>) or record the device as non-DMA",
-        }
-    }
+/// The options and the allowlist: everything the rules need beyond one device tree.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The user's choices.
+    pub options: Options,
+    /// What is known about devices' resets.
+    pub allowlist: Allowlist,
 }
 
 /// The policy's decision for one device.
@@ -128,6 +103,8 @@ pub struct Verdict {
     pub method: Method,
     /// Every failed rule, in rule order; empty means eligible.
     pub reasons: Vec<Reason>,
+    /// Failed rules the user accepted with an option, in rule order.
+    pub warnings: Vec<Reason>,
 }
 
 impl Verdict {
@@ -135,151 +112,444 @@ impl Verdict {
     pub fn eligible(&self) -> bool {
         self.reasons.is_empty()
     }
+
+    /// Every failed rule, refused or accepted.
+    pub fn failed(&self) -> impl Iterator<Item = &Reason> {
+        self.reasons.iter().chain(&self.warnings)
+    }
 }
 
-/// Applies every rule to `node` of the topology's tree.
-pub fn verdict(topology: &Topology<'_, '_>, node: NodeId) -> Verdict {
-    let dt_node = topology.node(node);
-    let iommus = dt_node.is_some_and(|n| n.property("iommus").is_some());
-    // A device-specific handler for the first compatible takes precedence over `resets`.
-    let first = dt_node.and_then(|n| n.compatible().next()).map(String::from_utf8_lossy);
-    if let Some(handler) = first.as_deref().and_then(crate::handlers::handler_for) {
-        let reasons = if iommus { Vec::new() } else { vec![Reason::NoIommu] };
-        return Verdict { method: Method::DeviceSpecific(handler.compatible()), reasons };
-    }
-    let Some(consumer) = topology.consumer(node) else {
-        let mut reasons = vec![Reason::NoReset];
-        if !iommus {
-            reasons.push(Reason::NoIommu);
-        }
-        return Verdict { method: Method::None, reasons };
+/// The verdict on an ACPI-described device (no device tree): vfio-platform resets it only
+/// through `_RST`; its IOMMU mapping would be in the IORT, which is not read here.
+pub fn acpi_verdict(policy: &Policy, device: &AcpiDevice) -> Verdict {
+    let mut failed = Vec::new();
+    let method = if device.rst {
+        Method::Acpi { path: device.path.clone() }
+    } else {
+        failed.push(Reason::AcpiWithoutRst { path: device.path.clone() });
+        Method::None
     };
-    let mut reasons = Vec::new();
-    match &consumer.resets {
-        Err(_) => reasons.push(Reason::Unresolvable),
-        Ok(lines) => {
-            for (index, line) in lines.iter().enumerate() {
-                let others = topology.other_users(line, node);
-                if others > 0 {
-                    reasons.push(shared(topology, index, line, others));
+    let ids = device.hid.iter().chain(&device.cids).map(String::as_bytes);
+    let entry = policy.allowlist.lookup(ids, std::iter::empty::<&[u8]>());
+    if method != Method::None && entry.and_then(|e| e.quiescence.as_ref()).is_none() {
+        failed.push(Reason::QuiescenceUnproven);
+    }
+    if entry.is_none_or(|e| e.dma) {
+        failed.push(Reason::IommuUnknown);
+    }
+    let (warnings, reasons) = failed.into_iter().partition(|r| policy.options.accepts(r));
+    Verdict { method, reasons, warnings }
+}
+
+/// Whether platreset can reset one line, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineSupport {
+    /// The driver's own `.reset`, as Linux performs it.
+    Kernel(&'static str),
+    /// assert, wait, deassert: the driver has no `.reset`.
+    Pulse(&'static str),
+    /// No driver here can reset it.
+    Cannot(String),
+}
+
+/// A controller, what platreset can do with it, and its driver when it has one.
+type BoundController = (NodeId, Support, Option<Box<dyn ResetOps>>);
+
+/// The policy applied to one device tree: controllers bound once, the machine's compatible read
+/// once, ACPI companions found by address.
+pub struct Evaluator<'p, 't, 'f, 'a> {
+    policy: &'p Policy,
+    topology: &'t Topology<'f, 'a>,
+    machine: Vec<&'a [u8]>,
+    controllers: Vec<BoundController>,
+    acpi: &'p [AcpiDevice],
+}
+
+impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
+    /// Binds every controller of `topology`; `acpi` are the host's ACPI devices (empty for a
+    /// device-tree host).
+    pub fn new(policy: &'p Policy, topology: &'t Topology<'f, 'a>, acpi: &'p [AcpiDevice]) -> Self {
+        let fdt = topology.fdt();
+        let machine = fdt.root().compatible().collect();
+        let mut controllers: Vec<_> = topology
+            .controllers()
+            .iter()
+            .filter_map(|c| fdt.node(c.node).map(|n| (c.node, n)))
+            .map(|(id, n)| {
+                let (support, ops) = support(&n, policy.options.pulse_us);
+                (id, support, ops)
+            })
+            .collect();
+        controllers.sort_unstable_by_key(|(id, _, _)| *id);
+        Evaluator { policy, topology, machine, controllers, acpi }
+    }
+
+    /// The policy applied.
+    pub fn policy(&self) -> &'p Policy {
+        self.policy
+    }
+
+    /// The topology evaluated.
+    pub fn topology(&self) -> &'t Topology<'f, 'a> {
+        self.topology
+    }
+
+    /// What platreset can do with a controller, when it is one.
+    pub fn controller_support(&self, controller: NodeId) -> Option<&Support> {
+        self.bound(controller).map(|(_, s, _)| s)
+    }
+
+    fn bound(&self, controller: NodeId) -> Option<&BoundController> {
+        let i = self.controllers.binary_search_by_key(&controller, |(id, _, _)| *id).ok()?;
+        self.controllers.get(i)
+    }
+
+    /// Whether a driver here can reset `line`, and how.
+    pub fn line_support(&self, line: &ResetLine) -> LineSupport {
+        let Some((_, support, ops)) = self.bound(line.controller()) else {
+            return LineSupport::Cannot("not a reset controller".into());
+        };
+        let how = match support {
+            Support::Kernel(d) => LineSupport::Kernel(d),
+            Support::Pulse(d) => LineSupport::Pulse(d),
+            Support::NoReset(d) => {
+                return LineSupport::Cannot(format!(
+                    "the {d} driver can neither reset nor assert and deassert"
+                ))
+            }
+            Support::Firmware(i) => {
+                return LineSupport::Cannot(format!(
+                    "a firmware reset ({i}), which platreset cannot drive or check"
+                ))
+            }
+            Support::Unsupported(why) => return LineSupport::Cannot(why.clone()),
+        };
+        match ops.as_ref().map(|o| o.xlate(line.args())) {
+            Some(Ok(_)) => how,
+            Some(Err(e)) => LineSupport::Cannot(e.to_string()),
+            None => LineSupport::Cannot("no driver".into()),
+        }
+    }
+
+    /// The machine's compatible strings (the root node's).
+    pub fn machine(&self) -> &[&'a [u8]] {
+        &self.machine
+    }
+
+    /// The ACPI device describing the same hardware as `node`: the one whose `_CRS` memory
+    /// overlaps the node's first `reg` window (vfio-platform probes an ACPI companion first).
+    pub fn companion(&self, node: NodeId) -> Option<&'p AcpiDevice> {
+        if self.acpi.is_empty() {
+            return None;
+        }
+        let reg = self.topology.node(node)?.reg_cpu().ok()?;
+        let first = reg.first()?;
+        self.acpi.iter().find(|d| d.mmio.iter().any(|r| r.overlaps(first.address, first.size.max(1))))
+    }
+
+    /// The allowlist entry for `node`, if any.
+    pub fn allowlist_entry(&self, node: NodeId) -> Option<&'p Entry> {
+        let dt = self.topology.node(node)?;
+        let machine = self.machine.iter().copied();
+        match self.companion(node) {
+            Some(acpi) => {
+                let ids = acpi.hid.iter().chain(&acpi.cids).map(String::as_bytes);
+                self.policy.allowlist.lookup(ids.chain(dt.compatible()), machine)
+            }
+            None => self.policy.allowlist.lookup(dt.compatible(), machine),
+        }
+    }
+
+    /// Applies every rule to `node`.
+    pub fn verdict(&self, node: NodeId) -> Verdict {
+        self.verdict_with(node, &[])
+    }
+
+    /// Applies every rule to `node`, treating lines shared only with `together` (devices
+    /// assigned with it, sorted) as dedicated.
+    pub fn verdict_with(&self, node: NodeId, together: &[NodeId]) -> Verdict {
+        let mut failed = Vec::new();
+        let method = self.method(node, together, &mut failed);
+        let entry = self.allowlist_entry(node);
+        if method != Method::None && entry.and_then(|e| e.quiescence.as_ref()).is_none() {
+            failed.push(Reason::QuiescenceUnproven);
+        }
+        let iommus = self.topology.node(node).is_some_and(|n| n.property("iommus").is_some());
+        if !iommus && entry.is_none_or(|e| e.dma) {
+            failed.push(Reason::NoIommu);
+        }
+        let (warnings, reasons) = failed.into_iter().partition(|r| self.policy.options.accepts(r));
+        Verdict { method, reasons, warnings }
+    }
+
+    /// Rule 1, and rules 2 and 3 for the generic method.
+    fn method(&self, node: NodeId, together: &[NodeId], failed: &mut Vec<Reason>) -> Method {
+        if let Some(acpi) = self.companion(node) {
+            if acpi.rst {
+                return Method::Acpi { path: acpi.path.clone() };
+            }
+            failed.push(Reason::AcpiWithoutRst { path: acpi.path.clone() });
+            return Method::None;
+        }
+        let first = self.topology.node(node).and_then(|n| n.compatible().next());
+        let handler = first.and_then(|c| std::str::from_utf8(c).ok()).and_then(crate::handlers::handler_for);
+        if let Some(handler) = handler {
+            return Method::DeviceSpecific(handler.compatible());
+        }
+        let Some(consumer) = self.topology.consumer(node) else {
+            failed.push(Reason::NoReset);
+            return Method::None;
+        };
+        let lines = match &consumer.resets {
+            Err(_) => {
+                failed.push(Reason::Unresolvable);
+                return Method::Generic;
+            }
+            Ok(lines) => lines,
+        };
+        let path = |id| self.topology.node(id).map(|n| n.path()).unwrap_or_default();
+        for (index, line) in lines.iter().enumerate() {
+            match self.line_support(line) {
+                LineSupport::Kernel(_) => {}
+                LineSupport::Pulse(driver) => {
+                    failed.push(Reason::PulseOnly { index, controller: path(line.controller()), driver })
+                }
+                LineSupport::Cannot(why) => {
+                    failed.push(Reason::Unsupported { index, controller: path(line.controller()), why })
                 }
             }
         }
+        for (index, line) in lines.iter().enumerate() {
+            let mut others: Vec<NodeId> = self
+                .topology
+                .users_of(line)
+                .filter(|&n| n != node && together.binary_search(&n).is_err())
+                .collect();
+            if others.is_empty() {
+                continue;
+            }
+            others.sort_unstable();
+            others.dedup();
+            let only_disabled =
+                others.iter().all(|&o| self.topology.consumer(o).is_some_and(|c| !c.is_enabled()));
+            let mut names: Vec<String> = others.into_iter().map(path).collect();
+            names.sort_unstable();
+            failed.push(Reason::SharedLine {
+                index,
+                controller: path(line.controller()),
+                args: line.args().to_vec(),
+                others: names,
+                only_disabled,
+            });
+        }
+        Method::Generic
     }
-    if !consumer.iommus {
-        reasons.push(Reason::NoIommu);
-    }
-    Verdict { method: Method::Generic, reasons }
-}
-
-fn shared(topology: &Topology<'_, '_>, index: usize, line: &ResetLine, others: usize) -> Reason {
-    let controller = topology.node(line.controller()).map(|n| n.path()).unwrap_or_default();
-    Reason::SharedLine { index, controller, args: line.args().to_vec(), others }
 }
 
 #[cfg(test)]
 mod tests {
+    use platreset_acpi::{AcpiDevice, Crs, MemRange};
     use platreset_fdt::Fdt;
     use platreset_topology::Topology;
 
     use super::*;
+    use crate::group::Group;
 
-    fn verdict_of(path: &str) -> Verdict {
-        verdict_in("topology-sharing", path)
-    }
-
-    fn verdict_in(fixture: &str, path: &str) -> Verdict {
+    /// Runs `check` on the evaluator of a fixture (tests/dts/<fixture>.dts).
+    fn with<R>(
+        fixture: &str,
+        options: Options,
+        acpi: &[AcpiDevice],
+        check: impl FnOnce(&Fdt<'_>, &Evaluator<'_, '_, '_, '_>) -> R,
+    ) -> R {
         let blob = platreset_testkit::fixture(fixture);
         let fdt = Fdt::parse(&blob).unwrap();
         let topology = Topology::build(&fdt);
-        verdict(&topology, fdt.find_path(path).unwrap().id())
+        let policy = Policy { options, allowlist: Allowlist::builtin().unwrap() };
+        let evaluator = Evaluator::new(&policy, &topology, acpi);
+        check(&fdt, &evaluator)
+    }
+
+    fn verdict(path: &str, options: Options) -> Verdict {
+        with("policy", options, &[], |fdt, e| e.verdict(fdt.find_path(path).unwrap().id()))
+    }
+
+    fn trusting() -> Options {
+        Options { trust_reset: true, ..Options::default() }
+    }
+
+    fn rules(v: &Verdict) -> Vec<u8> {
+        v.reasons.iter().map(Reason::rule).collect()
     }
 
     #[test]
-    fn dedicated_line_behind_an_iommu_is_eligible() {
-        let v = verdict_of("/device@10000");
-        assert_eq!(v.method, Method::Generic);
-        assert!(v.eligible(), "{:?}", v.reasons);
+    fn rule_1_a_node_without_resets_has_no_method_and_is_refused_while_reset_is_required() {
+        let v = verdict("/timer@e6050000", Options::default());
+        assert_eq!(v.method, Method::None);
+        assert_eq!(v.reasons, [Reason::NoReset, Reason::NoIommu], "rule 4 does not apply without a reset");
+        let v = verdict("/timer@e6050000", Options { reset_required: false, ..Options::default() });
+        assert_eq!(v.reasons, [Reason::NoIommu], "reset_required=0 waives the reset, nothing else");
+        assert_eq!(v.warnings, [Reason::NoReset]);
     }
 
     #[test]
-    fn shared_line_is_refused_naming_the_line_and_how_many_share_it() {
-        let v = verdict_of("/device@11000");
-        assert!(!v.eligible());
+    fn rule_1_a_device_specific_handler_takes_precedence_over_resets() {
+        // tests/dts/device-specific.dts: calxeda,hb-xgmac with a shared reset line and an IOMMU.
+        with("device-specific", Options::default(), &[], |fdt, e| {
+            let v = |p: &str| e.verdict(fdt.find_path(p).unwrap().id());
+            let shared = v("/xgmac-with-shared-reset@40000");
+            assert_eq!(shared.method, Method::DeviceSpecific("calxeda,hb-xgmac"));
+            assert!(
+                shared.eligible(),
+                "the handler resets it and the allowlist records it: {:?}",
+                shared.reasons
+            );
+            let bare = v("/xgmac-without-resets@41000");
+            assert_eq!(bare.method, Method::DeviceSpecific("calxeda,hb-xgmac"));
+            assert_eq!(bare.reasons, [Reason::NoIommu]);
+            assert_eq!(v("/xgmac-second@43000").method, Method::None, "only the first compatible counts");
+            assert!(v("/neighbour@42000").reasons.iter().any(|r| matches!(r, Reason::SharedLine { .. })));
+        });
+    }
+
+    fn companion(rst: bool, base: u64) -> AcpiDevice {
+        AcpiDevice {
+            path: "\\_SB.ETH1".into(),
+            hid: Some("ACME0001".into()),
+            cids: Vec::new(),
+            rst,
+            prr: false,
+            crs: Crs::Static,
+            mmio: vec![MemRange { base, len: 0x1000 }],
+        }
+    }
+
+    #[test]
+    fn rule_1_an_acpi_companion_comes_first_and_its_rst_decides() {
+        let with_rst = [companion(true, 0xe690_0000)];
+        with("policy", trusting(), &with_rst, |fdt, e| {
+            let v = e.verdict(fdt.find_path("/ethernet@e6900000").unwrap().id());
+            assert_eq!(v.method, Method::Acpi { path: "\\_SB.ETH1".into() });
+            assert_eq!(v.method.as_str(), "acpi");
+            let elsewhere = e.verdict(fdt.find_path("/ethernet@e6800000").unwrap().id());
+            assert_eq!(elsewhere.method, Method::Generic, "matched by address, not by chance");
+        });
+        let without = [companion(false, 0xe690_0800)];
+        with("policy", trusting(), &without, |fdt, e| {
+            let v = e.verdict(fdt.find_path("/ethernet@e6900000").unwrap().id());
+            assert_eq!(v.method, Method::None, "the kernel does not fall back to DT resets");
+            assert_eq!(v.reasons, [Reason::AcpiWithoutRst { path: "\\_SB.ETH1".into() }]);
+        });
+    }
+
+    #[test]
+    fn rule_2_unresolvable_resets_are_refused_with_method_generic() {
+        with("topology-sharing", Options::default(), &[], |fdt, e| {
+            let v = e.verdict(fdt.find_path("/unknown-phandle@20000").unwrap().id());
+            assert_eq!(v.method, Method::Generic);
+            assert_eq!(v.reasons[0], Reason::Unresolvable);
+        });
+    }
+
+    #[test]
+    fn rule_2_each_line_needs_a_driver_here_that_can_reset_it() {
+        for (path, why) in [
+            ("/ethernet@ff0b0000", "a firmware reset (Xilinx ZynqMP"),
+            ("/spi@10001000", "acme,mystery-reset"),
+            ("/timer@e6040000", "1299"),
+        ] {
+            let v = verdict(path, trusting());
+            let [Reason::Unsupported { index: 0, why: got, .. }] = v.reasons.as_slice() else {
+                panic!("{path}: {:?}", v.reasons)
+            };
+            assert!(got.contains(why), "{path}: {got}");
+        }
+    }
+
+    #[test]
+    fn rule_2_a_pulse_only_driver_is_refused_unless_the_pulse_is_accepted() {
+        let v = verdict("/mmc@fe320000", trusting());
+        assert_eq!(
+            v.reasons,
+            [Reason::PulseOnly {
+                index: 0,
+                controller: "/clock-controller@ff760000".into(),
+                driver: "rockchip-softrst"
+            }]
+        );
+        let v = verdict("/mmc@fe320000", Options { allow_pulse: true, ..trusting() });
+        assert!(v.eligible() && v.warnings.len() == 2, "{v:?}");
+    }
+
+    #[test]
+    fn rule_3_dedicated_lines_pass_however_many_there_are() {
+        for path in ["/ethernet@e6800000", "/usb@ee080000"] {
+            let v = verdict(path, Options::default());
+            assert_eq!(v.method, Method::Generic);
+            assert_eq!(v.reasons, [Reason::QuiescenceUnproven], "{path}");
+            assert!(verdict(path, trusting()).eligible());
+        }
+    }
+
+    #[test]
+    fn rule_3_a_shared_line_is_refused_naming_every_other_node_whatever_its_status() {
+        let v = verdict("/pwm@e6e30000", trusting());
+        assert_eq!(rules(&v), [3, 5]);
         assert_eq!(
             v.reasons[0].to_string(),
-            "reset line 0 (/reset-controller@1000 [2]) is shared with 2 other node(s)"
+            "reset line 0 (/clock-controller@e6150000 [523]) is shared with 2 other nodes: /pwm@e6e31000, /pwm@e6e32000"
         );
-        assert_eq!(v.reasons[1], Reason::NoIommu);
+        let accepting = Options { allow_shared_with_disabled: true, ..trusting() };
+        assert_eq!(rules(&verdict("/pwm@e6e30000", accepting)), [3, 5], "an enabled sharer is never waived");
     }
 
     #[test]
-    fn only_the_shared_line_of_several_is_reported() {
-        let v = verdict_of("/device@15000");
-        let shared: Vec<usize> = v
-            .reasons
-            .iter()
-            .filter_map(|r| match r {
-                Reason::SharedLine { index, .. } => Some(*index),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(shared, [1]);
+    fn rule_3_a_line_shared_only_with_disabled_nodes_may_be_accepted() {
+        let v = verdict("/serial@e6e60000", trusting());
+        assert_eq!(v.reasons.len(), 1);
+        assert_eq!(v.reasons[0].short(), "shared with disabled");
+        let v = verdict("/serial@e6e60000", Options { allow_shared_with_disabled: true, ..trusting() });
+        assert!(v.eligible());
+        assert_eq!(v.warnings.iter().map(Reason::rule).collect::<Vec<_>>(), [3, 4]);
     }
 
     #[test]
-    fn a_device_specific_handler_takes_precedence_over_resets() {
-        // tests/dts/device-specific.dts: calxeda,hb-xgmac with a shared reset line and an IOMMU.
-        let v = verdict_in("device-specific", "/xgmac-with-shared-reset@40000");
-        assert_eq!(v.method, Method::DeviceSpecific("calxeda,hb-xgmac"));
-        assert_eq!(v.method.as_str(), "device-specific");
-        assert!(v.eligible(), "the handler resets it, the shared line is not used: {:?}", v.reasons);
-        let bare = verdict_in("device-specific", "/xgmac-without-resets@41000");
-        assert_eq!(bare.method, Method::DeviceSpecific("calxeda,hb-xgmac"));
-        assert_eq!(bare.reasons, [Reason::NoIommu]);
-        let second = verdict_in("device-specific", "/xgmac-second@43000");
-        assert_eq!(second.method, Method::None, "only the first compatible selects a handler");
-        let neighbour = verdict_in("device-specific", "/neighbour@42000");
-        assert!(neighbour.reasons.iter().any(|r| matches!(r, Reason::SharedLine { .. })));
+    fn rule_4_evidence_in_the_allowlist_proves_quiescence() {
+        let v = verdict("/sata@ee300000", Options::default());
+        assert!(v.eligible(), "hardware evidence for renesas,sata-r8a7795: {:?}", v.reasons);
+        assert!(v.warnings.is_empty());
     }
 
     #[test]
-    fn unresolvable_resets_are_refused_with_method_generic() {
-        let v = verdict_of("/unknown-phandle@20000");
-        assert_eq!(v.method, Method::Generic);
-        assert_eq!(v.reasons[0], Reason::Unresolvable);
+    fn rule_5_the_allowlist_can_record_a_device_as_non_dma() {
+        let blob = platreset_testkit::fixture("policy");
+        let fdt = Fdt::parse(&blob).unwrap();
+        let topology = Topology::build(&fdt);
+        let text = "schema = 1\n[[entry]]\ndevice = \"renesas,r8a774a1-tmu\"\ndma = false\n";
+        let policy =
+            Policy { options: Options::default(), allowlist: Allowlist::parse("t.toml", text).unwrap() };
+        let v =
+            Evaluator::new(&policy, &topology, &[]).verdict(fdt.find_path("/timer@e6050000").unwrap().id());
+        assert_eq!(v.reasons, [Reason::NoReset], "no IOMMU is needed for a device that cannot DMA");
     }
 
     #[test]
-    fn a_node_without_resets_has_no_method_and_is_refused() {
-        let v = verdict_of("/plain@30000");
-        assert_eq!(v.method, Method::None);
-        assert_eq!(v.reasons, [Reason::NoReset, Reason::NoIommu]);
-    }
+    fn a_group_is_the_closure_of_shared_lines_and_assigns_its_enabled_members() {
+        with("policy", trusting(), &[], |fdt, e| {
+            let id = |p: &str| fdt.find_path(p).unwrap().id();
+            let group = Group::of(e.topology(), id("/dma-controller@e7300000"));
+            let chain = ["/dma-controller@e7300000", "/dma-controller@e7310000", "/dma-controller@e7320000"];
+            assert_eq!(group.members, chain.map(id));
+            let verdict = e.group_verdict(&group);
+            assert!(verdict.eligible(), "{verdict:?}");
+            assert!(Group::of(e.topology(), id("/ethernet@e6800000")).is_single());
 
-    #[test]
-    fn text_and_display_agree() {
-        let reasons = [
-            Reason::NoReset,
-            Reason::Unresolvable,
-            Reason::SharedLine { index: 1, controller: "/c".into(), args: vec![3], others: 2 },
-            Reason::NoIommu,
-        ];
-        for r in reasons {
-            assert_eq!(r.text(), r.to_string());
-        }
-    }
-
-    #[test]
-    fn every_reason_has_a_short_tag_and_a_fix() {
-        let reasons = [
-            Reason::NoReset,
-            Reason::Unresolvable,
-            Reason::SharedLine { index: 0, controller: "/c".into(), args: vec![1, 2], others: 1 },
-            Reason::NoIommu,
-        ];
-        for r in reasons {
-            assert!(!r.short().is_empty() && !r.fix().is_empty() && !r.to_string().is_empty());
-        }
+            let pwms = e.group_verdict(&Group::of(e.topology(), id("/pwm@e6e31000")));
+            assert_eq!(pwms.also_reset, [id("/pwm@e6e32000")]);
+            assert_eq!(pwms.assign.len(), 2);
+            for (_, v) in &pwms.assign {
+                assert_eq!(v.reasons, [Reason::NoIommu], "together, the shared line is no longer a reason");
+            }
+        });
     }
 }

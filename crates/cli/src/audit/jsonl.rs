@@ -154,6 +154,8 @@ pub fn record_after(out: &mut Vec<u8>, prefix: &[u8], r: &NodeRecord<'_>) {
     string(out, r.verdict.method);
     key(out, false, "reasons");
     strings(out, &r.verdict.reasons);
+    key(out, false, "warnings");
+    strings(out, &r.verdict.warnings);
     out.push(b'}');
     key(out, false, "reset_names");
     strings(out, &r.reset_names);
@@ -179,11 +181,13 @@ mod tests {
                 eligible: false,
                 method: "generic",
                 reasons: vec![text.to_string().into()],
+                warnings: vec![text.to_string().into()],
                 short: vec![],
+                warning_short: vec![],
                 shared_lines: vec![],
             },
             reset_names: vec![text.to_string().into()],
-            resettable: Some(true),
+            resettable: true,
         }
     }
 

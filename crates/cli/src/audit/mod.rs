@@ -16,7 +16,12 @@ use platreset_fdt::{Fdt, Scratch};
 use platreset_topology::PROPERTY_NAMES;
 
 use crate::error::CliError;
+use crate::policy_args::PolicyArgs;
 pub use inputs::Input;
+use platreset_acpi::AcpiDevice;
+use platreset_reset::DEFAULT_PULSE_US;
+use platreset_vfio::allowlist::Allowlist;
+use platreset_vfio::policy::{Options, Policy};
 use report::{FileReport, Filter};
 
 /// Output formats of `audit`.
@@ -51,6 +56,30 @@ pub struct AuditArgs {
     /// Threads reading and parsing files (0: one per core). Output order does not depend on it.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub jobs: usize,
+    /// The verdict's policy.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// What decides each record besides the tree: the filters, the policy and the host's ACPI devices.
+pub(crate) struct Settings {
+    /// Which nodes to report.
+    pub filter: Filter,
+    /// The rules.
+    pub policy: Policy,
+    /// ACPI companions, from `--acpi`.
+    pub acpi: Vec<AcpiDevice>,
+}
+
+impl Settings {
+    /// No filter, the built-in allowlist, `options`, no ACPI.
+    pub fn builtin(options: Options) -> Result<Settings, CliError> {
+        let policy = Policy {
+            options,
+            allowlist: Allowlist::builtin().map_err(|e| CliError::Allowlist(e.to_string()))?,
+        };
+        Ok(Settings { filter: Filter::default(), policy, acpi: Vec::new() })
+    }
 }
 
 /// What one worker made of one file.
@@ -65,7 +94,7 @@ pub(crate) fn audit_one(
     scratch: &mut Option<Scratch>,
     input: &Input,
     data: std::io::Result<&[u8]>,
-    filter: &Filter,
+    settings: &Settings,
     format: Format,
 ) -> FileOutcome {
     let file = input.display.clone();
@@ -80,13 +109,18 @@ pub(crate) fn audit_one(
                         // Stream: each record is written as it is made, borrowing from the tree.
                         let mut out = Vec::with_capacity(16 * 1024);
                         let prefix = jsonl::file_prefix(&file);
-                        let controllers = report::visit(&file, &fdt, filter, false, |r| {
-                            jsonl::record_after(&mut out, &prefix, &r)
-                        });
+                        let controllers = report::visit(
+                            &file,
+                            &fdt,
+                            &settings.filter,
+                            &settings.policy,
+                            &settings.acpi,
+                            |r| jsonl::record_after(&mut out, &prefix, &r),
+                        );
                         jsonl = Some(String::from_utf8(out).unwrap_or_default());
                         FileReport { nodes: Vec::new(), controllers }
                     } else {
-                        report::build(&file, &fdt, filter)
+                        report::build(&file, &fdt, &settings.filter, &settings.policy, &settings.acpi)
                     };
                     *scratch = Some(fdt.into_scratch());
                     Ok(report)
@@ -118,14 +152,18 @@ pub fn run(args: &AuditArgs) -> Result<(), CliError> {
             return Err(e);
         }
     };
-    let filter = Filter { okay: args.okay, compatible: args.compatible.clone() };
-    run_on(&inputs, &filter, args.format, args.jobs, &mut std::io::stdout().lock())
+    let settings = Settings {
+        filter: Filter { okay: args.okay, compatible: args.compatible.clone() },
+        policy: args.policy.policy(DEFAULT_PULSE_US)?,
+        acpi: args.policy.acpi_devices()?,
+    };
+    run_on(&inputs, &settings, args.format, args.jobs, &mut std::io::stdout().lock())
 }
 
 /// Audits `inputs` into `out`.
 pub(crate) fn run_on(
     inputs: &[Input],
-    filter: &Filter,
+    settings: &Settings,
     format: Format,
     jobs: usize,
     out: &mut dyn Write,
@@ -137,7 +175,7 @@ pub(crate) fn run_on(
     scan::scan(
         inputs,
         jobs,
-        |scratch: &mut Option<Scratch>, input, data| audit_one(scratch, input, data, filter, format),
+        |scratch: &mut Option<Scratch>, input, data| audit_one(scratch, input, data, settings, format),
         |outcome: FileOutcome| {
             if let Some(bar) = &progress {
                 bar.inc(1);

@@ -72,7 +72,7 @@ fn summarise(outcomes: &[FileOutcome]) -> Summary {
             s.sharing += usize::from(!n.shared_with.is_empty());
             s.unresolvable += usize::from(n.resets.is_none());
             s.eligible += usize::from(n.verdict.eligible);
-            let resettable = n.resettable == Some(true);
+            let resettable = n.resettable;
             s.resettable += usize::from(resettable);
             s.resettable_enabled += usize::from(resettable && enabled);
             let mut kinds: Vec<&str> =
@@ -212,8 +212,10 @@ fn table_row(n: &NodeRecord<'_>) -> [String; 6] {
         None => format!("unresolvable: {}", n.error.as_deref().unwrap_or("?")),
     };
     let shared = if n.shared_with.is_empty() { "-".to_string() } else { format!("*{}", n.shared_with.len()) };
-    let mut verdict = if n.verdict.eligible {
+    let mut verdict = if n.verdict.eligible && n.verdict.warning_short.is_empty() {
         "eligible".to_string()
+    } else if n.verdict.eligible {
+        format!("eligible, accepted: {}", n.verdict.warning_short.join(", "))
     } else {
         format!("refused: {}", n.verdict.short.join(", "))
     };

@@ -4,11 +4,11 @@
 
 use std::borrow::Cow;
 
+use platreset_acpi::AcpiDevice;
 use platreset_fdt::{Fdt, NodeId};
-use platreset_reset::perform::{self, Support};
-use platreset_reset::{ResetOps, DEFAULT_PULSE_US};
+use platreset_reset::perform::Support;
 use platreset_topology::Topology;
-use platreset_vfio::policy;
+use platreset_vfio::policy::{Evaluator, LineSupport, Policy, Reason};
 use serde::Serialize;
 
 /// Text that borrows from the tree (or the path cache) while a file is processed, and is made
@@ -29,13 +29,18 @@ pub struct LineRecord<'r> {
 pub struct VerdictRecord {
     /// May the device be handed to a VM?
     pub eligible: bool,
-    /// `generic` or `none` (later: `acpi`, `device-specific`).
+    /// `acpi`, `device-specific`, `generic` or `none`.
     pub method: &'static str,
     /// Every failed rule.
     pub reasons: Vec<Cow<'static, str>>,
+    /// Failed rules the user accepted with an option (added after the stable fields).
+    pub warnings: Vec<Cow<'static, str>>,
     /// Short tags of the reasons, for tables.
     #[serde(skip)]
     pub short: Vec<&'static str>,
+    /// Short tags of the warnings, for tables.
+    #[serde(skip)]
+    pub warning_short: Vec<&'static str>,
     /// Indices (in `resets`) of the lines shared with another node.
     #[serde(skip)]
     pub shared_lines: Vec<usize>,
@@ -65,10 +70,9 @@ pub struct NodeRecord<'r> {
     pub verdict: VerdictRecord,
     /// `reset-names` strings (empty when absent).
     pub reset_names: Vec<Text<'r>>,
-    /// Whether platreset can reset every line (kernel sequence or pulse); `None` when not
-    /// computed (the streaming JSONL path).
+    /// Whether platreset can reset every line (kernel sequence or pulse).
     #[serde(skip)]
-    pub resettable: Option<bool>,
+    pub resettable: bool,
 }
 
 fn owned(text: Text<'_>) -> Text<'static> {
@@ -124,8 +128,7 @@ pub struct ControllerRecord {
     pub consumers: usize,
     /// Lines used by more than one node.
     pub shared_lines: usize,
-    /// What platreset can do with it: `kernel`, `pulse`, `no-reset`, `firmware`, `unsupported`
-    /// (absent from the streaming JSONL path, which does not bind controllers).
+    /// What platreset can do with it: `kernel`, `pulse`, `no-reset`, `firmware`, `unsupported`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reset: Option<&'static str>,
     /// The driver platreset binds to it.
@@ -165,44 +168,27 @@ fn text(bytes: &[u8]) -> Text<'_> {
 
 /// Builds the report of one parsed file, every record owning its text.
 /// Controllers are bound to drivers, so records say whether platreset can reset them.
-pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter) -> FileReport {
+pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter, policy: &Policy, acpi: &[AcpiDevice]) -> FileReport {
     let mut nodes = Vec::new();
-    let controllers = visit(file, fdt, filter, true, |record| nodes.push(record.into_owned()));
+    let controllers = visit(file, fdt, filter, policy, acpi, |record| nodes.push(record.into_owned()));
     FileReport { nodes, controllers }
 }
 
-/// A controller, what platreset can do with it, and its driver when it has one.
-type BoundController = (NodeId, Support, Option<Box<dyn ResetOps>>);
-
 /// Hands each node record of one parsed file to `emit`, borrowing its text from the tree, and
 /// returns the controller inventory. The streaming path: nothing is copied that is not written.
+/// Controllers are bound once per file, for the policy's rule 2 and the coverage figures.
 pub fn visit(
     file: &str,
     fdt: &Fdt<'_>,
     filter: &Filter,
-    coverage: bool,
+    policy: &Policy,
+    acpi: &[AcpiDevice],
     mut emit: impl FnMut(NodeRecord<'_>),
 ) -> Vec<ControllerRecord> {
     let topology = Topology::build(fdt);
-    // With coverage: each controller bound once, to say whether each line can be reset.
-    let support: Vec<BoundController> = if coverage {
-        topology
-            .controllers()
-            .iter()
-            .filter_map(|c| fdt.node(c.node).map(|n| (c.node, n)))
-            .map(|(id, n)| {
-                let (support, ops) = perform::support(&n, DEFAULT_PULSE_US);
-                (id, support, ops)
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let evaluator = Evaluator::new(policy, &topology, acpi);
     let line_ok = |line: &platreset_topology::ResetLine| {
-        support.iter().find(|(id, _, _)| *id == line.controller()).is_some_and(|(_, s, ops)| {
-            matches!(s, Support::Kernel(_) | Support::Pulse(_))
-                && ops.as_ref().is_some_and(|o| o.xlate(line.args()).is_ok())
-        })
+        matches!(evaluator.line_support(line), LineSupport::Kernel(_) | LineSupport::Pulse(_))
     };
     let path = |id: NodeId| fdt.node(id).map(|n| n.path()).unwrap_or_default();
     // Every path a record can print is a consumer's or a controller's: build each once.
@@ -243,7 +229,7 @@ pub fn visit(
             topology.shared_with(consumer).into_iter().map(path_of).collect();
         shared_with.sort_unstable();
         shared_with.dedup();
-        let verdict = policy::verdict(&topology, consumer.node);
+        let verdict = evaluator.verdict(consumer.node);
         emit(NodeRecord {
             file: Cow::Borrowed(file),
             node: path_of(consumer.node),
@@ -256,21 +242,24 @@ pub fn visit(
             verdict: VerdictRecord {
                 eligible: verdict.eligible(),
                 method: verdict.method.as_str(),
-                reasons: verdict.reasons.iter().map(policy::Reason::text).collect(),
-                short: verdict.reasons.iter().map(policy::Reason::short).collect(),
+                reasons: verdict.reasons.iter().map(Reason::text).collect(),
+                warnings: verdict.warnings.iter().map(Reason::text).collect(),
+                short: verdict.reasons.iter().map(Reason::short).collect(),
+                warning_short: verdict.warnings.iter().map(Reason::short).collect(),
                 shared_lines: verdict
                     .reasons
                     .iter()
                     .filter_map(|r| match r {
-                        policy::Reason::SharedLine { index, .. } => Some(*index),
+                        Reason::SharedLine { index, .. } => Some(*index),
                         _ => None,
                     })
                     .collect(),
             },
             reset_names: consumer.reset_names().map(text).collect(),
-            resettable: coverage.then(|| {
-                consumer.resets.as_ref().is_ok_and(|lines| !lines.is_empty() && lines.iter().all(line_ok))
-            }),
+            resettable: consumer
+                .resets
+                .as_ref()
+                .is_ok_and(|lines| !lines.is_empty() && lines.iter().all(line_ok)),
         });
     }
     topology
@@ -282,8 +271,8 @@ pub fn visit(
             reset_cells: c.reset_cells.as_ref().ok().copied(),
             consumers: c.consumers,
             shared_lines: c.shared_lines,
-            reset: support.iter().find(|(id, _, _)| *id == c.node).map(|(_, s, _)| s.as_str()),
-            driver: support.iter().find(|(id, _, _)| *id == c.node).and_then(|(_, s, _)| s.driver()),
+            reset: evaluator.controller_support(c.node).map(Support::as_str),
+            driver: evaluator.controller_support(c.node).and_then(Support::driver),
         })
         .collect()
 }

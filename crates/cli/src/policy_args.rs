@@ -1,0 +1,87 @@
+//! The options every command that decides eligibility shares (`audit`, `explain`, `reset`):
+//! the `reset_required` knob, the rules a user may waive, the allowlist and the ACPI tables.
+//!
+//! Owns: turning those flags into a [`Policy`] and the host's ACPI devices. Must not: apply rules.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args};
+use platreset_acpi::AcpiDevice;
+use platreset_vfio::allowlist::Allowlist;
+use platreset_vfio::policy::{Options, Policy};
+
+use crate::error::CliError;
+
+/// Policy options.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Policy")]
+pub struct PolicyArgs {
+    /// vfio_platform's reset_required module parameter. `false` (as after
+    /// `modprobe vfio_platform reset_required=0`) lets a device without any reset be opened;
+    /// the VM then gets it as the last user left it
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
+    pub reset_required: bool,
+    /// Accept a reset whose quiescence is unproven (no allowlist evidence that it stops DMA and
+    /// interrupts): the verdict turns the refusal into a warning
+    #[arg(long)]
+    pub trust_reset: bool,
+    /// Accept a reset line shared only with disabled nodes (the host uses none of them)
+    #[arg(long)]
+    pub allow_shared_with_disabled: bool,
+    /// Accept platreset's assert, wait, deassert pulse for drivers without a .reset (Linux's
+    /// reset_control_reset would fail on them)
+    #[arg(long)]
+    pub allow_pulse: bool,
+    /// The quiescence allowlist to use instead of the built-in data/allowlist.toml
+    #[arg(long, value_name = "FILE")]
+    pub allowlist: Option<PathBuf>,
+    /// The host's ACPI tables (a directory like /sys/firmware/acpi/tables): a device with an ACPI
+    /// companion (matched by MMIO address) is reset through its _RST, as vfio-platform does
+    #[arg(long, value_name = "DIR")]
+    pub acpi: Option<PathBuf>,
+}
+
+impl PolicyArgs {
+    /// The options as when none is given on the command line.
+    pub fn defaults() -> PolicyArgs {
+        PolicyArgs {
+            reset_required: true,
+            trust_reset: false,
+            allow_shared_with_disabled: false,
+            allow_pulse: false,
+            allowlist: None,
+            acpi: None,
+        }
+    }
+
+    /// The policy these options describe, pulses lasting `pulse_us`.
+    pub fn policy(&self, pulse_us: u32) -> Result<Policy, CliError> {
+        let allowlist = match &self.allowlist {
+            None => Allowlist::builtin(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| CliError::Input { path: path.clone(), source })?;
+                Allowlist::parse(&path.display().to_string(), &text)
+            }
+        }
+        .map_err(|e| CliError::Allowlist(e.to_string()))?;
+        let options = Options {
+            reset_required: self.reset_required,
+            trust_reset: self.trust_reset,
+            allow_shared_with_disabled: self.allow_shared_with_disabled,
+            allow_pulse: self.allow_pulse,
+            pulse_us,
+        };
+        Ok(Policy { options, allowlist })
+    }
+
+    /// The ACPI devices of `--acpi DIR` (none without it).
+    pub fn acpi_devices(&self) -> Result<Vec<AcpiDevice>, CliError> {
+        match &self.acpi {
+            None => Ok(Vec::new()),
+            Some(dir) => platreset_acpi::read_tables(dir)
+                .map(|ns| ns.devices())
+                .map_err(|e| CliError::Acpi(e.to_string())),
+        }
+    }
+}

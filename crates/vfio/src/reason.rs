@@ -1,0 +1,267 @@
+//! Why a device may not be handed to a VM: each failed policy rule as a [`Reason`], with its
+//! wording, a short tag for tables, the rule it belongs to, the fix, and the flag (if any) that
+//! lets a user accept it as a warning.
+//!
+//! Owns: the words. Must not: decide which reasons apply (that is `policy`).
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Why a device may not be handed to a VM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// Rule 1: the node has no reset at all.
+    NoReset,
+    /// Rule 1: the device has an ACPI companion without `_RST`; vfio-platform then looks no further.
+    AcpiWithoutRst {
+        /// The companion's namespace path.
+        path: String,
+    },
+    /// Rule 2: a `resets` specifier does not resolve (the detail is reported beside the verdict).
+    Unresolvable,
+    /// Rule 2: no driver here can reset line `index`.
+    Unsupported {
+        /// Position of the line in `resets`.
+        index: usize,
+        /// Controller path.
+        controller: String,
+        /// Why (no driver, firmware interface, id the driver refuses).
+        why: String,
+    },
+    /// Rule 2: the line's driver has assert and deassert but no `.reset`: Linux's
+    /// `reset_control_reset` fails with -ENOTSUPP, and the family documents no pulse width.
+    PulseOnly {
+        /// Position of the line in `resets`.
+        index: usize,
+        /// Controller path.
+        controller: String,
+        /// The driver.
+        driver: &'static str,
+    },
+    /// Rule 3: line `index` is used by other nodes too.
+    SharedLine {
+        /// Position of the line in `resets`.
+        index: usize,
+        /// Controller path.
+        controller: String,
+        /// Specifier cells.
+        args: Vec<u32>,
+        /// The other nodes, sorted.
+        others: Vec<String>,
+        /// Whether every other node is disabled (then the host uses none of them).
+        only_disabled: bool,
+    },
+    /// Rule 4: nothing records that the reset stops the device's DMA and interrupts.
+    QuiescenceUnproven,
+    /// Rule 5: no `iommus`, and the device is not recorded as non-DMA.
+    NoIommu,
+    /// Rule 5, for an ACPI device: its IOMMU mapping lives in the IORT, which is not read here.
+    IommuUnknown,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(text) = self.fixed_text() {
+            return f.write_str(text);
+        }
+        match self {
+            Reason::AcpiWithoutRst { path } => write!(
+                f,
+                "the ACPI companion {path} has no _RST: vfio-platform resets ACPI devices only through _RST"
+            ),
+            Reason::Unsupported { index, controller, why } => {
+                write!(f, "reset line {index} ({controller}) cannot be reset here: {why}")
+            }
+            Reason::PulseOnly { index, controller, driver } => write!(
+                f,
+                "reset line {index} ({controller}): the {driver} driver has no .reset, so Linux's \
+                 reset_control_reset fails (-ENOTSUPP); only an assert/deassert pulse of undocumented width"
+            ),
+            Reason::SharedLine { index, controller, args, others, only_disabled } => {
+                write!(f, "reset line {index} ({controller} [")?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                let n = others.len();
+                let nodes = if n == 1 { "node" } else { "nodes" };
+                if *only_disabled {
+                    write!(f, "]) is shared only with {n} disabled {nodes}: {}", others.join(", "))
+                } else {
+                    write!(f, "]) is shared with {n} other {nodes}: {}", others.join(", "))
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Reason {
+    /// The reason as text: borrowed for the fixed ones, formatted only for those with details.
+    pub fn text(&self) -> Cow<'static, str> {
+        match self.fixed_text() {
+            Some(text) => text.into(),
+            None => self.to_string().into(),
+        }
+    }
+
+    /// The text of the reasons that carry no details.
+    fn fixed_text(&self) -> Option<&'static str> {
+        match self {
+            Reason::NoReset => Some("no reset method: the node has no resets"),
+            Reason::Unresolvable => Some("reset specifier cannot be resolved"),
+            Reason::QuiescenceUnproven => {
+                Some("resettable, quiescence unproven: nothing records that its reset stops DMA and interrupts")
+            }
+            Reason::NoIommu => Some("no iommus: the device's DMA is not confined by an IOMMU"),
+            Reason::IommuUnknown => Some(
+                "ACPI describes IOMMU mappings in the IORT table, which platreset does not read: DMA confinement unknown",
+            ),
+            _ => None,
+        }
+    }
+
+    /// The policy rule it fails (DESIGN "The policy, in one place", 1 to 5).
+    pub fn rule(&self) -> u8 {
+        match self {
+            Reason::NoReset | Reason::AcpiWithoutRst { .. } => 1,
+            Reason::Unresolvable | Reason::Unsupported { .. } | Reason::PulseOnly { .. } => 2,
+            Reason::SharedLine { .. } => 3,
+            Reason::QuiescenceUnproven => 4,
+            Reason::NoIommu | Reason::IommuUnknown => 5,
+        }
+    }
+
+    /// A short tag for tables ("shared line").
+    pub fn short(&self) -> &'static str {
+        match self {
+            Reason::NoReset => "no reset",
+            Reason::AcpiWithoutRst { .. } => "ACPI, no _RST",
+            Reason::Unresolvable => "unresolvable",
+            Reason::Unsupported { .. } => "unsupported controller",
+            Reason::PulseOnly { .. } => "pulse only",
+            Reason::SharedLine { only_disabled: false, .. } => "shared line",
+            Reason::SharedLine { only_disabled: true, .. } => "shared with disabled",
+            Reason::QuiescenceUnproven => "quiescence unproven",
+            Reason::NoIommu => "no IOMMU",
+            Reason::IommuUnknown => "IOMMU unknown",
+        }
+    }
+
+    /// A one-line hint on what to do about it.
+    pub fn fix(&self) -> &'static str {
+        match self {
+            Reason::NoReset => {
+                "describe the device's reset line in DT (resets = <&ctrl id>) or provide ACPI _RST"
+            }
+            Reason::AcpiWithoutRst { .. } => "add a _RST method to the device in the firmware's ACPI tables",
+            Reason::Unresolvable => {
+                "fix the resets property: every phandle must name a node with #reset-cells"
+            }
+            Reason::Unsupported { .. } => {
+                "see docs/CONTROLLERS.md for the controllers platreset drives; a firmware reset needs the firmware's own path"
+            }
+            Reason::PulseOnly { .. } => {
+                "accept platreset's assert, wait, deassert pulse with --allow-pulse (set the width with --pulse-us)"
+            }
+            Reason::SharedLine { only_disabled: false, .. } => {
+                "a shared line resets the other devices too: assign them together (--group) or not at all"
+            }
+            Reason::SharedLine { only_disabled: true, .. } => {
+                "the host uses none of the sharers: accept with --allow-shared-with-disabled"
+            }
+            Reason::QuiescenceUnproven => {
+                "record evidence in data/allowlist.toml (or --allowlist), or accept the risk with --trust-reset"
+            }
+            Reason::NoIommu => "add an IOMMU (iommus = <&smmu id>) or record the device as dma = false in the allowlist",
+            Reason::IommuUnknown => {
+                "check the IORT by hand (acpidump -n IORT, iasl -d), or record the device as dma = false in the allowlist"
+            }
+        }
+    }
+
+    /// The option that turns this reason into an accepted warning, if any.
+    pub fn accepted_by(&self) -> Option<&'static str> {
+        match self {
+            Reason::NoReset | Reason::AcpiWithoutRst { .. } => Some("--reset-required false"),
+            Reason::PulseOnly { .. } => Some("--allow-pulse"),
+            Reason::SharedLine { only_disabled: true, .. } => Some("--allow-shared-with-disabled"),
+            Reason::QuiescenceUnproven => Some("--trust-reset"),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> Vec<Reason> {
+        vec![
+            Reason::NoReset,
+            Reason::AcpiWithoutRst { path: "\\_SB.ETH0".into() },
+            Reason::Unresolvable,
+            Reason::Unsupported { index: 0, controller: "/c".into(), why: "no driver".into() },
+            Reason::PulseOnly { index: 1, controller: "/cru".into(), driver: "rockchip-softrst" },
+            Reason::SharedLine {
+                index: 1,
+                controller: "/c".into(),
+                args: vec![3, 4],
+                others: vec!["/a".into(), "/b".into()],
+                only_disabled: false,
+            },
+            Reason::SharedLine {
+                index: 0,
+                controller: "/c".into(),
+                args: vec![3],
+                others: vec!["/a".into()],
+                only_disabled: true,
+            },
+            Reason::QuiescenceUnproven,
+            Reason::NoIommu,
+            Reason::IommuUnknown,
+        ]
+    }
+
+    #[test]
+    fn text_and_display_agree() {
+        for r in all() {
+            assert_eq!(r.text(), r.to_string());
+        }
+    }
+
+    #[test]
+    fn every_reason_has_words_a_tag_a_rule_and_a_fix() {
+        for r in all() {
+            assert!(!r.short().is_empty() && !r.fix().is_empty() && !r.to_string().is_empty(), "{r:?}");
+            assert!((1..=5).contains(&r.rule()));
+        }
+    }
+
+    #[test]
+    fn a_shared_line_names_every_other_node() {
+        let r = &all()[5];
+        assert_eq!(r.to_string(), "reset line 1 (/c [3, 4]) is shared with 2 other nodes: /a, /b");
+        assert_eq!(r.accepted_by(), None, "sharing with a node the host may use is never waived");
+        let r = &all()[6];
+        assert_eq!(r.to_string(), "reset line 0 (/c [3]) is shared only with 1 disabled node: /a");
+        assert_eq!(r.accepted_by(), Some("--allow-shared-with-disabled"));
+    }
+
+    #[test]
+    fn only_the_documented_options_waive_a_rule() {
+        let waivable: Vec<&str> = all().iter().filter_map(Reason::accepted_by).collect();
+        assert_eq!(
+            waivable,
+            [
+                "--reset-required false",
+                "--reset-required false",
+                "--allow-pulse",
+                "--allow-shared-with-disabled",
+                "--trust-reset"
+            ]
+        );
+    }
+}
