@@ -281,7 +281,10 @@ fn policy_options_waive_only_the_rules_they_name() {
     assert!(warnings.iter().all(|(_, w)| w.is_empty()));
 
     let (eligible, _) = policy_audit(&["--trust-reset"]);
-    assert_eq!(eligible, ["/ethernet@e6800000", "/usb@ee080000", "/sata@ee300000", "/ethernet@e6900000"]);
+    assert_eq!(
+        eligible,
+        ["/ethernet@e6800000", "/usb@ee080000", "/sata@ee300000", "/ethernet@e0700000", "/serial@e1010000"]
+    );
 
     let (eligible, warnings) =
         policy_audit(&["--trust-reset", "--allow-pulse", "--allow-shared-with-disabled"]);
@@ -293,7 +296,8 @@ fn policy_options_waive_only_the_rules_they_name() {
             "/sata@ee300000",
             "/serial@e6e60000",
             "/mmc@fe320000",
-            "/ethernet@e6900000"
+            "/ethernet@e0700000",
+            "/serial@e1010000"
         ]
     );
     let serial = &warnings.iter().find(|(n, _)| n == "/serial@e6e60000").unwrap().1;

@@ -87,6 +87,19 @@ fn tables<T: serde::de::DeserializeOwned>(cell: &'static OnceLock<Vec<T>>, json:
     cell.get_or_init(|| serde_json::from_str::<TableFile<T>>(json).map(|f| f.tables).unwrap_or_default())
 }
 
+/// The vendor prefixes of each family's compatibles. A lookup for any other vendor returns
+/// `None` without parsing the family's data: an audit of a board with none of these
+/// controllers then parses no table at all (a test checks every embedded compatible is covered).
+const SUNXI_VENDORS: &[&str] = &["allwinner,", "nextthing,"];
+const RCAR_VENDORS: &[&str] = &["renesas,"];
+const ROCKCHIP_VENDORS: &[&str] = &["rockchip,"];
+const QCOM_VENDORS: &[&str] = &["qcom,"];
+const IMX_VENDORS: &[&str] = &["fsl,"];
+
+fn from_vendor(compatible: &str, vendors: &[&str]) -> bool {
+    vendors.iter().any(|v| compatible.starts_with(v))
+}
+
 const SUNXI_JSON: &str = include_str!("../../../data/reset-maps/sunxi-ng.json");
 const RCAR_JSON: &str = include_str!("../../../data/reset-maps/renesas-cpg-mssr.json");
 
@@ -99,7 +112,29 @@ pub fn sunxi() -> &'static [SunxiTable] {
 
 /// The sunxi-ng table a compatible probes.
 pub fn sunxi_table(compatible: &str) -> Option<&'static SunxiTable> {
-    sunxi().iter().find(|t| t.compatibles.iter().any(|p| p.compatible == compatible))
+    static INDEX: OnceLock<Vec<(&'static str, usize)>> = OnceLock::new();
+    if !from_vendor(compatible, SUNXI_VENDORS) {
+        return None;
+    }
+    let index = INDEX.get_or_init(|| {
+        sorted_index(
+            sunxi()
+                .iter()
+                .enumerate()
+                .flat_map(|(i, t)| t.compatibles.iter().map(move |p| (p.compatible.as_str(), i))),
+        )
+    });
+    let i = index.binary_search_by(|(c, _)| (*c).cmp(compatible)).ok()?;
+    sunxi().get(index.get(i)?.1)
+}
+
+/// `(compatible, table)` pairs sorted by compatible, the first table of a compatible kept (as a
+/// linear search would find it).
+fn sorted_index(pairs: impl Iterator<Item = (&'static str, usize)>) -> Vec<(&'static str, usize)> {
+    let mut index: Vec<(&'static str, usize)> = pairs.collect();
+    index.sort_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
+    index.dedup_by(|later, first| later.0 == first.0);
+    index
 }
 
 fn rcar_file() -> Option<&'static RcarFile> {
@@ -109,6 +144,9 @@ fn rcar_file() -> Option<&'static RcarFile> {
 
 /// The R-Car SoC description a compatible names.
 pub fn rcar_info(compatible: &str) -> Option<&'static RcarInfo> {
+    if !from_vendor(compatible, RCAR_VENDORS) {
+        return None;
+    }
     rcar_file()?.tables.iter().find(|t| t.compatibles.iter().any(|c| c == compatible))
 }
 
@@ -235,20 +273,38 @@ const IMX_JSON: &str = include_str!("../../../data/reset-maps/imx-src.json");
 /// The Rockchip CRU a compatible names.
 pub fn rockchip(compatible: &str) -> Option<&'static RockchipTable> {
     static TABLES: OnceLock<Vec<RockchipTable>> = OnceLock::new();
+    if !from_vendor(compatible, ROCKCHIP_VENDORS) {
+        return None;
+    }
     tables(&TABLES, ROCKCHIP_JSON).iter().find(|t| t.compatibles.iter().any(|c| c == compatible))
 }
 
 /// The Qualcomm reset map a compatible probes, with the compatible's own offset (PDC).
 pub fn qcom(compatible: &str) -> Option<(&'static QcomTable, Option<u64>)> {
     static TABLES: OnceLock<Vec<QcomTable>> = OnceLock::new();
-    tables(&TABLES, QCOM_JSON)
-        .iter()
-        .find_map(|t| t.compatibles.iter().find(|p| p.compatible == compatible).map(|p| (t, p.offset)))
+    static INDEX: OnceLock<Vec<(&'static str, usize)>> = OnceLock::new();
+    if !from_vendor(compatible, QCOM_VENDORS) {
+        return None;
+    }
+    let tables = tables(&TABLES, QCOM_JSON);
+    let index = INDEX.get_or_init(|| {
+        sorted_index(
+            tables
+                .iter()
+                .enumerate()
+                .flat_map(|(i, t)| t.compatibles.iter().map(move |p| (p.compatible.as_str(), i))),
+        )
+    });
+    let table = tables.get(index.get(index.binary_search_by(|(c, _)| (*c).cmp(compatible)).ok()?)?.1)?;
+    table.compatibles.iter().find(|p| p.compatible == compatible).map(|p| (table, p.offset))
 }
 
 /// The reset-imx7 variant a compatible probes.
 pub fn imx7(compatible: &str) -> Option<&'static ImxTable> {
     static TABLES: OnceLock<Vec<ImxTable>> = OnceLock::new();
+    if !from_vendor(compatible, IMX_VENDORS) {
+        return None;
+    }
     tables(&TABLES, IMX_JSON)
         .iter()
         .filter(|t| t.driver == "reset-imx7")
@@ -258,6 +314,53 @@ pub fn imx7(compatible: &str) -> Option<&'static ImxTable> {
 #[cfg(test)]
 mod more_tests {
     use super::*;
+
+    #[test]
+    fn the_vendor_gate_never_hides_an_embedded_table() {
+        let mut checked = 0;
+        for (json, vendors) in [
+            (SUNXI_JSON, SUNXI_VENDORS),
+            (RCAR_JSON, RCAR_VENDORS),
+            (ROCKCHIP_JSON, ROCKCHIP_VENDORS),
+            (QCOM_JSON, QCOM_VENDORS),
+            (IMX_JSON, IMX_VENDORS),
+        ] {
+            let doc: serde_json::Value = serde_json::from_str(json).unwrap();
+            for table in doc["tables"].as_array().unwrap() {
+                for c in table["compatibles"].as_array().unwrap() {
+                    let c = c.as_str().or_else(|| c["compatible"].as_str()).unwrap();
+                    assert!(from_vendor(c, vendors), "{c} is not under {vendors:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 150, "{checked}");
+        assert!(sunxi_table("marvell,pxa168-apbc").is_none() && qcom("marvell,x").is_none());
+        // The index finds what a linear search finds, for every embedded compatible.
+        for t in sunxi() {
+            for p in &t.compatibles {
+                let linear =
+                    sunxi().iter().find(|t| t.compatibles.iter().any(|q| q.compatible == p.compatible));
+                assert!(std::ptr::eq(sunxi_table(&p.compatible).unwrap(), linear.unwrap()));
+            }
+        }
+        let doc: serde_json::Value = serde_json::from_str(QCOM_JSON).unwrap();
+        for (i, table) in doc["tables"].as_array().unwrap().iter().enumerate() {
+            for c in table["compatibles"].as_array().unwrap() {
+                let c = c["compatible"].as_str().unwrap();
+                let first =
+                    doc["tables"].as_array().unwrap().iter().position(|t| {
+                        t["compatibles"].as_array().unwrap().iter().any(|p| p["compatible"] == c)
+                    });
+                let (found, _) = qcom(c).unwrap();
+                assert_eq!(
+                    found.name,
+                    doc["tables"][first.unwrap()]["name"].as_str().unwrap(),
+                    "{c} (table {i})"
+                );
+            }
+        }
+    }
 
     #[test]
     fn every_embedded_family_parses() {

@@ -11,6 +11,8 @@
 //! [`Evaluator`], so they cannot disagree. Must not: word the reasons (that is `reason`), read
 //! files, or perform a reset.
 
+use std::borrow::Cow;
+
 use platreset_acpi::AcpiDevice;
 use platreset_fdt::NodeId;
 use platreset_reset::perform::{support, Support};
@@ -76,6 +78,23 @@ impl Default for Options {
 }
 
 impl Options {
+    /// The verdict: each failed rule refused, or accepted as a warning when an option waives it.
+    fn split(&self, method: Method, failed: Vec<Reason>) -> Verdict {
+        let mut verdict = Verdict { method, reasons: Vec::new(), warnings: Vec::new() };
+        if failed.iter().any(|r| self.accepts(r)) {
+            for reason in failed {
+                if self.accepts(&reason) {
+                    verdict.warnings.push(reason);
+                } else {
+                    verdict.reasons.push(reason);
+                }
+            }
+        } else {
+            verdict.reasons = failed;
+        }
+        verdict
+    }
+
     fn accepts(&self, reason: &Reason) -> bool {
         match reason {
             Reason::NoReset | Reason::AcpiWithoutRst { .. } => !self.reset_required,
@@ -137,8 +156,7 @@ pub fn acpi_verdict(policy: &Policy, device: &AcpiDevice) -> Verdict {
     if entry.is_none_or(|e| e.dma) {
         failed.push(Reason::IommuUnknown);
     }
-    let (warnings, reasons) = failed.into_iter().partition(|r| policy.options.accepts(r));
-    Verdict { method, reasons, warnings }
+    policy.options.split(method, failed)
 }
 
 /// Whether platreset can reset one line, and how.
@@ -163,6 +181,7 @@ pub struct Evaluator<'p, 't, 'f, 'a> {
     machine: Vec<&'a [u8]>,
     controllers: Vec<BoundController>,
     acpi: &'p [AcpiDevice],
+    paths: Vec<(NodeId, String)>,
 }
 
 impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
@@ -181,7 +200,24 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
             })
             .collect();
         controllers.sort_unstable_by_key(|(id, _, _)| *id);
-        Evaluator { policy, topology, machine, controllers, acpi }
+        // Every path a verdict or a report names is a consumer's or a controller's: build each once.
+        let mut paths: Vec<(NodeId, String)> = topology
+            .consumers()
+            .iter()
+            .map(|c| c.node)
+            .chain(topology.controllers().iter().map(|c| c.node))
+            .filter_map(|id| fdt.node(id).map(|n| (id, n.path())))
+            .collect();
+        paths.sort_unstable_by_key(|(id, _)| *id);
+        Evaluator { policy, topology, machine, controllers, acpi, paths }
+    }
+
+    /// The full path of a node (cached for consumers and controllers).
+    pub fn path(&self, id: NodeId) -> Cow<'_, str> {
+        match self.paths.binary_search_by_key(&id, |(i, _)| *i) {
+            Ok(i) => Cow::Borrowed(self.paths[i].1.as_str()),
+            Err(_) => Cow::Owned(self.topology.node(id).map(|n| n.path()).unwrap_or_default()),
+        }
     }
 
     /// The policy applied.
@@ -249,14 +285,17 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
 
     /// The allowlist entry for `node`, if any.
     pub fn allowlist_entry(&self, node: NodeId) -> Option<&'p Entry> {
-        let dt = self.topology.node(node)?;
         let machine = self.machine.iter().copied();
-        match self.companion(node) {
-            Some(acpi) => {
-                let ids = acpi.hid.iter().chain(&acpi.cids).map(String::as_bytes);
-                self.policy.allowlist.lookup(ids.chain(dt.compatible()), machine)
-            }
-            None => self.policy.allowlist.lookup(dt.compatible(), machine),
+        let allowlist = &self.policy.allowlist;
+        if let Some(acpi) = self.companion(node) {
+            let dt = self.topology.node(node)?;
+            let ids = acpi.hid.iter().chain(&acpi.cids).map(String::as_bytes);
+            return allowlist.lookup(ids.chain(dt.compatible()), machine);
+        }
+        // A consumer's compatible was found while the topology was built: no property scan.
+        match self.topology.consumer(node) {
+            Some(consumer) => allowlist.lookup(consumer.compatible(), machine),
+            None => allowlist.lookup(self.topology.node(node)?.compatible(), machine),
         }
     }
 
@@ -268,18 +307,20 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
     /// Applies every rule to `node`, treating lines shared only with `together` (devices
     /// assigned with it, sorted) as dedicated.
     pub fn verdict_with(&self, node: NodeId, together: &[NodeId]) -> Verdict {
-        let mut failed = Vec::new();
+        let mut failed = Vec::with_capacity(4);
         let method = self.method(node, together, &mut failed);
         let entry = self.allowlist_entry(node);
         if method != Method::None && entry.and_then(|e| e.quiescence.as_ref()).is_none() {
             failed.push(Reason::QuiescenceUnproven);
         }
-        let iommus = self.topology.node(node).is_some_and(|n| n.property("iommus").is_some());
+        let iommus = match self.topology.consumer(node) {
+            Some(consumer) => consumer.iommus,
+            None => self.topology.node(node).is_some_and(|n| n.property("iommus").is_some()),
+        };
         if !iommus && entry.is_none_or(|e| e.dma) {
             failed.push(Reason::NoIommu);
         }
-        let (warnings, reasons) = failed.into_iter().partition(|r| self.policy.options.accepts(r));
-        Verdict { method, reasons, warnings }
+        self.policy.options.split(method, failed)
     }
 
     /// Rule 1, and rules 2 and 3 for the generic method.
@@ -291,7 +332,10 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
             failed.push(Reason::AcpiWithoutRst { path: acpi.path.clone() });
             return Method::None;
         }
-        let first = self.topology.node(node).and_then(|n| n.compatible().next());
+        let first = match self.topology.consumer(node) {
+            Some(consumer) => consumer.compatible().next(),
+            None => self.topology.node(node).and_then(|n| n.compatible().next()),
+        };
         let handler = first.and_then(|c| std::str::from_utf8(c).ok()).and_then(crate::handlers::handler_for);
         if let Some(handler) = handler {
             return Method::DeviceSpecific(handler.compatible());
@@ -307,7 +351,7 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
             }
             Ok(lines) => lines,
         };
-        let path = |id| self.topology.node(id).map(|n| n.path()).unwrap_or_default();
+        let path = |id| self.path(id).into_owned();
         for (index, line) in lines.iter().enumerate() {
             match self.line_support(line) {
                 LineSupport::Kernel(_) => {}
@@ -426,17 +470,17 @@ mod tests {
 
     #[test]
     fn rule_1_an_acpi_companion_comes_first_and_its_rst_decides() {
-        let with_rst = [companion(true, 0xe690_0000)];
+        let with_rst = [companion(true, 0xe070_0000)];
         with("policy", trusting(), &with_rst, |fdt, e| {
-            let v = e.verdict(fdt.find_path("/ethernet@e6900000").unwrap().id());
+            let v = e.verdict(fdt.find_path("/ethernet@e0700000").unwrap().id());
             assert_eq!(v.method, Method::Acpi { path: "\\_SB.ETH1".into() });
             assert_eq!(v.method.as_str(), "acpi");
             let elsewhere = e.verdict(fdt.find_path("/ethernet@e6800000").unwrap().id());
             assert_eq!(elsewhere.method, Method::Generic, "matched by address, not by chance");
         });
-        let without = [companion(false, 0xe690_0800)];
+        let without = [companion(false, 0xe070_8000)];
         with("policy", trusting(), &without, |fdt, e| {
-            let v = e.verdict(fdt.find_path("/ethernet@e6900000").unwrap().id());
+            let v = e.verdict(fdt.find_path("/ethernet@e0700000").unwrap().id());
             assert_eq!(v.method, Method::None, "the kernel does not fall back to DT resets");
             assert_eq!(v.reasons, [Reason::AcpiWithoutRst { path: "\\_SB.ETH1".into() }]);
         });

@@ -61,50 +61,93 @@ pub enum Reason {
 
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(text) = self.fixed_text() {
-            return f.write_str(text);
-        }
-        match self {
-            Reason::AcpiWithoutRst { path } => write!(
-                f,
-                "the ACPI companion {path} has no _RST: vfio-platform resets ACPI devices only through _RST"
-            ),
-            Reason::Unsupported { index, controller, why } => {
-                write!(f, "reset line {index} ({controller}) cannot be reset here: {why}")
-            }
-            Reason::PulseOnly { index, controller, driver } => write!(
-                f,
-                "reset line {index} ({controller}): the {driver} driver has no .reset, so Linux's \
-                 reset_control_reset fails (-ENOTSUPP); only an assert/deassert pulse of undocumented width"
-            ),
-            Reason::SharedLine { index, controller, args, others, only_disabled } => {
-                write!(f, "reset line {index} ({controller} [")?;
-                for (i, a) in args.iter().enumerate() {
-                    if i > 0 {
-                        write!(f, ", ")?;
-                    }
-                    write!(f, "{a}")?;
-                }
-                let n = others.len();
-                let nodes = if n == 1 { "node" } else { "nodes" };
-                if *only_disabled {
-                    write!(f, "]) is shared only with {n} disabled {nodes}: {}", others.join(", "))
-                } else {
-                    write!(f, "]) is shared with {n} other {nodes}: {}", others.join(", "))
-                }
-            }
-            _ => Ok(()),
-        }
+        f.write_str(&self.text())
     }
 }
 
-impl Reason {
-    /// The reason as text: borrowed for the fixed ones, formatted only for those with details.
-    pub fn text(&self) -> Cow<'static, str> {
-        match self.fixed_text() {
-            Some(text) => text.into(),
-            None => self.to_string().into(),
+/// Appends `n` in decimal (the audit words thousands of reasons: no formatting machinery).
+fn push_number(out: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        // n % 10 < 10: the cast cannot truncate.
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
+    }
+    out.extend(digits[i..].iter().map(|&d| char::from(d)));
+}
+
+/// "reset line N (CONTROLLER" — the start of every per-line reason.
+fn line_prefix(index: usize, controller: &str, capacity: usize) -> String {
+    let mut out = String::with_capacity(32 + controller.len() + capacity);
+    out.push_str("reset line ");
+    push_number(&mut out, index);
+    out.push_str(" (");
+    out.push_str(controller);
+    out
+}
+
+impl Reason {
+    /// The reason as text: borrowed for the fixed ones, built only for those with details.
+    pub fn text(&self) -> Cow<'static, str> {
+        if let Some(text) = self.fixed_text() {
+            return text.into();
+        }
+        let text = match self {
+            Reason::AcpiWithoutRst { path } => format!(
+                "the ACPI companion {path} has no _RST: vfio-platform resets ACPI devices only through _RST"
+            ),
+            Reason::Unsupported { index, controller, why } => {
+                let mut out = line_prefix(*index, controller, why.len() + 24);
+                out.push_str(") cannot be reset here: ");
+                out.push_str(why);
+                out
+            }
+            Reason::PulseOnly { index, controller, driver } => {
+                let mut out = line_prefix(*index, controller, 160);
+                out.push_str("): the ");
+                out.push_str(driver);
+                out.push_str(
+                    " driver has no .reset, so Linux's reset_control_reset fails (-ENOTSUPP); \
+                     only an assert/deassert pulse of undocumented width",
+                );
+                out
+            }
+            Reason::SharedLine { index, controller, args, others, only_disabled } => {
+                let names: usize = others.iter().map(|o| o.len() + 2).sum();
+                let mut out = line_prefix(*index, controller, names + 48);
+                out.push_str(" [");
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    push_number(&mut out, *a as usize);
+                }
+                let n = others.len();
+                out.push_str(if *only_disabled { "]) is shared only with " } else { "]) is shared with " });
+                push_number(&mut out, n);
+                out.push_str(match (*only_disabled, n == 1) {
+                    (true, true) => " disabled node: ",
+                    (true, false) => " disabled nodes: ",
+                    (false, true) => " other node: ",
+                    (false, false) => " other nodes: ",
+                });
+                for (i, other) in others.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(other);
+                }
+                out
+            }
+            _ => String::new(),
+        };
+        text.into()
     }
 
     /// The text of the reasons that carry no details.
@@ -226,9 +269,14 @@ mod tests {
     }
 
     #[test]
-    fn text_and_display_agree() {
+    fn text_and_display_agree_and_numbers_are_decimal() {
         for r in all() {
             assert_eq!(r.text(), r.to_string());
+        }
+        for n in [0, 7, 10, 523, 4_294_967_295, usize::MAX] {
+            let mut out = String::new();
+            push_number(&mut out, n);
+            assert_eq!(out, n.to_string());
         }
     }
 

@@ -19,10 +19,25 @@ const ESCAPE: [bool; 256] = {
     table
 };
 
-/// Whether any byte needs escaping. Branch-free over the bytes: most strings are short paths
-/// and compatibles with nothing to escape.
+/// Whether any byte needs escaping. Eight bytes at a time (the verdict's reasons are long and
+/// never need escaping), the tail through the table.
 fn needs_escape(bytes: &[u8]) -> bool {
-    bytes.iter().fold(false, |any, &b| any | ESCAPE[usize::from(b)])
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // "Some byte is zero" / "some byte is below n" (n <= 0x80), exact as yes/no answers
+    // (Bit Twiddling Hacks, "Determine if a word has a byte less than n").
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH != 0;
+    let has = |w: u64, b: u8| below(w ^ (ONES * u64::from(b)), 1);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_ne_bytes(word);
+        if below(w, 0x20) || has(w, b'"') || has(w, b'\\') {
+            return true;
+        }
+    }
+    chunks.remainder().iter().fold(false, |any, &b| any | ESCAPE[usize::from(b)])
 }
 
 /// Appends `s` as a JSON string, escaped exactly as serde_json escapes.
@@ -166,6 +181,7 @@ pub fn record_after(out: &mut Vec<u8>, prefix: &[u8], r: &NodeRecord<'_>) {
 mod tests {
     use super::*;
     use crate::audit::report::{LineRecord, VerdictRecord};
+    use platreset_vfio::policy::{Method, Verdict};
 
     fn sample(text: &str) -> NodeRecord<'static> {
         NodeRecord {
@@ -182,9 +198,7 @@ mod tests {
                 method: "generic",
                 reasons: vec![text.to_string().into()],
                 warnings: vec![text.to_string().into()],
-                short: vec![],
-                warning_short: vec![],
-                shared_lines: vec![],
+                verdict: Verdict { method: Method::Generic, reasons: vec![], warnings: vec![] },
             },
             reset_names: vec![text.to_string().into()],
             resettable: true,
@@ -193,7 +207,7 @@ mod tests {
 
     #[test]
     fn escape_scan_finds_every_byte_that_needs_escaping_at_every_position() {
-        for len in 0..20 {
+        for len in 0..40 {
             for pos in 0..len {
                 for b in 0u8..=255 {
                     let mut bytes = vec![b'a'; len];

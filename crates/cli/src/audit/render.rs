@@ -212,12 +212,12 @@ fn table_row(n: &NodeRecord<'_>) -> [String; 6] {
         None => format!("unresolvable: {}", n.error.as_deref().unwrap_or("?")),
     };
     let shared = if n.shared_with.is_empty() { "-".to_string() } else { format!("*{}", n.shared_with.len()) };
-    let mut verdict = if n.verdict.eligible && n.verdict.warning_short.is_empty() {
+    let mut verdict = if n.verdict.eligible && n.verdict.verdict.warnings.is_empty() {
         "eligible".to_string()
     } else if n.verdict.eligible {
-        format!("eligible, accepted: {}", n.verdict.warning_short.join(", "))
+        format!("eligible, accepted: {}", n.verdict.warning_short().join(", "))
     } else {
-        format!("refused: {}", n.verdict.short.join(", "))
+        format!("refused: {}", n.verdict.short().join(", "))
     };
     if n.verdict.method != "generic" {
         verdict.push_str(&format!(" ({} reset)", n.verdict.method));
@@ -284,7 +284,7 @@ pub fn dot(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<()>
                 style.join(",")
             )?;
             for (index, line) in n.resets.iter().flatten().enumerate() {
-                let shared = n.verdict.shared_lines.contains(&index);
+                let shared = n.verdict.is_shared(index);
                 let attrs = if shared { ", color=red, penwidth=2, fontcolor=red" } else { "" };
                 writeln!(
                     out,

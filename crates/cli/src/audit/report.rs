@@ -8,7 +8,7 @@ use platreset_acpi::AcpiDevice;
 use platreset_fdt::{Fdt, NodeId};
 use platreset_reset::perform::Support;
 use platreset_topology::Topology;
-use platreset_vfio::policy::{Evaluator, LineSupport, Policy, Reason};
+use platreset_vfio::policy::{Evaluator, LineSupport, Policy, Reason, Verdict};
 use serde::Serialize;
 
 /// Text that borrows from the tree (or the path cache) while a file is processed, and is made
@@ -35,15 +35,26 @@ pub struct VerdictRecord {
     pub reasons: Vec<Cow<'static, str>>,
     /// Failed rules the user accepted with an option (added after the stable fields).
     pub warnings: Vec<Cow<'static, str>>,
+    /// The policy's verdict itself, for the table and the picture.
+    #[serde(skip)]
+    pub verdict: Verdict,
+}
+
+impl VerdictRecord {
     /// Short tags of the reasons, for tables.
-    #[serde(skip)]
-    pub short: Vec<&'static str>,
-    /// Short tags of the warnings, for tables.
-    #[serde(skip)]
-    pub warning_short: Vec<&'static str>,
-    /// Indices (in `resets`) of the lines shared with another node.
-    #[serde(skip)]
-    pub shared_lines: Vec<usize>,
+    pub fn short(&self) -> Vec<&'static str> {
+        self.verdict.reasons.iter().map(Reason::short).collect()
+    }
+
+    /// Short tags of the accepted warnings, for tables.
+    pub fn warning_short(&self) -> Vec<&'static str> {
+        self.verdict.warnings.iter().map(Reason::short).collect()
+    }
+
+    /// Whether line `index` (of `resets`) is refused or accepted as shared.
+    pub fn is_shared(&self, index: usize) -> bool {
+        self.verdict.failed().any(|r| matches!(r, Reason::SharedLine { index: i, .. } if *i == index))
+    }
 }
 
 /// One node with `resets` (one JSONL line).
@@ -190,22 +201,7 @@ pub fn visit(
     let line_ok = |line: &platreset_topology::ResetLine| {
         matches!(evaluator.line_support(line), LineSupport::Kernel(_) | LineSupport::Pulse(_))
     };
-    let path = |id: NodeId| fdt.node(id).map(|n| n.path()).unwrap_or_default();
-    // Every path a record can print is a consumer's or a controller's: build each once.
-    let mut paths: Vec<(NodeId, String)> = topology
-        .consumers()
-        .iter()
-        .map(|c| c.node)
-        .chain(topology.controllers().iter().map(|c| c.node))
-        .map(|id| (id, path(id)))
-        .collect();
-    paths.sort_unstable_by_key(|(id, _)| *id);
-    let path_of = |id: NodeId| -> Text<'_> {
-        match paths.binary_search_by_key(&id, |(i, _)| *i) {
-            Ok(i) => Cow::Borrowed(paths[i].1.as_str()),
-            Err(_) => Cow::Owned(path(id)),
-        }
-    };
+    let path_of = |id: NodeId| -> Text<'_> { evaluator.path(id) };
 
     for consumer in topology.consumers() {
         let compatible: Vec<Text<'_>> = consumer.compatible().map(text).collect();
@@ -244,16 +240,7 @@ pub fn visit(
                 method: verdict.method.as_str(),
                 reasons: verdict.reasons.iter().map(Reason::text).collect(),
                 warnings: verdict.warnings.iter().map(Reason::text).collect(),
-                short: verdict.reasons.iter().map(Reason::short).collect(),
-                warning_short: verdict.warnings.iter().map(Reason::short).collect(),
-                shared_lines: verdict
-                    .reasons
-                    .iter()
-                    .filter_map(|r| match r {
-                        Reason::SharedLine { index, .. } => Some(*index),
-                        _ => None,
-                    })
-                    .collect(),
+                verdict,
             },
             reset_names: consumer.reset_names().map(text).collect(),
             resettable: consumer
