@@ -381,3 +381,36 @@ fn output_order_does_not_depend_on_the_number_of_threads() {
         assert_eq!(many.status.code(), Some(1));
     }
 }
+
+#[test]
+fn group_proposes_each_set_of_line_sharing_devices_once() {
+    let dir = Scratch::new("group");
+    let file = dir.write("p.dtb", &platreset_testkit::fixture("policy"));
+    let out = platreset(&["audit", "--format", "json", "--group", "--trust-reset", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let groups = doc["files"][0]["groups"].as_array().unwrap();
+    let summary: Vec<(Vec<&str>, bool)> = groups
+        .iter()
+        .map(|g| {
+            let members =
+                g["members"].as_array().unwrap().iter().map(|m| m["node"].as_str().unwrap()).collect();
+            (members, g["eligible"].as_bool().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (vec!["/pwm@e6e30000", "/pwm@e6e31000"], false),
+            (vec!["/serial@e6e60000"], true),
+            (vec!["/dma-controller@e7300000", "/dma-controller@e7310000", "/dma-controller@e7320000"], true),
+        ]
+    );
+    assert_eq!(groups[0]["also_reset"], serde_json::json!(["/pwm@e6e32000"]));
+    let without = platreset(&["audit", "--format", "json", file.to_str().unwrap()]);
+    let doc: Value = serde_json::from_slice(&without.stdout).unwrap();
+    assert!(doc["files"][0].get("groups").is_none(), "no groups unless asked");
+    let jsonl = platreset(&["audit", "--format", "jsonl", "--group", file.to_str().unwrap()]);
+    assert_eq!(jsonl.status.code(), Some(1));
+    assert!(stderr(&jsonl).contains("--group needs --format table or json"));
+}

@@ -56,6 +56,10 @@ pub struct AuditArgs {
     /// Threads reading and parsing files (0: one per core). Output order does not depend on it.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub jobs: usize,
+    /// Also propose each group of devices that share reset lines as one assignable unit, with
+    /// its verdict (table and json formats)
+    #[arg(long)]
+    pub group: bool,
     /// The verdict's policy.
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -118,7 +122,7 @@ pub(crate) fn audit_one(
                             |r| jsonl::record_after(&mut out, &prefix, &r),
                         );
                         jsonl = Some(String::from_utf8(out).unwrap_or_default());
-                        FileReport { nodes: Vec::new(), controllers }
+                        FileReport { nodes: Vec::new(), controllers, groups: Vec::new() }
                     } else {
                         report::build(&file, &fdt, &settings.filter, &settings.policy, &settings.acpi)
                     };
@@ -152,8 +156,13 @@ pub fn run(args: &AuditArgs) -> Result<(), CliError> {
             return Err(e);
         }
     };
+    if args.group && matches!(args.format, Format::Jsonl | Format::Dot) {
+        return Err(CliError::Refused(
+            "--group needs --format table or json (the jsonl shape is one node per line)".into(),
+        ));
+    }
     let settings = Settings {
-        filter: Filter { okay: args.okay, compatible: args.compatible.clone() },
+        filter: Filter { okay: args.okay, compatible: args.compatible.clone(), groups: args.group },
         policy: args.policy.policy(DEFAULT_PULSE_US)?,
         acpi: args.policy.acpi_devices()?,
     };

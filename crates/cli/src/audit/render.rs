@@ -96,7 +96,11 @@ pub fn json(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<()
     let files: Vec<serde_json::Value> = outcomes
         .iter()
         .map(|o| match &o.result {
-            Ok(report) => json!({"file": o.file, "nodes": report.nodes, "controllers": report.controllers}),
+            Ok(report) if report.groups.is_empty() => {
+                json!({"file": o.file, "nodes": report.nodes, "controllers": report.controllers})
+            }
+            Ok(report) => json!({"file": o.file, "nodes": report.nodes, "controllers": report.controllers,
+                                 "groups": report.groups}),
             Err(error) => json!({"file": o.file, "error": error}),
         })
         .collect();
@@ -161,6 +165,24 @@ pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<(
             report.nodes.iter().filter(|n| !n.shared_with.is_empty()).collect();
         for n in shared {
             writeln!(out, "  * {} shares a line with {}", n.node, n.shared_with.join(", "))?;
+        }
+        for g in &report.groups {
+            let members: Vec<&str> = g.members.iter().map(|m| m.node.as_str()).collect();
+            let verdict = if g.eligible {
+                "eligible as one unit".to_string()
+            } else {
+                let refused: Vec<String> = g
+                    .members
+                    .iter()
+                    .filter(|m| !m.eligible)
+                    .map(|m| format!("{} ({})", m.node, m.reasons.join("; ")))
+                    .collect();
+                format!("refused: {}", refused.join(", "))
+            };
+            writeln!(out, "  group {{{}}}: {verdict}", members.join(", "))?;
+            if !g.also_reset.is_empty() {
+                writeln!(out, "    also reset (disabled, not assigned): {}", g.also_reset.join(", "))?;
+            }
         }
         writeln!(out)?;
     }

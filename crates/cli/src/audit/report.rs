@@ -8,6 +8,7 @@ use platreset_acpi::AcpiDevice;
 use platreset_fdt::{Fdt, NodeId};
 use platreset_reset::perform::Support;
 use platreset_topology::Topology;
+use platreset_vfio::group::Group;
 use platreset_vfio::policy::{Evaluator, LineSupport, Policy, Reason, Verdict};
 use serde::Serialize;
 
@@ -147,6 +148,28 @@ pub struct ControllerRecord {
     pub driver: Option<&'static str>,
 }
 
+/// A member of an assignable group, with its verdict when assigned with the others.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupMember {
+    /// Node path.
+    pub node: String,
+    /// Eligible together with the group?
+    pub eligible: bool,
+    /// What still refuses it.
+    pub reasons: Vec<Cow<'static, str>>,
+}
+
+/// Devices that share reset lines, proposed as one assignable unit (`--group`).
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupRecord {
+    /// Enabled members: assigned together.
+    pub members: Vec<GroupMember>,
+    /// Disabled members: reset with the group, never assigned.
+    pub also_reset: Vec<String>,
+    /// Whether every enabled member may go to one VM together.
+    pub eligible: bool,
+}
+
 /// Everything the audit found in one file.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FileReport {
@@ -154,6 +177,9 @@ pub struct FileReport {
     pub nodes: Vec<NodeRecord<'static>>,
     /// Every reset controller.
     pub controllers: Vec<ControllerRecord>,
+    /// With `--group`: every group of two or more nodes sharing lines (one of them reported).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupRecord>,
 }
 
 /// Which nodes to report.
@@ -163,6 +189,8 @@ pub struct Filter {
     pub okay: bool,
     /// Glob patterns; a node passes when one of its compatible strings matches one of them.
     pub compatible: Vec<String>,
+    /// Also propose the groups of nodes sharing lines as assignable units (table and json).
+    pub groups: bool,
 }
 
 impl Filter {
@@ -182,7 +210,40 @@ fn text(bytes: &[u8]) -> Text<'_> {
 pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter, policy: &Policy, acpi: &[AcpiDevice]) -> FileReport {
     let mut nodes = Vec::new();
     let controllers = visit(file, fdt, filter, policy, acpi, |record| nodes.push(record.into_owned()));
-    FileReport { nodes, controllers }
+    let groups = if filter.groups { groups(fdt, &nodes, policy, acpi) } else { Vec::new() };
+    FileReport { nodes, controllers, groups }
+}
+
+/// The groups of the reported nodes that share lines, each once, in the order of their first
+/// reported member.
+fn groups(fdt: &Fdt<'_>, nodes: &[NodeRecord<'_>], policy: &Policy, acpi: &[AcpiDevice]) -> Vec<GroupRecord> {
+    let topology = Topology::build(fdt);
+    let evaluator = Evaluator::new(policy, &topology, acpi);
+    let mut seen: Vec<NodeId> = Vec::new();
+    let mut out = Vec::new();
+    for record in nodes.iter().filter(|n| !n.shared_with.is_empty()) {
+        let Ok(node) = fdt.find_path(&record.node) else { continue };
+        if seen.contains(&node.id()) {
+            continue;
+        }
+        let group = Group::of(&topology, node.id());
+        seen.extend(&group.members);
+        let verdict = evaluator.group_verdict(&group);
+        out.push(GroupRecord {
+            eligible: verdict.eligible(),
+            members: verdict
+                .assign
+                .iter()
+                .map(|(id, v)| GroupMember {
+                    node: evaluator.path(*id).into_owned(),
+                    eligible: v.eligible(),
+                    reasons: v.reasons.iter().map(Reason::text).collect(),
+                })
+                .collect(),
+            also_reset: verdict.also_reset.iter().map(|id| evaluator.path(*id).into_owned()).collect(),
+        });
+    }
+    out
 }
 
 /// Hands each node record of one parsed file to `emit`, borrowing its text from the tree, and
