@@ -17,9 +17,10 @@ use platreset_acpi::AcpiDevice;
 use platreset_fdt::NodeId;
 use platreset_reset::perform::{support, Support};
 use platreset_reset::{ResetOps, DEFAULT_PULSE_US};
-use platreset_topology::{ResetLine, Topology};
+use platreset_topology::{Consumer, ResetLine, Topology};
 
 use crate::allowlist::{Allowlist, Entry};
+use crate::handlers::COMPATIBLES;
 pub use crate::reason::Reason;
 
 /// How vfio-platform would reset the device, in the kernel's order of precedence.
@@ -189,7 +190,7 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
     /// device-tree host).
     pub fn new(policy: &'p Policy, topology: &'t Topology<'f, 'a>, acpi: &'p [AcpiDevice]) -> Self {
         let fdt = topology.fdt();
-        let machine = fdt.root().compatible().collect();
+        let machine: Vec<&'a [u8]> = fdt.root().compatible().collect();
         let mut controllers: Vec<_> = topology
             .controllers()
             .iter()
@@ -285,6 +286,10 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
 
     /// The allowlist entry for `node`, if any.
     pub fn allowlist_entry(&self, node: NodeId) -> Option<&'p Entry> {
+        self.entry_for(node, self.topology.consumer(node))
+    }
+
+    fn entry_for(&self, node: NodeId, consumer: Option<&Consumer<'a>>) -> Option<&'p Entry> {
         let machine = self.machine.iter().copied();
         let allowlist = &self.policy.allowlist;
         if let Some(acpi) = self.companion(node) {
@@ -293,7 +298,7 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
             return allowlist.lookup(ids.chain(dt.compatible()), machine);
         }
         // A consumer's compatible was found while the topology was built: no property scan.
-        match self.topology.consumer(node) {
+        match consumer {
             Some(consumer) => allowlist.lookup(consumer.compatible(), machine),
             None => allowlist.lookup(self.topology.node(node)?.compatible(), machine),
         }
@@ -307,13 +312,14 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
     /// Applies every rule to `node`, treating lines shared only with `together` (devices
     /// assigned with it, sorted) as dedicated.
     pub fn verdict_with(&self, node: NodeId, together: &[NodeId]) -> Verdict {
+        let consumer = self.topology.consumer(node);
         let mut failed = Vec::with_capacity(4);
-        let method = self.method(node, together, &mut failed);
-        let entry = self.allowlist_entry(node);
+        let method = self.method(node, consumer, together, &mut failed);
+        let entry = self.entry_for(node, consumer);
         if method != Method::None && entry.and_then(|e| e.quiescence.as_ref()).is_none() {
             failed.push(Reason::QuiescenceUnproven);
         }
-        let iommus = match self.topology.consumer(node) {
+        let iommus = match consumer {
             Some(consumer) => consumer.iommus,
             None => self.topology.node(node).is_some_and(|n| n.property("iommus").is_some()),
         };
@@ -324,7 +330,13 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
     }
 
     /// Rule 1, and rules 2 and 3 for the generic method.
-    fn method(&self, node: NodeId, together: &[NodeId], failed: &mut Vec<Reason>) -> Method {
+    fn method(
+        &self,
+        node: NodeId,
+        consumer: Option<&Consumer<'a>>,
+        together: &[NodeId],
+        failed: &mut Vec<Reason>,
+    ) -> Method {
         if let Some(acpi) = self.companion(node) {
             if acpi.rst {
                 return Method::Acpi { path: acpi.path.clone() };
@@ -332,15 +344,15 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
             failed.push(Reason::AcpiWithoutRst { path: acpi.path.clone() });
             return Method::None;
         }
-        let first = match self.topology.consumer(node) {
+        let first = match consumer {
             Some(consumer) => consumer.compatible().next(),
             None => self.topology.node(node).and_then(|n| n.compatible().next()),
         };
-        let handler = first.and_then(|c| std::str::from_utf8(c).ok()).and_then(crate::handlers::handler_for);
+        let handler = first.and_then(|c| COMPATIBLES.iter().find(|h| h.as_bytes() == c));
         if let Some(handler) = handler {
-            return Method::DeviceSpecific(handler.compatible());
+            return Method::DeviceSpecific(handler);
         }
-        let Some(consumer) = self.topology.consumer(node) else {
+        let Some(consumer) = consumer else {
             failed.push(Reason::NoReset);
             return Method::None;
         };
