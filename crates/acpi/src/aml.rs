@@ -419,6 +419,9 @@ pub fn read_tables(dir: &Path) -> Result<Namespace, AcpiError> {
         })
         .collect();
     files.sort();
+    if files.is_empty() {
+        return Err(AcpiError::NoTables { dir: dir.display().to_string() });
+    }
     let mut namespace = Namespace::default();
     for path in files {
         let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;

@@ -76,6 +76,12 @@ pub enum AcpiError {
         /// OS error text.
         why: String,
     },
+    /// A directory holds no definition block at all.
+    #[error("no DSDT or SSDT table in {dir} (files named DSDT*, SSDT*, as /sys/firmware/acpi/tables lays them out)")]
+    NoTables {
+        /// The directory.
+        dir: String,
+    },
 }
 
 /// A validated definition block.

@@ -63,7 +63,13 @@ pub fn run(args: &ExplainArgs) -> Result<(), CliError> {
         std::fs::read(&args.dtb).map_err(|source| CliError::Input { path: args.dtb.clone(), source })?;
     let file = args.dtb.display().to_string();
     let fdt = Fdt::parse(&blob).map_err(|source| CliError::Dtb { file: file.clone(), source })?;
-    let doc = if args.node.starts_with('\\') && args.policy.acpi.is_some() {
+    if args.node.starts_with('\\') && args.policy.acpi.is_none() {
+        return Err(CliError::Acpi(format!(
+            "{} is an ACPI namespace path: pass the tables with --acpi DIR (e.g. /sys/firmware/acpi/tables)",
+            args.node
+        )));
+    }
+    let doc = if args.node.starts_with('\\') {
         let device = acpi.iter().find(|d| d.path == args.node).ok_or_else(|| {
             CliError::Acpi(format!("no device {} in the tables (see `platreset acpi DIR`)", args.node))
         })?;

@@ -68,3 +68,15 @@ fn a_missing_or_broken_table_directory_is_a_clear_error() {
     assert!(err.contains("SSDT1") && err.contains("truncated"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_directory_without_tables_is_an_error_not_an_empty_list() {
+    let dir = std::env::temp_dir().join(format!("platreset-acpi-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("README"), b"not a table").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_platreset")).arg("acpi").arg(&dir).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no DSDT or SSDT table in") && err.contains("platreset-acpi-empty"), "{err}");
+}
