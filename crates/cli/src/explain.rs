@@ -139,6 +139,16 @@ fn dma_evidence(iommus: bool, entry: Option<&Entry>) -> String {
     }
 }
 
+/// Rules 4 and 5, which read the allowlist: the same for device-tree and ACPI devices.
+fn push_evidence_rules(rules: &mut Vec<Value>, v: &Verdict, entry: Option<&Entry>, iommus: bool) {
+    if v.method != Method::None {
+        let name = "the reset is known to stop the device's DMA and interrupts";
+        rules.push(rule(v, 4, name, quiescence_evidence(entry)));
+    }
+    let name = "DMA is confined by an IOMMU, or the device does not master DMA";
+    rules.push(rule(v, 5, name, dma_evidence(iommus, entry)));
+}
+
 /// The account of a device-tree node.
 fn account(e: &Evaluator<'_, '_, '_, '_>, node: &Node<'_, '_>) -> Value {
     let topology = e.topology();
@@ -224,20 +234,7 @@ fn account(e: &Evaluator<'_, '_, '_, '_>, node: &Node<'_, '_>) -> Value {
             "every line is dedicated".into(),
         ));
     }
-    if v.method != Method::None {
-        rules.push(rule(
-            &v,
-            4,
-            "the reset is known to stop the device's DMA and interrupts",
-            quiescence_evidence(entry),
-        ));
-    }
-    rules.push(rule(
-        &v,
-        5,
-        "DMA is confined by an IOMMU, or the device does not master DMA",
-        dma_evidence(iommus, entry),
-    ));
+    push_evidence_rules(&mut rules, &v, entry, iommus);
 
     let source = e.policy().allowlist.source();
     json!({
@@ -267,20 +264,8 @@ fn acpi_account(policy: &Policy, device: &AcpiDevice) -> Value {
         "no _RST method in the device's scope".to_string()
     };
     let mut rules = vec![rule(&v, 1, "a reset method exists", format!("method {}", v.method.as_str()))];
-    if v.method != Method::None {
-        rules.push(rule(
-            &v,
-            4,
-            "the reset is known to stop the device's DMA and interrupts",
-            quiescence_evidence(entry),
-        ));
-    }
-    rules.push(rule(
-        &v,
-        5,
-        "DMA is confined by an IOMMU, or the device does not master DMA",
-        dma_evidence(false, entry),
-    ));
+    // An ACPI device's IOMMU mapping is in the IORT, which is not read: never "has iommus".
+    push_evidence_rules(&mut rules, &v, entry, false);
     json!({
         "node": device.path,
         "status": "okay",
