@@ -1,0 +1,275 @@
+//! `verify`: build the SoC, start the device's DMA and interrupt, perform the reset method the
+//! policy resolved — the real driver or handler, on the simulated bus — then run on and check
+//! that the device went quiet and nothing else was touched.
+//!
+//! Owns: the procedure and the checks. Must not: decide eligibility (the report carries the
+//! policy's verdict beside it) or word the policy's reasons.
+
+use platreset_fdt::NodeId;
+use platreset_reset::perform::{bind_lines, perform, LineSelect, Operation};
+use platreset_reset::{MmioOp, PhysAddr, Window};
+use platreset_topology::Topology;
+use platreset_vfio::handlers::handler_for;
+use platreset_vfio::policy::Method;
+use thiserror::Error;
+
+use crate::soc::{Fault, SimError, Soc};
+use crate::Tick;
+
+/// Ticks the device's DMA runs before the reset: the transfer is in flight.
+pub const WARM_UP: Tick = 100;
+/// Ticks the simulation runs on after the reset completed.
+pub const RUN_ON: Tick = 2_000;
+/// The transfer started on the device: far longer than the whole run, so only the reset can end it.
+pub const TRANSFER: u64 = 4 << 20;
+/// The simulator's version, recorded in allowlist evidence that names a verify run.
+pub const MODEL_VERSION: &str = concat!("platreset-sim ", env!("CARGO_PKG_VERSION"));
+
+/// Why a verification cannot even start.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum VerifyError {
+    /// The SoC cannot be built or the fault cannot be injected.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// The policy found no reset method.
+    #[error("{node} has no reset method to verify ({why})")]
+    NoMethod {
+        /// Node path.
+        node: String,
+        /// Why.
+        why: String,
+    },
+    /// The method cannot be simulated.
+    #[error("{node}: {why}")]
+    NotSimulated {
+        /// Node path.
+        node: String,
+        /// Why.
+        why: String,
+    },
+}
+
+/// One check of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// What is checked.
+    pub name: &'static str,
+    /// Whether it holds.
+    pub pass: bool,
+    /// What was seen.
+    pub evidence: String,
+}
+
+/// What happened, check by check.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The method performed.
+    pub method: Method,
+    /// The checks, in order.
+    pub checks: Vec<Check>,
+    /// Tick at which the reset started.
+    pub reset_start: Tick,
+    /// Tick at which the reset method returned.
+    pub reset_done: Tick,
+    /// Tick at which the run ended.
+    pub end: Tick,
+    /// The register accesses of the reset.
+    pub ops: Vec<MmioOp>,
+    /// Devices reset along with the target (paths).
+    pub collateral: Vec<String>,
+}
+
+impl Report {
+    /// Whether every check holds.
+    pub fn pass(&self) -> bool {
+        self.checks.iter().all(|c| c.pass)
+    }
+}
+
+/// A reset sequence run in place of the resolved one.
+pub type Sequence<'d> = &'d dyn Fn(&mut crate::SimMmio<'_>) -> Result<(), String>;
+
+/// How the reset is performed: as resolved, or by a substitute sequence (tests show that a
+/// deliberately wrong driver is caught).
+pub enum Performer<'d> {
+    /// The method the policy resolved, with platreset's drivers and handlers.
+    Resolved,
+    /// This sequence instead.
+    Custom(Sequence<'d>),
+}
+
+/// Verifies the reset of `target` by `method` with `faults` injected.
+pub fn verify(
+    topology: &Topology<'_, '_>,
+    target: NodeId,
+    method: &Method,
+    faults: &[Fault],
+    pulse_us: u32,
+    performer: Performer<'_>,
+) -> Result<Report, VerifyError> {
+    let fdt = topology.fdt();
+    let path = |id: NodeId| fdt.node(id).map(|n| n.path()).unwrap_or_default();
+    let node_path = path(target);
+    match method {
+        Method::None => {
+            return Err(VerifyError::NoMethod { node: node_path, why: "the policy resolved none".into() })
+        }
+        Method::Acpi { path } => {
+            return Err(VerifyError::NotSimulated {
+                node: node_path,
+                why: format!("its reset is the ACPI method {path}._RST, which platreset does not evaluate"),
+            })
+        }
+        _ => {}
+    }
+    let mut soc = Soc::build(topology, &[target])?;
+    let lines = match (&performer, method) {
+        (Performer::Resolved, Method::Generic) => {
+            let lines = bind_lines(fdt, topology, target, &LineSelect::All)
+                .map_err(|e| VerifyError::NotSimulated { node: node_path.clone(), why: e.to_string() })?;
+            for l in &lines {
+                if !soc.models_controller(l.line.controller()) {
+                    return Err(VerifyError::NotSimulated {
+                        node: node_path.clone(),
+                        why: format!("no hardware model for the controller {}", path(l.line.controller())),
+                    });
+                }
+            }
+            lines
+        }
+        _ => Vec::new(),
+    };
+    for &fault in faults {
+        soc.inject(fault, target)?;
+    }
+
+    // The guest's driver left a long transfer running with its interrupt enabled.
+    let dst = soc.ram().windows().first().map_or(0, |&(base, _)| base) + 0x1_0000;
+    if let Some(model) = soc.model_mut(target) {
+        model.start_traffic(dst, TRANSFER, 0);
+    }
+    soc.advance(WARM_UP);
+
+    let reset_start = soc.now();
+    let (result, ops) = {
+        let mut mmio = soc.mmio();
+        let result = match (performer, method) {
+            (Performer::Custom(run), _) => run(&mut mmio),
+            (Performer::Resolved, Method::Generic) => {
+                perform(fdt, target, &lines, Operation::Reset, &mut mmio, pulse_us)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+            (Performer::Resolved, Method::DeviceSpecific(compatible)) => match handler_for(compatible) {
+                Some(handler) => {
+                    let regions: Vec<Window> = mmio
+                        .soc()
+                        .regions(target)
+                        .iter()
+                        .map(|&(base, size)| Window { base: PhysAddr::new(base), size })
+                        .collect();
+                    handler.reset(&mut mmio, &regions).map_err(|e| e.to_string())
+                }
+                None => Err(format!("no handler for {compatible}")),
+            },
+            (Performer::Resolved, _) => Err("not simulated".into()),
+        };
+        let ops = platreset_reset::perform::Recording::take_ops(&mut mmio);
+        (result, ops)
+    };
+    let reset_done = soc.now();
+    soc.advance(RUN_ON);
+    let end = soc.now();
+
+    let mut checks = Vec::new();
+    checks.push(Check {
+        name: "the reset method completed",
+        pass: result.is_ok(),
+        evidence: match &result {
+            Ok(()) => format!("{} register access(es) from tick {reset_start} to {reset_done}", ops.len()),
+            Err(e) => e.clone(),
+        },
+    });
+    if *method == Method::Generic {
+        let reached = soc.resets_of(target).iter().any(|&t| t >= reset_start);
+        checks.push(Check {
+            name: "the reset reached the device",
+            pass: reached,
+            evidence: match soc.resets_of(target).iter().find(|&&t| t >= reset_start) {
+                Some(t) => format!("its reset input rose at tick {t}"),
+                None => "its reset input never rose".into(),
+            },
+        });
+        checks.push(Check {
+            name: "the device is out of reset again",
+            pass: !soc.in_reset(target),
+            evidence: if soc.in_reset(target) {
+                format!("its reset input is still asserted at tick {end}")
+            } else {
+                "its reset input is low".into()
+            },
+        });
+    }
+    let writes: Vec<_> = soc.ram().log().iter().filter(|w| w.master == target).collect();
+    let after: Vec<_> = writes.iter().filter(|w| w.tick > reset_done).collect();
+    let last_before = writes.iter().rev().find(|w| w.tick <= reset_done);
+    checks.push(Check {
+        name: "no DMA write by the device after the reset",
+        pass: after.is_empty(),
+        evidence: match (after.first(), after.last()) {
+            (Some(first), Some(last)) => format!(
+                "{} write(s) after tick {reset_done}: first at tick {} to {:#x}, last at tick {} to {:#x}",
+                after.len(),
+                first.tick,
+                first.addr,
+                last.tick,
+                last.addr
+            ),
+            _ => match last_before {
+                Some(w) => format!(
+                    "last write at tick {} to {:#x}; none in the {} ticks after the reset",
+                    w.tick,
+                    w.addr,
+                    end - reset_done
+                ),
+                None => format!("no write at all; none in the {} ticks after the reset", end - reset_done),
+            },
+        },
+    });
+    let irq = soc.model(target).is_some_and(|m| m.irq());
+    checks.push(Check {
+        name: "its interrupt line is low",
+        pass: !irq,
+        evidence: if irq { format!("still high at tick {end}") } else { format!("low at tick {end}") },
+    });
+    let changed = soc.model(target).map(|m| m.regs().changed()).unwrap_or_default();
+    checks.push(Check {
+        name: "its registers are at their reset values",
+        pass: changed.is_empty(),
+        evidence: if changed.is_empty() {
+            "every modelled register reads its reset value".into()
+        } else {
+            changed
+                .iter()
+                .map(|(n, v, r)| format!("{n} = {v:#x} (reset value {r:#x})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    });
+    let collateral: Vec<String> = soc
+        .devices()
+        .filter(|&(id, _)| id != target)
+        .filter(|&(id, _)| soc.resets_of(id).iter().any(|&t| t >= reset_start))
+        .map(|(_, p)| p.to_string())
+        .collect();
+    checks.push(Check {
+        name: "no other device was disturbed",
+        pass: collateral.is_empty(),
+        evidence: if collateral.is_empty() {
+            "no other device's reset input moved".into()
+        } else {
+            format!("also reset: {}", collateral.join(", "))
+        },
+    });
+    Ok(Report { method: method.clone(), checks, reset_start, reset_done, end, ops, collateral })
+}
