@@ -54,6 +54,12 @@ pub enum CliError {
     /// The allowlist file is not valid.
     #[error("invalid allowlist: {0}")]
     Allowlist(String),
+    /// A verification could not run.
+    #[error("cannot verify: {0}")]
+    Verify(String),
+    /// A verification ran and some check failed (exit status 3).
+    #[error("verification failed: {0}")]
+    ChecksFailed(String),
     /// An action refused for safety, with what to do.
     #[error("refusing: {0}")]
     Refused(String),

@@ -10,6 +10,7 @@ mod error;
 mod explain;
 mod policy_args;
 mod reset;
+mod verify;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -79,6 +80,17 @@ enum Command {
     ///   platreset acpi tables/ --format json | jq '.[] | select(.rst)'
     #[command(verbatim_doc_comment)]
     Acpi(acpi::AcpiArgs),
+    /// Prove it on a simulator: build the SoC from the DTB, start the device's DMA and interrupt,
+    /// perform the reset the policy resolved (the real driver or handler, on simulated
+    /// registers), run on, and check that the DMA stopped, the interrupt is low, the registers
+    /// are at reset values and no other device was reset.
+    ///
+    /// Examples:
+    ///   platreset verify board.dtb /soc/mmc@ee100000
+    ///   platreset verify board.dtb sdhi0 --fault stuck-reset
+    ///   platreset verify --all --okay dtbs/
+    #[command(verbatim_doc_comment)]
+    Verify(verify::VerifyArgs),
     /// Show what platreset finds on a built-in example SoC (no hardware, no downloads).
     Demo(demo::DemoArgs),
 }
@@ -90,6 +102,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Reset(args) => reset::run(&args),
         Command::Acpi(args) => acpi::run(&args),
+        Command::Verify(args) => verify::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     match result {
@@ -98,7 +111,10 @@ fn main() -> ExitCode {
         Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "platreset: {e}");
-            ExitCode::FAILURE
+            match e {
+                CliError::ChecksFailed(_) => ExitCode::from(3),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -153,12 +153,18 @@ pub fn verify(
     let reset_start = soc.now();
     let (result, ops) = {
         let mut mmio = soc.mmio();
+        let mut ops = Vec::new();
         let result = match (performer, method) {
             (Performer::Custom(run), _) => run(&mut mmio),
             (Performer::Resolved, Method::Generic) => {
-                perform(fdt, target, &lines, Operation::Reset, &mut mmio, pulse_us)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
+                match perform(fdt, target, &lines, Operation::Reset, &mut mmio, pulse_us) {
+                    // perform() hands each line's accesses back with its outcome.
+                    Ok(outcomes) => {
+                        ops.extend(outcomes.into_iter().flat_map(|o| o.ops));
+                        Ok(())
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
             }
             (Performer::Resolved, Method::DeviceSpecific(compatible)) => match handler_for(compatible) {
                 Some(handler) => {
@@ -174,7 +180,7 @@ pub fn verify(
             },
             (Performer::Resolved, _) => Err("not simulated".into()),
         };
-        let ops = platreset_reset::perform::Recording::take_ops(&mut mmio);
+        ops.extend(platreset_reset::perform::Recording::take_ops(&mut mmio));
         (result, ops)
     };
     let reset_done = soc.now();

@@ -2,7 +2,7 @@
 //! jsonl) and pictures (dot). Each file is parsed once; a file that fails is reported and the
 //! others still processed, with a non-zero exit at the end.
 
-mod inputs;
+pub(crate) mod inputs;
 mod jsonl;
 mod render;
 pub mod report;

@@ -1,0 +1,364 @@
+//! `platreset verify`: run the device's resolved reset on the simulated SoC and show, check by
+//! check, whether its DMA and interrupt stopped and whether anything else was reset.
+//!
+//! Owns: the command line, fault parsing, `--all` over files and nodes, and the report's
+//! rendering. Must not: simulate (that is `platreset-sim`) or decide eligibility (the policy's
+//! verdict is printed beside the result, not changed by it).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::{Args, ValueEnum};
+use platreset_fdt::{Fdt, NodeId};
+use platreset_reset::{MmioOp, DEFAULT_PULSE_US};
+use platreset_sim::verify::{verify, Performer, Report, VerifyError, MODEL_VERSION};
+use platreset_sim::Fault;
+use platreset_topology::Topology;
+use platreset_vfio::policy::{Evaluator, Method, Reason, Verdict};
+use serde_json::{json, Value};
+
+use crate::audit::inputs;
+use crate::error::CliError;
+use crate::policy_args::PolicyArgs;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// JSON: one report object for a node; with --all, one object with every result.
+    Json,
+}
+
+/// A fault as written on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultArg(pub Fault);
+
+impl FromStr for FaultArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let fault = match s {
+            "stuck-reset" => Fault::StuckReset,
+            "no-flush" => Fault::NoFlush,
+            "short-delay" => Fault::ShortDelay,
+            "dma-survives-reset" => Fault::DmaSurvivesReset,
+            _ => match s.strip_prefix("bus-error=") {
+                Some(addr) => Fault::BusError(parse_addr(addr).ok_or_else(|| {
+                    format!("bus-error needs an address (0x… or decimal), not '{addr}'")
+                })?),
+                None => {
+                    return Err(format!(
+                        "unknown fault '{s}': one of stuck-reset, no-flush, short-delay, dma-survives-reset, bus-error=ADDR"
+                    ))
+                }
+            },
+        };
+        Ok(FaultArg(fault))
+    }
+}
+
+fn parse_addr(text: &str) -> Option<u64> {
+    let text = text.replace('_', "");
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+fn fault_name(fault: Fault) -> String {
+    match fault {
+        Fault::StuckReset => "stuck-reset".into(),
+        Fault::NoFlush => "no-flush".into(),
+        Fault::ShortDelay => "short-delay".into(),
+        Fault::DmaSurvivesReset => "dma-survives-reset".into(),
+        Fault::BusError(addr) => format!("bus-error={addr:#x}"),
+    }
+}
+
+/// Arguments of `platreset verify`.
+#[derive(Debug, Args)]
+#[command(after_help = "Faults (repeatable --fault):
+  stuck-reset         the device's reset bits ignore every write
+  short-delay         the device needs its reset held 2 ms, longer than any driver waits
+  dma-survives-reset  broken IP: the reset clears its registers but not its DMA engine
+  no-flush            a flush never completes (FlexRM rings)
+  bus-error=ADDR      every access to ADDR is a bus error
+
+Exit status: 0 when every check holds (for --all: for every device verified), 3 when a check
+fails, 1 when the verification could not run.
+
+Examples:
+  platreset verify board.dtb /soc/mmc@ee100000
+  platreset verify board.dtb sdhi0 --fault stuck-reset
+  platreset verify board.dtb pwm0 --format json | jq .checks
+  platreset verify --all --okay dtbs/")]
+pub struct VerifyArgs {
+    /// The device tree (DTB file); with --all, also a directory of DTBs.
+    pub dtb: PathBuf,
+    /// The device: a path, a label (&sdhi0 or sdhi0) or an alias (mmc0).
+    #[arg(required_unless_present = "all")]
+    pub node: Option<String>,
+    /// Verify every device whose reset method resolves (with progress on a terminal).
+    #[arg(long, conflicts_with = "node")]
+    pub all: bool,
+    /// With --all: enabled devices only.
+    #[arg(long, requires = "all")]
+    pub okay: bool,
+    /// Inject a fault (repeatable); see the list below.
+    #[arg(long = "fault", value_name = "KIND")]
+    pub faults: Vec<FaultArg>,
+    /// Wait between assert and deassert when a controller has no reset sequence of its own.
+    #[arg(long, value_name = "US", default_value_t = DEFAULT_PULSE_US)]
+    pub pulse_us: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// The policy whose verdict is shown beside the result.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+fn verdict_json(v: &Verdict) -> Value {
+    json!({"eligible": v.eligible(), "method": v.method.as_str(),
+           "reasons": v.reasons.iter().map(Reason::text).collect::<Vec<_>>(),
+           "warnings": v.warnings.iter().map(Reason::text).collect::<Vec<_>>()})
+}
+
+fn op_json(op: &MmioOp) -> Value {
+    match op {
+        MmioOp::Read32 { reg, value } => {
+            json!({"op": "read32", "addr": reg.addr.get(), "reg": reg.name, "value": value})
+        }
+        MmioOp::Write32 { reg, value } => {
+            json!({"op": "write32", "addr": reg.addr.get(), "reg": reg.name, "value": value})
+        }
+        MmioOp::DelayUs { us } => json!({"op": "delay_us", "us": us}),
+        MmioOp::Poll32 { reg, mask, expect, timeout_us } => json!({"op": "poll32", "addr": reg.addr.get(),
+            "reg": reg.name, "mask": mask, "expect": expect, "timeout_us": timeout_us}),
+    }
+}
+
+fn report_json(file: &str, node: &str, faults: &[Fault], verdict: &Verdict, report: &Report) -> Value {
+    json!({
+        "file": file,
+        "node": node,
+        "method": report.method.as_str(),
+        "model": MODEL_VERSION,
+        "faults": faults.iter().map(|f| fault_name(*f)).collect::<Vec<_>>(),
+        "pass": report.pass(),
+        "checks": report.checks.iter().map(|c| json!({"check": c.name, "pass": c.pass, "evidence": c.evidence})).collect::<Vec<_>>(),
+        "collateral": report.collateral,
+        "ticks": {"reset_start": report.reset_start, "reset_done": report.reset_done, "end": report.end},
+        "ops": report.ops.iter().map(op_json).collect::<Vec<_>>(),
+        "verdict": verdict_json(verdict),
+    })
+}
+
+fn text(doc: &Value, out: &mut dyn Write) -> std::io::Result<()> {
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    writeln!(
+        out,
+        "verify {} ({}): method {}, on {}",
+        s(&doc["node"]),
+        s(&doc["file"]),
+        s(&doc["method"]),
+        s(&doc["model"])
+    )?;
+    let faults: Vec<String> = doc["faults"].as_array().into_iter().flatten().map(s).collect();
+    writeln!(out, "  faults: {}", if faults.is_empty() { "none".into() } else { faults.join(", ") })?;
+    let t = &doc["ticks"];
+    writeln!(
+        out,
+        "  DMA and interrupt running from tick 0; reset from tick {} to {} ({} access(es)); run on to tick {}",
+        t["reset_start"], t["reset_done"], doc["ops"].as_array().map_or(0, Vec::len), t["end"]
+    )?;
+    for c in doc["checks"].as_array().into_iter().flatten() {
+        let mark = if c["pass"] == true { "pass" } else { "FAIL" };
+        writeln!(out, "  [{mark}] {}: {}", s(&c["check"]), s(&c["evidence"]))?;
+    }
+    let v = &doc["verdict"];
+    let verdict = if v["eligible"] == true {
+        "eligible".to_string()
+    } else {
+        let reasons: Vec<String> = v["reasons"].as_array().into_iter().flatten().map(s).collect();
+        format!("refused: {}", reasons.join("; "))
+    };
+    if doc["pass"] == true {
+        writeln!(out, "Result: PASS — the reset quiesces the device on the simulator model")?;
+    } else {
+        writeln!(out, "Result: FAIL")?;
+    }
+    writeln!(out, "Policy verdict (unchanged by verify): {verdict}")
+}
+
+/// Runs the command.
+pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
+    let faults: Vec<Fault> = args.faults.iter().map(|f| f.0).collect();
+    let policy = args.policy.policy(args.pulse_us)?;
+    let acpi = args.policy.acpi_devices()?;
+    if args.all {
+        return run_all(args, &faults, &policy, &acpi);
+    }
+    let blob =
+        std::fs::read(&args.dtb).map_err(|source| CliError::Input { path: args.dtb.clone(), source })?;
+    let file = args.dtb.display().to_string();
+    let fdt = Fdt::parse(&blob).map_err(|source| CliError::Dtb { file: file.clone(), source })?;
+    let spec = args.node.as_deref().unwrap_or_default();
+    let node = fdt.resolve(spec).map_err(|source| CliError::Lookup { file: file.clone(), source })?;
+    let topology = Topology::build(&fdt);
+    let verdict = Evaluator::new(&policy, &topology, &acpi).verdict(node.id());
+    let report = verify(&topology, node.id(), &verdict.method, &faults, args.pulse_us, Performer::Resolved)
+        .map_err(|e| CliError::Verify(e.to_string()))?;
+    let doc = report_json(&file, &node.path(), &faults, &verdict, &report);
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(out, "{doc}")?,
+        Format::Text => text(&doc, &mut out)?,
+    }
+    if report.pass() {
+        Ok(())
+    } else {
+        Err(CliError::ChecksFailed(format!(
+            "{}: {} check(s) failed",
+            node.path(),
+            report.checks.iter().filter(|c| !c.pass).count()
+        )))
+    }
+}
+
+/// One device of `--all`: its result or why it could not be verified.
+struct Outcome {
+    file: String,
+    node: String,
+    result: Result<Value, String>,
+}
+
+fn run_all(
+    args: &VerifyArgs,
+    faults: &[Fault],
+    policy: &platreset_vfio::policy::Policy,
+    acpi: &[platreset_acpi::AcpiDevice],
+) -> Result<(), CliError> {
+    let files = inputs::collect(std::slice::from_ref(&args.dtb))?;
+    let progress = if std::io::stderr().is_terminal() && files.len() > 1 {
+        indicatif::ProgressBar::new(files.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut outcomes = Vec::new();
+    let mut unreadable = 0usize;
+    for input in &files {
+        progress.set_message(input.display.clone());
+        let blob = match std::fs::read(&input.path) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("platreset: cannot read {}: {e}", input.display);
+                unreadable += 1;
+                continue;
+            }
+        };
+        let fdt = match Fdt::parse(&blob) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("platreset: invalid DTB: {e} ({})", input.display);
+                unreadable += 1;
+                continue;
+            }
+        };
+        let topology = Topology::build(&fdt);
+        let evaluator = Evaluator::new(policy, &topology, acpi);
+        let mut targets: Vec<NodeId> = topology.consumers().iter().map(|c| c.node).collect();
+        // Devices reset by a handler need no `resets`.
+        targets.extend(
+            fdt.nodes()
+                .filter(|n| {
+                    n.compatible().next().is_some_and(|c| {
+                        platreset_vfio::handlers::COMPATIBLES.iter().any(|h| h.as_bytes() == c)
+                    })
+                })
+                .map(|n| n.id()),
+        );
+        targets.sort_unstable();
+        targets.dedup();
+        for id in targets {
+            let Some(node) = fdt.node(id) else { continue };
+            if args.okay && !node.is_enabled() {
+                continue;
+            }
+            let verdict = evaluator.verdict(id);
+            if matches!(verdict.method, Method::None | Method::Acpi { .. }) {
+                continue;
+            }
+            let result =
+                match verify(&topology, id, &verdict.method, faults, args.pulse_us, Performer::Resolved) {
+                    Ok(report) => Ok(report_json(&input.display, &node.path(), faults, &verdict, &report)),
+                    Err(
+                        e @ (VerifyError::NotSimulated { .. }
+                        | VerifyError::NoMethod { .. }
+                        | VerifyError::Sim(_)),
+                    ) => Err(e.to_string()),
+                };
+            outcomes.push(Outcome { file: input.display.clone(), node: node.path(), result });
+        }
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    let passed = outcomes.iter().filter(|o| o.result.as_ref().is_ok_and(|d| d["pass"] == true)).count();
+    let failed = outcomes.iter().filter(|o| o.result.as_ref().is_ok_and(|d| d["pass"] != true)).count();
+    let skipped = outcomes.len() - passed - failed;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let results: Vec<Value> = outcomes
+                .iter()
+                .map(|o| match &o.result {
+                    Ok(doc) => doc.clone(),
+                    Err(why) => json!({"file": o.file, "node": o.node, "not_verified": why}),
+                })
+                .collect();
+            let doc = json!({"model": MODEL_VERSION, "results": results,
+                "summary": {"files": files.len(), "unreadable": unreadable, "verified": passed + failed,
+                            "passed": passed, "failed": failed, "not_verified": skipped}});
+            writeln!(out, "{doc}")?;
+        }
+        Format::Text => {
+            for o in &outcomes {
+                match &o.result {
+                    Ok(doc) if doc["pass"] == true => writeln!(out, "  pass  {} {}", o.file, o.node)?,
+                    Ok(doc) => {
+                        let failed: Vec<String> = doc["checks"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter(|c| c["pass"] != true)
+                            .map(|c| {
+                                format!(
+                                    "{}: {}",
+                                    c["check"].as_str().unwrap_or_default(),
+                                    c["evidence"].as_str().unwrap_or_default()
+                                )
+                            })
+                            .collect();
+                        writeln!(out, "  FAIL  {} {}: {}", o.file, o.node, failed.join("; "))?;
+                    }
+                    Err(why) => writeln!(out, "  -     {} {}: not verified: {why}", o.file, o.node)?,
+                }
+            }
+            writeln!(
+                out,
+                "Summary: {} file(s) ({unreadable} unreadable); {} device(s) verified: {passed} passed, {failed} failed; {skipped} not verified (no model or no method to simulate)",
+                files.len(),
+                passed + failed
+            )?;
+        }
+    }
+    if failed > 0 {
+        return Err(CliError::ChecksFailed(format!("{failed} device(s) failed verification")));
+    }
+    if unreadable > 0 {
+        return Err(CliError::SomeInputsFailed { failed: unreadable, total: files.len() });
+    }
+    Ok(())
+}

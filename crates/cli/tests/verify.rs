@@ -1,0 +1,99 @@
+//! `platreset verify` on the built-in SoC: pass for a dedicated line, fail naming the collateral
+//! for a shared one, each fault caught, exit codes that scripts can rely on.
+
+// A test whose setup fails stops there, with the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn demo() -> String {
+    platreset_testkit::repo_root().join("data/demo-soc.dtb").to_str().unwrap().to_string()
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_platreset")).args(args).output().unwrap()
+}
+
+fn json(args: &[&str]) -> (Option<i32>, Value) {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    let out = run(&all);
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code(), doc)
+}
+
+fn failed_checks(doc: &Value) -> Vec<String> {
+    doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["pass"] != true)
+        .map(|c| c["check"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_dedicated_line_passes_with_the_drivers_accesses_and_the_policy_verdict_beside() {
+    let dtb = demo();
+    let (code, doc) = json(&["verify", &dtb, "sdhi0"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["pass"], true);
+    assert_eq!(doc["method"], "generic");
+    assert_eq!(doc["ops"][0]["reg"], "SRCR3");
+    assert_eq!(doc["ops"][1]["op"], "delay_us");
+    assert_eq!(doc["ops"][2]["reg"], "SRSTCLR3");
+    assert_eq!(doc["verdict"]["eligible"], false, "verify does not change the verdict: {}", doc["verdict"]);
+    assert!(doc["model"].as_str().unwrap().starts_with("platreset-sim "));
+}
+
+#[test]
+fn a_shared_line_fails_naming_the_devices_reset_with_it() {
+    let dtb = demo();
+    let (code, doc) = json(&["verify", &dtb, "/soc/pwm@e6e30000"]);
+    assert_eq!(code, Some(3));
+    assert_eq!(failed_checks(&doc), ["no other device was disturbed"]);
+    assert_eq!(doc["collateral"], serde_json::json!(["/soc/pwm@e6e31000", "/soc/pwm@e6e32000"]));
+}
+
+#[test]
+fn every_fault_is_caught_and_a_fault_that_does_not_apply_is_an_error() {
+    let dtb = demo();
+    for (fault, check) in [
+        ("stuck-reset", "the reset reached the device"),
+        ("short-delay", "no DMA write by the device after the reset"),
+        ("dma-survives-reset", "no DMA write by the device after the reset"),
+        ("bus-error=0xe61500b8", "the reset method completed"),
+    ] {
+        let (code, doc) = json(&["verify", &dtb, "sdhi0", "--fault", fault]);
+        assert_eq!(code, Some(3), "{fault}: {doc}");
+        assert!(failed_checks(&doc).iter().any(|c| c == check), "{fault}: {:?}", failed_checks(&doc));
+        assert_eq!(doc["faults"], serde_json::json!([fault]));
+    }
+    let out = run(&["verify", &dtb, "sdhi0", "--fault", "no-flush"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("fault no-flush does not apply to /soc/mmc@ee100000")
+    );
+    let out = run(&["verify", &dtb, "sdhi0", "--fault", "melt"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown fault 'melt'"));
+}
+
+#[test]
+fn all_verifies_every_resolvable_device_and_says_which_cannot_be_simulated() {
+    let dtb = demo();
+    let (code, doc) = json(&["verify", "--all", &dtb]);
+    assert_eq!(code, Some(3), "the shared lines fail");
+    let s = &doc["summary"];
+    assert_eq!((s["passed"].as_u64(), s["failed"].as_u64()), (Some(3), Some(5)), "{s}");
+    let serial =
+        doc["results"].as_array().unwrap().iter().find(|r| r["node"] == "/soc/serial@e6e60000").unwrap();
+    assert!(serial["not_verified"].as_str().unwrap().contains("no hardware model"), "{serial}");
+    let (_, okay) = json(&["verify", "--all", "--okay", &dtb]);
+    let nodes: Vec<&str> =
+        okay["results"].as_array().unwrap().iter().map(|r| r["node"].as_str().unwrap()).collect();
+    assert!(!nodes.contains(&"/soc/pwm@e6e32000"), "disabled devices are left out with --okay: {nodes:?}");
+    assert!(nodes.contains(&"/soc/pwm@e6e31000"));
+}
