@@ -6,6 +6,7 @@ use clap::Args;
 
 use crate::audit::{self, Format, Input};
 use crate::error::CliError;
+use platreset_sim::Fault;
 use platreset_vfio::policy::Options;
 
 /// The example SoC's device tree, compiled from `data/demo-soc.dts`.
@@ -26,30 +27,31 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         println!("wrote the demo SoC's DTB ({} bytes) to {}", DEMO_DTB.len(), path.display());
         return Ok(());
     }
-    println!("platreset demo: a made-up SoC (data/demo-soc.dts) with an R-Car-style CPG/MSSR reset");
-    println!("controller, a reset-simple controller, an SMMU and a dozen devices.\n");
-    println!("Step 1 - audit: every device with a reset line, who shares it, and the verdict.");
-    println!("The allowlist holds no evidence for these made-up devices, so the audit runs with");
-    println!("--trust-reset: \"quiescence unproven\" shows as an accepted warning, not a refusal.\n");
-    let trusting = Options { trust_reset: true, ..Options::default() };
-    let input = Input {
-        display: "demo-soc.dtb".into(),
-        path: "demo-soc.dtb".into(),
-        from_directory: false,
-        regular: true,
-    };
-    let outcome = audit::audit_one(
-        &mut None,
-        &input,
-        Ok(DEMO_DTB),
-        &audit::Settings::builtin(trusting)?,
-        Format::Table,
-    );
+    let file = "demo-soc.dtb";
+    println!("platreset demo: a made-up SoC (data/demo-soc.dts): an R-Car-style CPG/MSSR reset controller,");
+    println!("a reset-simple controller, an SMMU and a dozen devices. Nothing here touches hardware.\n");
+    println!("Step 1 - audit: every device with a reset line, who shares it, and the policy's verdict.\n");
+    let input = Input { display: file.into(), path: file.into(), from_directory: false, regular: true };
+    let settings = audit::Settings::builtin(Options::default())?;
+    let outcome = audit::audit_one(&mut None, &input, Ok(DEMO_DTB), &settings, Format::Table);
     audit::render(&[outcome], Format::Table, &mut std::io::stdout().lock())?;
-    println!("\nStep 2 - reset (dry run): the register writes that reset the SD host, exactly as");
-    println!("Linux's CPG/MSSR driver does them. Nothing is written anywhere.\n");
+
+    println!("\nStep 2 - explain /soc/pwm@e6e30000: why a PWM channel is refused, rule by rule.\n");
+    let doc = crate::explain::account_of(DEMO_DTB, file, "/soc/pwm@e6e30000", &settings.policy)?;
+    for r in doc["rules"].as_array().into_iter().flatten() {
+        let mark = if r["pass"] == true { "pass" } else { "FAIL" };
+        println!(
+            "  [{mark}] {}. {}: {}",
+            r["number"],
+            r["rule"].as_str().unwrap_or_default(),
+            r["evidence"].as_str().unwrap_or_default()
+        );
+    }
+
+    println!("\nStep 3 - reset (dry run): the register writes that reset the SD host, exactly as");
+    println!("Linux's CPG/MSSR driver does them.\n");
     let reset_args = crate::reset::ResetArgs {
-        dtb: "demo-soc.dtb".into(),
+        dtb: file.into(),
         node: "sdhi0".into(),
         line: None,
         assert: false,
@@ -63,19 +65,36 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         format: crate::reset::Format::Text,
         policy: crate::policy_args::PolicyArgs::defaults(),
     };
-    crate::reset::run_on(DEMO_DTB, "demo-soc.dtb", &reset_args)?;
-    println!("\nWhat it shows:");
-    println!("  - the three PWM channels share one reset line (cpg 523): resetting one resets the others,");
-    println!("    so none of them may be handed to a VM on its own (the case that sank the 2018 series);");
-    println!("  - the SD host and the Ethernet MAC have dedicated lines and sit behind the SMMU: eligible;");
-    println!("  - the DMA engine has a dedicated line but no IOMMU: its DMA could reach all host memory;");
-    println!("  - the UART's reset-simple driver has no .reset: Linux's reset_control_reset would fail,");
-    println!("    platreset could only pulse the line (accepted with --allow-pulse);");
+    crate::reset::run_on(DEMO_DTB, file, &reset_args)?;
+
+    println!("\nStep 4 - verify on the simulator: each device's DMA and interrupt are started, the same");
     println!(
-        "  - a reset through a controller is a handful of register writes, shown before anything is done."
+        "driver resets it on simulated registers, and the bus is watched for {} us after.\n",
+        platreset_sim::verify::RUN_ON
     );
-    println!("\nNext: `platreset audit <your.dtb>` on your own board's device tree,");
-    println!("`platreset explain <your.dtb> <device>` for the rules one by one, then");
-    println!("`platreset reset <your.dtb> <device>` to see how it would be reset.");
+    for (spec, what, faults) in [
+        ("/soc/mmc@ee100000", "dedicated line", &[][..]),
+        ("/soc/pwm@e6e30000", "shared line", &[][..]),
+        (
+            "/soc/dma-controller@e6700000",
+            "broken IP (its reset leaves DMA running)",
+            &[Fault::DmaSurvivesReset][..],
+        ),
+    ] {
+        let (pass, summary) = crate::verify::summary_of(DEMO_DTB, file, spec, faults, &settings.policy)?;
+        println!("  {} {spec} ({what}): {summary}", if pass { "PASS" } else { "FAIL" });
+    }
+
+    println!("\nWhat it shows:");
+    println!("  - the PWM channels share one reset line (cpg 523): resetting one resets the others, so");
+    println!("    none may go to a VM alone (the case that sank the 2018 series); the simulator shows it;");
+    println!("  - the SD host and the Ethernet MAC have dedicated lines, sit behind the SMMU, and the");
+    println!("    simulator shows their reset stops DMA and interrupts (recorded in data/allowlist.toml): eligible;");
+    println!("  - the DMA engine has no IOMMU; and if its IP ignored reset, verify would catch the DMA;");
+    println!("  - the UART's reset-simple driver has no .reset: Linux's reset_control_reset would fail.");
+    println!(
+        "\nNext: `platreset audit <your.dtb>` on your own board, `platreset explain <your.dtb> <device>`"
+    );
+    println!("for the rules one by one, `platreset verify <your.dtb> <device>` to watch its reset.");
     Ok(())
 }

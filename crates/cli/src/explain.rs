@@ -55,6 +55,15 @@ pub struct ExplainArgs {
     pub policy: PolicyArgs,
 }
 
+/// The account of `spec` in a DTB already in memory, as `explain --format json` prints it.
+pub(crate) fn account_of(blob: &[u8], file: &str, spec: &str, policy: &Policy) -> Result<Value, CliError> {
+    let fdt = Fdt::parse(blob).map_err(|source| CliError::Dtb { file: file.to_string(), source })?;
+    let node = fdt.resolve(spec).map_err(|source| CliError::Lookup { file: file.to_string(), source })?;
+    let topology = Topology::build(&fdt);
+    let evaluator = Evaluator::new(policy, &topology, &[]);
+    Ok(account(&evaluator, &node))
+}
+
 /// Runs the command.
 pub fn run(args: &ExplainArgs) -> Result<(), CliError> {
     let policy = args.policy.policy(DEFAULT_PULSE_US)?;

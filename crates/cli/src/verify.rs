@@ -193,6 +193,32 @@ fn text(doc: &Value, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "Policy verdict (unchanged by verify): {verdict}")
 }
 
+/// One line about a verification, for the demo: whether it passed, and the evidence of the
+/// failed checks (or of the DMA check when all passed).
+pub(crate) fn summary_of(
+    blob: &[u8],
+    file: &str,
+    spec: &str,
+    faults: &[Fault],
+    policy: &platreset_vfio::policy::Policy,
+) -> Result<(bool, String), CliError> {
+    let fdt = Fdt::parse(blob).map_err(|source| CliError::Dtb { file: file.to_string(), source })?;
+    let node = fdt.resolve(spec).map_err(|source| CliError::Lookup { file: file.to_string(), source })?;
+    let topology = Topology::build(&fdt);
+    let method = Evaluator::new(policy, &topology, &[]).verdict(node.id()).method;
+    let report = verify(&topology, node.id(), &method, faults, DEFAULT_PULSE_US, Performer::Resolved)
+        .map_err(|e| CliError::Verify(e.to_string()))?;
+    let failed: Vec<String> = report.checks.iter().filter(|c| !c.pass).map(|c| c.evidence.clone()).collect();
+    let summary = if failed.is_empty() {
+        let dma =
+            report.checks.iter().find(|c| c.name.starts_with("no DMA write")).map(|c| c.evidence.clone());
+        format!("{}; interrupt low; registers at reset values; nothing else reset", dma.unwrap_or_default())
+    } else {
+        failed.join("; ")
+    };
+    Ok((report.pass(), summary))
+}
+
 /// Runs the command.
 pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
     let faults: Vec<Fault> = args.faults.iter().map(|f| f.0).collect();

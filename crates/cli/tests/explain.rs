@@ -72,15 +72,29 @@ fn a_shared_line_fails_its_rule_naming_the_siblings_and_a_fix() {
     assert!(shared["fix"].as_str().unwrap().contains("assign them together"));
     let text =
         String::from_utf8_lossy(&run(&["explain", demo.to_str().unwrap(), "sdhi0"]).stdout).into_owned();
-    assert!(text.contains("[FAIL] 4. the reset is known to stop"), "{text}");
-    assert!(text.contains("Verdict: refused"), "{text}");
-    let trusted = run(&["explain", demo.to_str().unwrap(), "sdhi0", "--trust-reset"]);
-    let text = String::from_utf8_lossy(&trusted.stdout).into_owned();
-    assert!(text.contains("[warn] 4.") && text.contains("Verdict: eligible"), "{text}");
+    assert!(
+        text.contains("[pass] 4. the reset is known to stop the device's DMA and interrupts: simulator model bus-master platreset-sim"),
+        "the demo SoC's allowlist entry names a verify run: {text}"
+    );
+    assert!(text.contains("Verdict: eligible"), "{text}");
     assert!(
         text.contains("echo vfio-platform > /sys/bus/platform/devices/ee100000.mmc/driver_override"),
         "the next steps name the kernel's device: {text}"
     );
+}
+
+#[test]
+fn trust_reset_turns_unproven_quiescence_into_a_warning() {
+    let files = PolicyFiles::new("trust");
+    let dtb = files.dir.join("policy.dtb");
+    let text =
+        String::from_utf8_lossy(&run(&["explain", dtb.to_str().unwrap(), "/ethernet@e6800000"]).stdout)
+            .into_owned();
+    assert!(text.contains("[FAIL] 4.") && text.contains("Verdict: refused"), "{text}");
+    let trusted = run(&["explain", dtb.to_str().unwrap(), "/ethernet@e6800000", "--trust-reset"]);
+    let text = String::from_utf8_lossy(&trusted.stdout).into_owned();
+    assert!(text.contains("[warn] 4.") && text.contains("Verdict: eligible"), "{text}");
+    assert!(text.contains("warning (accepted): resettable, quiescence unproven"), "{text}");
 }
 
 #[test]
