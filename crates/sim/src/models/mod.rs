@@ -11,7 +11,45 @@ use platreset_fdt::Node;
 use crate::device::DeviceModel;
 use crate::hw::ResetHw;
 
+pub mod aspeed;
+pub mod flexrm;
+pub mod imx;
+pub mod imx7;
+pub mod meson;
+pub mod qcom;
 pub mod rcar;
+pub mod rockchip;
+pub mod simple;
+pub mod stm32;
+pub mod sunxi;
+pub mod tegra;
+pub mod xgbe;
+pub mod xgmac;
+
+/// A family's constructor: the model for a compatible (with the controller node, for the few
+/// families whose registers depend on its properties), if the family knows it.
+type ControllerModel = fn(&str, &Node<'_, '_>) -> Option<Box<dyn ResetHw>>;
+
+/// Every family with a hardware model.
+const CONTROLLERS: &[ControllerModel] = &[
+    rcar::model,
+    sunxi::model,
+    simple::model,
+    aspeed::model,
+    rockchip::model,
+    stm32::model,
+    tegra::model,
+    meson::model,
+    imx::model,
+    imx7::model,
+    qcom::model,
+];
+
+/// A device model's constructor.
+type DeviceModelFor = fn(&str, &Node<'_, '_>) -> Option<Box<dyn DeviceModel>>;
+
+/// Register-level models of the devices the three device-specific handlers reset.
+const DEVICES: &[DeviceModelFor] = &[xgmac::model, xgbe::model, flexrm::model];
 
 /// Signals a model was told to keep as they are.
 #[derive(Debug, Clone, Default)]
@@ -36,17 +74,14 @@ impl Stuck {
 
 /// The hardware model for a reset controller node, by its first compatible a model knows.
 pub fn controller_for(node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> {
-    for c in node.compatible() {
-        let c = std::str::from_utf8(c).ok()?;
-        if let Some(m) = rcar::Cpg::for_compatible(c) {
-            return Some(Box::new(m));
-        }
-    }
-    None
+    node.compatible()
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .find_map(|c| CONTROLLERS.iter().find_map(|model| model(c, node)))
 }
 
-/// A register-level model for a device whose compatible has one; `None`: the generic bus master.
+/// A register-level model for a device whose first compatible has one; `None`: the generic bus
+/// master.
 pub fn device_for(node: &Node<'_, '_>) -> Option<Box<dyn DeviceModel>> {
-    let _ = node;
-    None
+    let first = std::str::from_utf8(node.compatible().next()?).ok()?;
+    DEVICES.iter().find_map(|model| model(first, node))
 }

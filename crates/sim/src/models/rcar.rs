@@ -2,11 +2,17 @@
 //! write-1-to-assert (writing 0 has no effect, reading returns the reset state), SRSTCLRn is
 //! write-1-to-deassert. Binding: one cell, `register * 100 + bit`.
 
+use platreset_fdt::Node;
 use platreset_reset::maps;
 
 use crate::hw::{HwError, ResetHw, Signal};
 use crate::models::Stuck;
 use crate::Tick;
+
+/// The model for `compatible`, if it is a CPG/MSSR with software resets.
+pub fn model(compatible: &str, _node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> {
+    Cpg::for_compatible(compatible).map(|m| Box::new(m) as Box<dyn ResetHw>)
+}
 
 /// One CPG/MSSR.
 #[derive(Debug, Clone)]

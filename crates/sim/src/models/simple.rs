@@ -1,0 +1,152 @@
+//! The reset-simple family of reset blocks: banks of plain read/write 32-bit registers, one bit
+//! per reset line, starting at a fixed offset in the block; a bit asserts its line when set, or
+//! when clear in the active-low blocks. Software read-modify-writes; nothing self-clears. The
+//! block's other registers read back what was written.
+//!
+//! Line `id` (binding: one cell) is bit `id % 32` of the register at
+//! `reg_offset + 4 * (id / 32)`. Per compatible (`data/reset-maps/reset-simple.json`, where the
+//! kernel's drivers reset-simple.c, reset-socfpga.c and reset-sunxi.c list them; a test checks
+//! this module against it): the polarity, the first register's offset, and the number of lines
+//! (fixed, or eight per byte of the block's `reg` window). `altr,rst-mgr` (32-bit SoCFPGA)
+//! takes its first register from the node's `altr,modrst-offset` (0x10 when absent, as on
+//! Cyclone V, where it is `mpumodrst`; Arria 10 says 0x20). The kernel's `status_active_low`
+//! is the driver's reading of the bit, not hardware, and has no place here.
+
+use std::collections::BTreeMap;
+
+use platreset_fdt::Node;
+
+use crate::hw::{HwError, ResetHw, Signal};
+use crate::models::Stuck;
+use crate::Tick;
+
+/// A block's register layout and polarity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layout {
+    family: &'static str,
+    reg_offset: u64,
+    /// `None`: eight per byte of the `reg` window.
+    lines: Option<u32>,
+    active_low: bool,
+}
+
+const HIGH: Layout = Layout { family: "reset-simple", reg_offset: 0, lines: None, active_low: false };
+const LOW: Layout = Layout { active_low: true, ..HIGH };
+
+/// Every compatible with a fixed layout (`altr,rst-mgr` reads its offset from the node).
+const LAYOUTS: &[(&str, Layout)] = &[
+    ("altr,stratix10-rst-mgr", Layout { reg_offset: 0x20, lines: Some(256), ..HIGH }),
+    ("st,stm32-rcc", HIGH),
+    ("allwinner,sun6i-a31-clock-reset", LOW),
+    ("zte,zx296718-reset", LOW),
+    ("aspeed,ast2400-lpc-reset", HIGH),
+    ("aspeed,ast2500-lpc-reset", HIGH),
+    ("aspeed,ast2600-lpc-reset", HIGH),
+    ("bitmain,bm1880-reset", LOW),
+    ("brcm,bcm4908-misc-pcie-reset", LOW),
+    ("snps,dw-high-reset", HIGH),
+    ("snps,dw-low-reset", LOW),
+    ("allwinner,sun6i-a31-ahb1-reset", Layout { family: "sun6i-ahb1-reset", ..LOW }),
+];
+
+/// `altr,rst-mgr`'s first module-reset register when the node does not say.
+const SOCFPGA_DEFAULT_OFFSET: u64 = 0x10;
+
+/// The model for `compatible`, if it is a reset-simple block.
+pub fn model(compatible: &str, node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> {
+    let layout = if compatible == "altr,rst-mgr" {
+        // Read as the kernel reads it: the first cell, the default when there is none.
+        let offset = node
+            .property("altr,modrst-offset")
+            .and_then(|p| p.value().first_chunk::<4>().map(|b| u64::from(u32::from_be_bytes(*b))))
+            .unwrap_or(SOCFPGA_DEFAULT_OFFSET);
+        Layout { family: "socfpga-rst-mgr", reg_offset: offset, lines: Some(256), active_low: false }
+    } else {
+        LAYOUTS.iter().find(|(c, _)| *c == compatible)?.1
+    };
+    let window = node.reg_cpu().ok()?.first().map(|r| r.size)?;
+    Some(Box::new(SimpleReset::new(layout, window)))
+}
+
+/// One reset-simple block.
+#[derive(Debug, Clone)]
+struct SimpleReset {
+    layout: Layout,
+    window: u64,
+    regs: BTreeMap<u64, u32>,
+    stuck: Stuck,
+}
+
+impl SimpleReset {
+    /// A block with every line released, as a running system has them.
+    fn new(layout: Layout, window: u64) -> SimpleReset {
+        SimpleReset { layout, window, regs: BTreeMap::new(), stuck: Stuck::default() }
+    }
+
+    /// What a register holds before software writes it: bank registers release every line.
+    fn initial(&self, offset: u64) -> u32 {
+        match self.bank_at(offset) {
+            Some(_) if self.layout.active_low => !0,
+            _ => 0,
+        }
+    }
+
+    fn value(&self, offset: u64) -> u32 {
+        self.regs.get(&offset).copied().unwrap_or_else(|| self.initial(offset))
+    }
+
+    fn lines(&self) -> u32 {
+        self.layout.lines.unwrap_or_else(|| u32::try_from(self.window.saturating_mul(8)).unwrap_or(u32::MAX))
+    }
+
+    fn bank_offset(&self, bank: u32) -> Option<u64> {
+        self.layout.reg_offset.checked_add(4 * u64::from(bank))
+    }
+
+    /// The bank a register offset is, if it is one.
+    fn bank_at(&self, offset: u64) -> Option<u32> {
+        let rel = offset.checked_sub(self.layout.reg_offset)?;
+        let bank = u32::try_from(rel / 4).ok()?;
+        (rel.is_multiple_of(4) && bank < self.lines().div_ceil(32)).then_some(bank)
+    }
+}
+
+impl ResetHw for SimpleReset {
+    fn family(&self) -> &'static str {
+        self.layout.family
+    }
+
+    fn signal(&self, args: &[u32]) -> Option<Signal> {
+        let [id] = args else { return None };
+        let offset = self.bank_offset(id / 32)?;
+        // A line whose register lies outside the block's window is wired to nothing.
+        (*id < self.lines() && offset.checked_add(4)? <= self.window).then_some(*id)
+    }
+
+    fn read(&mut self, offset: u64, _now: Tick) -> Result<u32, HwError> {
+        if !offset.is_multiple_of(4) {
+            return Err(HwError::NoRegister { family: self.family(), offset });
+        }
+        Ok(self.value(offset))
+    }
+
+    fn write(&mut self, offset: u64, value: u32, _now: Tick) -> Result<(), HwError> {
+        if !offset.is_multiple_of(4) {
+            return Err(HwError::NoRegister { family: self.family(), offset });
+        }
+        let writable = self.bank_at(offset).map_or(!0, |bank| self.stuck.writable_mask(bank));
+        let old = self.value(offset);
+        self.regs.insert(offset, (value & writable) | (old & !writable));
+        Ok(())
+    }
+
+    fn asserted(&self, signal: Signal, _now: Tick) -> bool {
+        let Some(offset) = self.bank_offset(signal / 32) else { return false };
+        let set = self.value(offset) & (1 << (signal % 32)) != 0;
+        set != self.layout.active_low
+    }
+
+    fn stick(&mut self, signal: Signal) {
+        self.stuck.add(signal);
+    }
+}

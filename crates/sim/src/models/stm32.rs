@@ -1,0 +1,92 @@
+//! STM32MP15 RCC peripheral resets, as the reference manual (RM0436, "RCC registers") describes
+//! them: each bus has a pair of registers, `RCC_xxxRSTSETR` and `RCC_xxxRSTCLRR` four bytes
+//! above it. Writing 1 to a SET bit asserts that peripheral's reset, writing 1 to the CLR bit
+//! releases it, writing 0 does nothing; reading either returns the reset state. Binding: one
+//! cell, `(SET register offset / 4) * 32 + bit` (so SDMMC1 3280 is bit 16 of 0x198).
+//!
+//! The CLR distance (4) is `clear_offset` of `data/reset-maps/stm32mp1.json` (the kernel's
+//! `stm32mp1_data`; `platreset_reset::maps` has no typed accessor for it, hence the constant).
+//! The list of SET registers is the RM0436 register map: only those offsets are reset registers.
+
+use platreset_fdt::Node;
+
+use crate::hw::{HwError, ResetHw, Signal};
+use crate::models::Stuck;
+use crate::Tick;
+
+/// The RCCs this models (the MP13's RCC has another register map).
+pub const COMPATIBLES: &[&str] = &["st,stm32mp1-rcc", "st,stm32mp1-rcc-secure"];
+
+/// Distance from a SET register to its CLR register (`clear_offset` in
+/// `data/reset-maps/stm32mp1.json`).
+pub const CLEAR_OFFSET: u64 = 4;
+
+/// The RSTSETR registers of RM0436: APB4, APB5, AHB5, AHB6, TZAHB6 (MPU side), then APB1, APB2,
+/// APB3, AHB2, AHB3, AHB4.
+pub const SET_REGISTERS: [u64; 11] =
+    [0x180, 0x188, 0x190, 0x198, 0x1A0, 0x980, 0x988, 0x990, 0x998, 0x9A0, 0x9A8];
+
+/// The model for `compatible`, if it is an STM32MP15 RCC.
+pub fn model(compatible: &str, _node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> {
+    COMPATIBLES.contains(&compatible).then(|| Box::new(Rcc::new()) as Box<dyn ResetHw>)
+}
+
+/// One RCC. Signals are the binding's ids: `(SET offset / 4) * 32 + bit`.
+#[derive(Debug, Clone)]
+pub struct Rcc {
+    /// Reset state, one word per entry of [`SET_REGISTERS`].
+    state: [u32; SET_REGISTERS.len()],
+    stuck: Stuck,
+}
+
+impl Default for Rcc {
+    fn default() -> Self {
+        Rcc::new()
+    }
+}
+
+impl Rcc {
+    /// An RCC with every peripheral out of reset.
+    pub fn new() -> Rcc {
+        Rcc { state: [0; SET_REGISTERS.len()], stuck: Stuck::default() }
+    }
+
+    fn pair(set: u64) -> Option<usize> {
+        SET_REGISTERS.iter().position(|&s| s == set)
+    }
+}
+
+impl ResetHw for Rcc {
+    fn family(&self) -> &'static str {
+        "stm32mp1-rcc"
+    }
+
+    fn signal(&self, args: &[u32]) -> Option<Signal> {
+        let [id] = args else { return None };
+        Rcc::pair(4 * u64::from(id / 32)).map(|_| *id)
+    }
+
+    fn read(&mut self, offset: u64, _now: Tick) -> Result<u32, HwError> {
+        let set = if offset % 8 == CLEAR_OFFSET { offset - CLEAR_OFFSET } else { offset };
+        // Clocks, PLLs and the rest of the RCC read as zero here.
+        Ok(Rcc::pair(set).map_or(0, |i| self.state[i]))
+    }
+
+    fn write(&mut self, offset: u64, value: u32, _now: Tick) -> Result<(), HwError> {
+        if let Some(i) = Rcc::pair(offset) {
+            self.state[i] |= value & self.stuck.writable_mask((offset / 4) as u32);
+        } else if let Some(i) = offset.checked_sub(CLEAR_OFFSET).and_then(Rcc::pair) {
+            let set = offset - CLEAR_OFFSET;
+            self.state[i] &= !(value & self.stuck.writable_mask((set / 4) as u32));
+        }
+        Ok(())
+    }
+
+    fn asserted(&self, signal: Signal, _now: Tick) -> bool {
+        Rcc::pair(4 * u64::from(signal / 32)).is_some_and(|i| self.state[i] & (1 << (signal % 32)) != 0)
+    }
+
+    fn stick(&mut self, signal: Signal) {
+        self.stuck.add(signal);
+    }
+}
