@@ -7,6 +7,11 @@
 //! The CLR distance (4) is `clear_offset` of `data/reset-maps/stm32mp1.json` (the kernel's
 //! `stm32mp1_data`; `platreset_reset::maps` has no typed accessor for it, hence the constant).
 //! The list of SET registers is the RM0436 register map: only those offsets are reset registers.
+//!
+//! One more signal is not a SET/CLR pair: `MCU_R` (8225, bit 1 of 0x404) is MCURST in
+//! RCC_MP_GRSTCSETR — writing 1 *generates* a reset of the Cortex-M4, which ends by itself; 0x408
+//! (RCC_MP_RSTSCLRR) only clears reset-source flags. The kernel and platreset write the "release"
+//! there all the same, which the hardware ignores as a reset control.
 
 use platreset_fdt::Node;
 
@@ -37,7 +42,16 @@ pub struct Rcc {
     /// Reset state, one word per entry of [`SET_REGISTERS`].
     state: [u32; SET_REGISTERS.len()],
     stuck: Stuck,
+    /// The M4 reset MCURST generated lasts until this tick.
+    mcu_reset_until: Tick,
 }
+
+/// RCC_MP_GRSTCSETR: writing MCURST (bit 1) generates a reset of the Cortex-M4.
+const GRSTCSETR: u64 = 0x404;
+/// The binding's `MCU_R`: bit 1 of 0x404.
+const MCU_R: Signal = (GRSTCSETR as u32 / 4) * 32 + 1;
+/// How long the generated M4 reset lasts (a few RCC clock cycles; one tick here).
+const MCU_RESET_US: Tick = 1;
 
 impl Default for Rcc {
     fn default() -> Self {
@@ -48,7 +62,7 @@ impl Default for Rcc {
 impl Rcc {
     /// An RCC with every peripheral out of reset.
     pub fn new() -> Rcc {
-        Rcc { state: [0; SET_REGISTERS.len()], stuck: Stuck::default() }
+        Rcc { state: [0; SET_REGISTERS.len()], stuck: Stuck::default(), mcu_reset_until: 0 }
     }
 
     fn pair(set: u64) -> Option<usize> {
@@ -63,6 +77,9 @@ impl ResetHw for Rcc {
 
     fn signal(&self, args: &[u32]) -> Option<Signal> {
         let [id] = args else { return None };
+        if *id == MCU_R {
+            return Some(MCU_R);
+        }
         Rcc::pair(4 * u64::from(id / 32)).map(|_| *id)
     }
 
@@ -72,7 +89,10 @@ impl ResetHw for Rcc {
         Ok(Rcc::pair(set).map_or(0, |i| self.state[i]))
     }
 
-    fn write(&mut self, offset: u64, value: u32, _now: Tick) -> Result<(), HwError> {
+    fn write(&mut self, offset: u64, value: u32, now: Tick) -> Result<(), HwError> {
+        if offset == GRSTCSETR && value & (1 << (MCU_R % 32)) != 0 && !self.stuck.contains(MCU_R) {
+            self.mcu_reset_until = now + MCU_RESET_US;
+        }
         if let Some(i) = Rcc::pair(offset) {
             self.state[i] |= value & self.stuck.writable_mask((offset / 4) as u32);
         } else if let Some(i) = offset.checked_sub(CLEAR_OFFSET).and_then(Rcc::pair) {
@@ -82,8 +102,15 @@ impl ResetHw for Rcc {
         Ok(())
     }
 
-    fn asserted(&self, signal: Signal, _now: Tick) -> bool {
+    fn asserted(&self, signal: Signal, now: Tick) -> bool {
+        if signal == MCU_R {
+            return now < self.mcu_reset_until;
+        }
         Rcc::pair(4 * u64::from(signal / 32)).is_some_and(|i| self.state[i] & (1 << (signal % 32)) != 0)
+    }
+
+    fn next_event(&self, now: Tick) -> Option<Tick> {
+        (self.mcu_reset_until > now).then_some(self.mcu_reset_until)
     }
 
     fn stick(&mut self, signal: Signal) {
