@@ -27,7 +27,9 @@ pub mod verify;
 pub use device::{BusMaster, DeviceModel, DeviceRegs, DMA_CHUNK};
 pub use hw::{HwError, ResetHw, Signal};
 pub use ram::{DmaWrite, Ram};
-pub use soc::{Fault, SimError, SimMmio, Soc, DEFAULT_RAM_BASE, DEFAULT_RAM_SIZE, SHORT_DELAY_HOLD_US};
+pub use soc::{
+    Fault, SimError, SimMmio, Soc, StrayWrite, DEFAULT_RAM_BASE, DEFAULT_RAM_SIZE, SHORT_DELAY_HOLD_US,
+};
 
 /// Simulated time, in microseconds since the SoC was built.
 pub type Tick = u64;

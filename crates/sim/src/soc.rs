@@ -78,12 +78,28 @@ struct Device {
     resets: Vec<Tick>,
 }
 
+/// A register write that landed on a node without a model: a driver writing where it should not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrayWrite {
+    /// When.
+    pub tick: Tick,
+    /// Where.
+    pub addr: u64,
+    /// What was written.
+    pub value: u32,
+    /// The node whose `reg` holds the address.
+    pub node: NodeId,
+}
+
 /// The simulated SoC.
 pub struct Soc {
     now: Tick,
     ram: Ram,
     controllers: Vec<Controller>,
     devices: Vec<Device>,
+    /// Every other node's `reg`: reads as zero, writes are logged as stray.
+    inert: Vec<(u64, u64, NodeId)>,
+    stray: Vec<StrayWrite>,
     bus_errors: Vec<u64>,
     unmodelled: Vec<(NodeId, String)>,
 }
@@ -159,7 +175,25 @@ impl Soc {
             .collect();
         let ram =
             Ram::new(if memory.is_empty() { vec![(DEFAULT_RAM_BASE, DEFAULT_RAM_SIZE)] } else { memory });
-        Ok(Soc { now: 0, ram, controllers, devices, bus_errors: Vec::new(), unmodelled })
+        // The rest of the memory map, so a write to another node's registers is seen, not lost.
+        let modelled =
+            |id: NodeId| controllers.iter().any(|c| c.node == id) || devices.iter().any(|d| d.node == id);
+        let inert = fdt
+            .nodes()
+            .filter(|n| n.property("reg").is_some() && !modelled(n.id()))
+            .filter(|n| n.property("device_type").is_none_or(|p| p.first_string() != b"memory"))
+            .flat_map(|n| window(&n).into_iter().map(move |(base, size)| (base, size, n.id())))
+            .collect();
+        Ok(Soc {
+            now: 0,
+            ram,
+            controllers,
+            devices,
+            inert,
+            stray: Vec::new(),
+            bus_errors: Vec::new(),
+            unmodelled,
+        })
     }
 
     /// The current tick.
@@ -335,6 +369,9 @@ impl Soc {
                 return d.model.read(region, offset, now).map_err(|e| Self::hw_error(addr, name, e));
             }
         }
+        if self.inert.iter().any(|&(base, size, _)| addr >= base && addr - base < size) {
+            return Ok(0);
+        }
         Err(MmioError::OutOfWindow { addr: PhysAddr::new(addr), name: name.to_string() })
     }
 
@@ -352,7 +389,18 @@ impl Soc {
                 return d.model.write(region, offset, value, now).map_err(|e| Self::hw_error(addr, name, e));
             }
         }
+        if let Some(&(_, _, node)) =
+            self.inert.iter().find(|&&(base, size, _)| addr >= base && addr - base < size)
+        {
+            self.stray.push(StrayWrite { tick: now, addr, value, node });
+            return Ok(());
+        }
         Err(MmioError::OutOfWindow { addr: PhysAddr::new(addr), name: name.to_string() })
+    }
+
+    /// Register writes that landed on nodes without a model, in order.
+    pub fn stray_writes(&self) -> &[StrayWrite] {
+        &self.stray
     }
 
     /// A backend for drivers and handlers that records every access.

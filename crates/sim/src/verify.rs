@@ -268,13 +268,26 @@ pub fn verify(
         .filter(|&(id, _)| soc.resets_of(id).iter().any(|&t| t >= reset_start))
         .map(|(_, p)| p.to_string())
         .collect();
+    let stray: Vec<String> = soc
+        .stray_writes()
+        .iter()
+        .filter(|w| w.tick >= reset_start)
+        .map(|w| format!("{:#x} <- {:#x} at tick {} ({})", w.addr, w.value, w.tick, path(w.node)))
+        .collect();
+    let mut disturbed = Vec::new();
+    if !collateral.is_empty() {
+        disturbed.push(format!("also reset: {}", collateral.join(", ")));
+    }
+    if !stray.is_empty() {
+        disturbed.push(format!("register write(s) to other nodes: {}", stray.join(", ")));
+    }
     checks.push(Check {
         name: "no other device was disturbed",
-        pass: collateral.is_empty(),
-        evidence: if collateral.is_empty() {
-            "no other device's reset input moved".into()
+        pass: disturbed.is_empty(),
+        evidence: if disturbed.is_empty() {
+            "no other device's reset input moved, no other node's register was written".into()
         } else {
-            format!("also reset: {}", collateral.join(", "))
+            disturbed.join("; ")
         },
     });
     Ok(Report { method: method.clone(), checks, reset_start, reset_done, end, ops, collateral })

@@ -81,3 +81,25 @@ fn a_swapped_srcr_and_srstclr_is_caught() {
     let report = verify(&topology, node.id(), &Method::Generic, &[], 10, Performer::Custom(&wrong)).unwrap();
     assert!(failed(&report).contains(&"the device is out of reset again"), "{:#?}", report.checks);
 }
+
+#[test]
+fn a_write_to_another_nodes_registers_is_named() {
+    let blob = demo();
+    let fdt = Fdt::parse(&blob).unwrap();
+    let topology = Topology::build(&fdt);
+    let node = fdt.find_path("/soc/mmc@ee100000").unwrap();
+    // A driver with a wrong base: its "SRCR3" write lands in the GPIO block (no model, no resets).
+    let wrong = |mmio: &mut platreset_sim::SimMmio<'_>| -> Result<(), String> {
+        use platreset_reset::{Mmio, PhysAddr, Reg};
+        let reg = Reg { addr: PhysAddr::new(0xe605_0010), name: "SRCR3?".into() };
+        mmio.write32(&reg, 1 << 14).map_err(|e| e.to_string())
+    };
+    let report = verify(&topology, node.id(), &Method::Generic, &[], 10, Performer::Custom(&wrong)).unwrap();
+    let disturbed = report.checks.iter().find(|c| c.name == "no other device was disturbed").unwrap();
+    assert!(!disturbed.pass);
+    assert!(
+        disturbed.evidence.contains("0xe6050010 <- 0x4000 at tick 100 (/soc/gpio@e6050000)"),
+        "{}",
+        disturbed.evidence
+    );
+}
