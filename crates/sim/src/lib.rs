@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 mod device;
+mod dma;
 mod hw;
 pub mod models;
 mod ram;

@@ -9,12 +9,11 @@
 //! kernel's per-variant table (drivers/reset/reset-imx7.c) from `data/reset-maps/imx-src.json`,
 //! read through `platreset_reset::maps::imx7`. A signal here is that index.
 
-use std::collections::BTreeMap;
-
 use platreset_fdt::Node;
 use platreset_reset::maps::{self, ImxSignal, ImxTable};
 
 use crate::hw::{HwError, ResetHw, Signal};
+use crate::models::RegFile;
 use crate::Tick;
 
 /// The model for `compatible`, if it is a reset-imx7 variant.
@@ -27,7 +26,7 @@ pub fn model(compatible: &str, _node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>>
 pub struct Imx7Src {
     table: &'static ImxTable,
     /// Every register written so far, or preset; the rest read 0.
-    regs: BTreeMap<u64, u32>,
+    regs: RegFile,
     stuck: Vec<Signal>,
 }
 
@@ -37,9 +36,9 @@ impl Imx7Src {
         let table = maps::imx7(compatible)?;
         // The system is running: whoever brought the modules up released every reset, which
         // for an active-low signal means its bits are set.
-        let mut regs = BTreeMap::new();
+        let mut regs = RegFile::default();
         for s in table.resets.iter().filter(|s| s.active_low) {
-            *regs.entry(s.offset).or_insert(0) |= s.bit;
+            regs.write(s.offset, regs.get(s.offset) | s.bit, 0);
         }
         Some(Imx7Src { table, regs, stuck: Vec::new() })
     }
@@ -49,7 +48,7 @@ impl Imx7Src {
     }
 
     fn reg(&self, offset: u64) -> u32 {
-        self.regs.get(&offset).copied().unwrap_or(0)
+        self.regs.get(offset)
     }
 
     /// The bits of the register at `offset` that belong to stuck signals.
@@ -78,8 +77,7 @@ impl ResetHw for Imx7Src {
 
     fn write(&mut self, offset: u64, value: u32, _now: Tick) -> Result<(), HwError> {
         let frozen = self.frozen(offset);
-        let old = self.reg(offset);
-        self.regs.insert(offset, (old & frozen) | (value & !frozen));
+        self.regs.write(offset, value, frozen);
         Ok(())
     }
 

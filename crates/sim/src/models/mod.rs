@@ -51,6 +51,24 @@ type DeviceModelFor = fn(&str, &Node<'_, '_>) -> Option<Box<dyn DeviceModel>>;
 /// Register-level models of the devices the three device-specific handlers reset.
 const DEVICES: &[DeviceModelFor] = &[xgmac::model, xgbe::model, flexrm::model];
 
+/// Plain read/write registers, zero until written, for blocks whose reset bits sit anywhere in
+/// a sparse register map (i.MX7 SRC, Qualcomm clock controllers).
+#[derive(Debug, Clone, Default)]
+pub struct RegFile(std::collections::BTreeMap<u64, u32>);
+
+impl RegFile {
+    /// The register at `offset`.
+    pub fn get(&self, offset: u64) -> u32 {
+        self.0.get(&offset).copied().unwrap_or(0)
+    }
+
+    /// A write that leaves the `frozen` bits (stuck signals) as they are.
+    pub fn write(&mut self, offset: u64, value: u32, frozen: u32) {
+        let old = self.get(offset);
+        self.0.insert(offset, (old & frozen) | (value & !frozen));
+    }
+}
+
 /// Signals a model was told to keep as they are.
 #[derive(Debug, Clone, Default)]
 pub struct Stuck(Vec<u32>);

@@ -13,12 +13,11 @@
 //! from `data/reset-maps/qcom-gcc.json`, read through `platreset_reset::maps::qcom`. A signal here
 //! is that index; two indexes naming the same bits are the same wire.
 
-use std::collections::BTreeMap;
-
 use platreset_fdt::Node;
 use platreset_reset::maps::{self, QcomTable};
 
 use crate::hw::{HwError, ResetHw, Signal};
+use crate::models::RegFile;
 use crate::Tick;
 
 /// The model for `compatible`, if a Qualcomm reset map describes it.
@@ -43,7 +42,7 @@ pub struct QcomReset {
     table: &'static QcomTable,
     kind: Kind,
     /// Every register written so far; the rest read 0 (no block in reset).
-    regs: BTreeMap<u64, u32>,
+    regs: RegFile,
     stuck: Vec<Signal>,
 }
 
@@ -57,7 +56,7 @@ impl QcomReset {
             ("qcom-pdc", Some(offset)) => Kind::Pdc { offset },
             _ => return None,
         };
-        Some(QcomReset { table, kind, regs: BTreeMap::new(), stuck: Vec::new() })
+        Some(QcomReset { table, kind, regs: RegFile::default(), stuck: Vec::new() })
     }
 
     /// The register and bits a signal is wired to; `None` when the table has no such index or
@@ -74,7 +73,7 @@ impl QcomReset {
     }
 
     fn reg(&self, offset: u64) -> u32 {
-        self.regs.get(&offset).copied().unwrap_or(0)
+        self.regs.get(offset)
     }
 
     /// The bits of the register at `offset` that belong to stuck signals.
@@ -107,8 +106,7 @@ impl ResetHw for QcomReset {
 
     fn write(&mut self, offset: u64, value: u32, _now: Tick) -> Result<(), HwError> {
         let frozen = self.frozen(offset);
-        let old = self.reg(offset);
-        self.regs.insert(offset, (old & frozen) | (value & !frozen));
+        self.regs.write(offset, value, frozen);
         Ok(())
     }
 

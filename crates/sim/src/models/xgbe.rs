@@ -23,7 +23,8 @@
 
 use platreset_fdt::{Node, NodeId};
 
-use crate::device::{DeviceModel, DeviceRegs, DMA_CHUNK};
+use crate::device::{DeviceModel, DeviceRegs};
+use crate::dma::{Buffers, Direction, Step};
 use crate::hw::HwError;
 use crate::ram::Ram;
 use crate::Tick;
@@ -90,27 +91,6 @@ const IER_AIE: u32 = 0x8000;
 /// The model for a node whose first compatible is `amd,xgbe-seattle-v1a`.
 pub fn model(compatible: &str, node: &Node<'_, '_>) -> Option<Box<dyn DeviceModel>> {
     (compatible == COMPATIBLE).then(|| Box::new(Xgbe::new(node.id())) as Box<dyn DeviceModel>)
-}
-
-/// One direction's buffers in RAM and how far the engine got.
-#[derive(Debug, Clone, Copy)]
-struct Buffers {
-    dst: u64,
-    len: u64,
-    done: u64,
-}
-
-/// One DMA direction of channel 0; the engine's state is latched apart from its start bit.
-#[derive(Debug, Clone, Copy, Default)]
-struct Direction {
-    buffers: Option<Buffers>,
-    running: bool,
-}
-
-impl Direction {
-    fn busy(&self) -> bool {
-        self.running && self.buffers.is_some_and(|b| b.done < b.len)
-    }
 }
 
 /// The XGMAC's registers (what DMA_MR.SWR returns to reset values).
@@ -262,19 +242,11 @@ impl Xgbe {
 
     /// One direction moves a chunk; a write outside RAM is a fatal bus error that stops it.
     fn transfer(direction: &mut Direction, node: NodeId, sr: &mut u32, bit: u32, now: Tick, ram: &mut Ram) {
-        if !direction.busy() {
-            return;
+        match direction.step(node, 0xA3, now, ram) {
+            Step::Wrote => *sr |= bit,
+            Step::Fault => *sr |= SR_FBE,
+            Step::Idle => {}
         }
-        let Some(mut buffers) = direction.buffers else { return };
-        let n = DMA_CHUNK.min(buffers.len - buffers.done);
-        if ram.dma_write(node, buffers.dst.wrapping_add(buffers.done), n, 0xA3, now) {
-            buffers.done += n;
-            *sr |= bit;
-        } else {
-            direction.running = false;
-            *sr |= SR_FBE;
-        }
-        direction.buffers = Some(buffers);
     }
 }
 

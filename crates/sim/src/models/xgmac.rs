@@ -16,7 +16,8 @@
 
 use platreset_fdt::{Node, NodeId};
 
-use crate::device::{DeviceModel, DeviceRegs, DMA_CHUNK};
+use crate::device::{DeviceModel, DeviceRegs};
+use crate::dma::{Buffers, Direction, Step};
 use crate::hw::HwError;
 use crate::ram::Ram;
 use crate::Tick;
@@ -58,34 +59,6 @@ const STATUS_MASK: u32 = 0x1_FFFF;
 /// The model for a node whose first compatible is `calxeda,hb-xgmac`.
 pub fn model(compatible: &str, node: &Node<'_, '_>) -> Option<Box<dyn DeviceModel>> {
     (compatible == COMPATIBLE).then(|| Box::new(Xgmac::new(node.id())) as Box<dyn DeviceModel>)
-}
-
-/// One direction's buffers in RAM and how far the engine got.
-#[derive(Debug, Clone, Copy)]
-struct Buffers {
-    dst: u64,
-    len: u64,
-    done: u64,
-}
-
-impl Buffers {
-    fn remaining(&self) -> bool {
-        self.done < self.len
-    }
-}
-
-/// One DMA direction: the buffers the guest gave it and whether its engine runs. The engine's
-/// state is latched apart from the start bit, so broken IP can show the two disagreeing.
-#[derive(Debug, Clone, Copy, Default)]
-struct Direction {
-    buffers: Option<Buffers>,
-    running: bool,
-}
-
-impl Direction {
-    fn busy(&self) -> bool {
-        self.running && self.buffers.is_some_and(|b| b.remaining())
-    }
 }
 
 /// The Calxeda XGMAC.
@@ -142,19 +115,11 @@ impl Xgmac {
         now: Tick,
         ram: &mut Ram,
     ) {
-        if !direction.busy() {
-            return;
+        match direction.step(node, 0xE7, now, ram) {
+            Step::Wrote => *status |= bit | STATUS_NIS,
+            Step::Fault => *status |= STATUS_FBI | STATUS_AIS,
+            Step::Idle => {}
         }
-        let Some(mut buffers) = direction.buffers else { return };
-        let n = DMA_CHUNK.min(buffers.len - buffers.done);
-        if ram.dma_write(node, buffers.dst.wrapping_add(buffers.done), n, 0xE7, now) {
-            buffers.done += n;
-            *status |= bit | STATUS_NIS;
-        } else {
-            direction.running = false;
-            *status |= STATUS_FBI | STATUS_AIS;
-        }
-        direction.buffers = Some(buffers);
     }
 }
 
