@@ -54,6 +54,9 @@ pub enum CliError {
     /// The allowlist file is not valid.
     #[error("invalid allowlist: {0}")]
     Allowlist(String),
+    /// A guest device tree cannot be built.
+    #[error("cannot build the guest device tree: {0}")]
+    GuestDt(String),
     /// A verification could not run.
     #[error("cannot verify: {0}")]
     Verify(String),

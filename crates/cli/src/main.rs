@@ -8,6 +8,7 @@ mod audit;
 mod demo;
 mod error;
 mod explain;
+mod guest_dt;
 mod policy_args;
 mod reset;
 mod verify;
@@ -91,6 +92,15 @@ enum Command {
     ///   platreset verify --all --okay dtbs/
     #[command(verbatim_doc_comment)]
     Verify(verify::VerifyArgs),
+    /// Build the guest device-tree node(s) for devices handed to a VM, for the VMM that runs it:
+    /// a property policy shared by every target (what is copied, regenerated, dropped or
+    /// refused, and why), then the target's layout (addresses, interrupts, limits).
+    ///
+    /// Examples:
+    ///   platreset guest-dt board.dtb sdhi0 --target qemu
+    ///   platreset guest-dt board.dtb sdhi0 --target qemu --base virt.dtb -o guest.dtb --explain
+    #[command(verbatim_doc_comment)]
+    GuestDt(guest_dt::GuestDtArgs),
     /// Show what platreset finds on a built-in example SoC (no hardware, no downloads).
     Demo(demo::DemoArgs),
 }
@@ -103,6 +113,7 @@ fn main() -> ExitCode {
         Command::Reset(args) => reset::run(&args),
         Command::Acpi(args) => acpi::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::GuestDt(args) => guest_dt::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     match result {

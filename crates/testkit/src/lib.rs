@@ -121,3 +121,26 @@ pub fn asl_fixture(name: &str) -> Vec<u8> {
     let _ = std::fs::remove_dir_all(&dir);
     aml
 }
+
+/// The device tree QEMU's `virt` machine gives a guest (`qemu-system-aarch64 -M virt -nodefaults
+/// -machine dumpdtb=…`), the base guest-dt builds QEMU guests on. `qemu-system-aarch64`
+/// (Debian's qemu-system-arm) is a hard test dependency installed by `scripts/setup`.
+pub fn qemu_virt_dtb() -> Vec<u8> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "platreset-virt-{}-{}.dtb",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let out = Command::new("qemu-system-aarch64")
+        .args(["-M", "virt", "-nodefaults", "-display", "none", "-machine"])
+        .arg(format!("dumpdtb={}", path.display()))
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run qemu-system-aarch64 ({e}): it is a hard test dependency; run scripts/setup")
+        });
+    assert!(out.status.success(), "qemu dumpdtb failed: {}", String::from_utf8_lossy(&out.stderr));
+    let dtb = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    dtb
+}

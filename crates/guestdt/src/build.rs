@@ -1,0 +1,102 @@
+//! Building the guest node from a host device's decisions: the properties copied, the fixed-rate
+//! clocks that stand in for host clocks, and the errors every target shares.
+//!
+//! Owns: the node's contents apart from `reg` and `interrupts` (each target writes those).
+
+use platreset_dtedit::Node as DtNode;
+use thiserror::Error;
+
+use crate::host::{HostDevice, HostError};
+use crate::props::Action;
+
+/// Why no guest tree can be built.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum GuestError {
+    /// A host node cannot become a guest node.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// The devices' regions do not fit the target's window.
+    #[error("{target}: the devices need {needed:#x} bytes of {window}, which holds {size:#x}: {over:#x} bytes too many ({})", devices.join(", "), over = needed.saturating_sub(*size))]
+    WindowFull {
+        /// Target.
+        target: &'static str,
+        /// The window.
+        window: String,
+        /// Bytes needed (page-aligned).
+        needed: u64,
+        /// Bytes available.
+        size: u64,
+        /// The devices.
+        devices: Vec<String>,
+    },
+    /// More interrupts than the target's range.
+    #[error("{target}: {needed} interrupt(s) do not fit SPIs {first}-{last}")]
+    IrqsFull {
+        /// Target.
+        target: &'static str,
+        /// First SPI.
+        first: u32,
+        /// Last SPI.
+        last: u32,
+        /// How many were needed.
+        needed: usize,
+    },
+    /// The tree could not be edited (a name clash in the base).
+    #[error("guest tree: {0}")]
+    Tree(String),
+}
+
+/// Where a device landed in the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// Host node path.
+    pub path: String,
+    /// `(host CPU address, guest address, size)` per region.
+    pub regs: Vec<(u64, u64, u64)>,
+    /// `(guest SPI, trigger)` per interrupt.
+    pub irqs: Vec<(u32, u32)>,
+}
+
+/// The guest node `name` for `device`: copied properties in host order, and fixed-rate clock
+/// nodes added under `root` for clocks the policy replaced.
+pub fn guest_node(device: &HostDevice, name: &str, root: &mut DtNode) -> Result<DtNode, GuestError> {
+    let mut node = DtNode::new(name);
+    for decision in &device.decisions {
+        match &decision.action {
+            Action::Copy => {
+                if let Some(value) = device.value(&decision.name) {
+                    node.set(&decision.name, value.to_vec());
+                }
+            }
+            Action::FixedClocks(rates) => {
+                let mut phandles = Vec::new();
+                let mut names = Vec::new();
+                for (clock, hz) in rates {
+                    let phandle = root.max_phandle() + 1;
+                    let tag = device.label.clone().unwrap_or_else(|| device.base_name.clone());
+                    let mut clk = DtNode::new(format!("clk-{tag}-{clock}").replace(['_', ' '], "-"));
+                    clk.set_str("compatible", "fixed-clock");
+                    clk.set_u32s("#clock-cells", &[0]);
+                    match u32::try_from(*hz) {
+                        Ok(hz) => clk.set_u32s("clock-frequency", &[hz]),
+                        Err(_) => clk.set_u64s("clock-frequency", &[*hz]),
+                    };
+                    clk.set_u32s("phandle", &[phandle]);
+                    root.add_child(clk).map_err(|e| GuestError::Tree(e.to_string()))?;
+                    phandles.push(phandle);
+                    names.push(clock.as_str());
+                }
+                node.set_u32s("clocks", &phandles);
+                if device.value("clock-names").is_some() {
+                    node.set_strs("clock-names", &names);
+                }
+            }
+            // A placeholder keeps the host's order: the target writes the value.
+            Action::Regenerate if decision.name == "reg" || decision.name == "interrupts" => {
+                node.set(&decision.name, Vec::new());
+            }
+            Action::Regenerate | Action::Drop | Action::DropWithWarning | Action::Refuse => {}
+        }
+    }
+    Ok(node)
+}

@@ -1,0 +1,187 @@
+//! What a guest node is built from: the host node's MMIO regions (CPU addresses) and its
+//! interrupts as GIC SPIs with their trigger type, plus the property decisions.
+//!
+//! Owns: reading the host's wiring. Must not: choose guest addresses or numbers (targets do).
+
+use platreset_fdt::Node;
+use thiserror::Error;
+
+use crate::props::{decide_all, Action, Decision, Overrides, Tree};
+
+/// A host interrupt the guest can receive: a GIC shared peripheral interrupt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostIrq {
+    /// SPI number (GIC interrupt ID − 32).
+    pub spi: u32,
+    /// Trigger type in the GIC binding's encoding (1 edge rising, 4 level high…).
+    pub trigger: u32,
+}
+
+/// Why a host node cannot become a guest node.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum HostError {
+    /// The node has no MMIO region.
+    #[error("{node} has no reg: nothing to map into the guest")]
+    NoRegs {
+        /// Node path.
+        node: String,
+    },
+    /// `reg` does not translate to CPU addresses.
+    #[error("{node}: reg cannot be translated to CPU addresses ({why})")]
+    BadReg {
+        /// Node path.
+        node: String,
+        /// Why.
+        why: String,
+    },
+    /// An interrupt that does not go to the GIC as an SPI.
+    #[error("{node}: interrupt {index} ({why}): the guest's interrupt controller cannot deliver it")]
+    Irq {
+        /// Node path.
+        node: String,
+        /// Position in `interrupts`.
+        index: usize,
+        /// Why.
+        why: String,
+    },
+    /// A property the policy refuses.
+    #[error("{node}: property {property}: {why}")]
+    Refused {
+        /// Node path.
+        node: String,
+        /// The property.
+        property: String,
+        /// Why.
+        why: String,
+    },
+    /// Subnodes (the guest node is one node).
+    #[error("{node} has subnodes ({first}…): a guest node is built from one node only")]
+    Subnodes {
+        /// Node path.
+        node: String,
+        /// The first subnode.
+        first: String,
+    },
+}
+
+/// A host device ready to be laid out by a target.
+#[derive(Debug, Clone)]
+pub struct HostDevice {
+    /// Node path.
+    pub path: String,
+    /// Node name without the unit address.
+    pub base_name: String,
+    /// DT label, if the host tree has one for it.
+    pub label: Option<String>,
+    /// MMIO regions, CPU addresses.
+    pub regions: Vec<(u64, u64)>,
+    /// Interrupts.
+    pub irqs: Vec<HostIrq>,
+    /// What happens to each property.
+    pub decisions: Vec<Decision>,
+    /// Property values, for the ones copied.
+    pub values: Vec<(String, Vec<u8>)>,
+}
+
+impl HostDevice {
+    /// Reads `node` of `tree` under the property policy; the first refusal is an error.
+    pub fn read(
+        tree: &Tree<'_, '_>,
+        node: &Node<'_, '_>,
+        overrides: &Overrides,
+    ) -> Result<HostDevice, HostError> {
+        let path = node.path();
+        if let Some(child) = node.children().next() {
+            return Err(HostError::Subnodes { node: path, first: child.name_lossy().into_owned() });
+        }
+        let decisions = decide_all(tree, node, overrides);
+        if let Some(refused) = decisions.iter().find(|d| d.action == Action::Refuse) {
+            return Err(HostError::Refused {
+                node: path,
+                property: refused.name.clone(),
+                why: refused.why.clone(),
+            });
+        }
+        let regions: Vec<(u64, u64)> = node
+            .reg_cpu()
+            .map_err(|e| HostError::BadReg { node: path.clone(), why: e.to_string() })?
+            .into_iter()
+            .map(|r| (r.address, r.size))
+            .collect();
+        if regions.is_empty() {
+            return Err(HostError::NoRegs { node: path });
+        }
+        let irqs = irqs(tree, node)?;
+        let values = node
+            .properties()
+            .map(|p| (String::from_utf8_lossy(p.name()).into_owned(), p.value().to_vec()))
+            .collect();
+        let name = node.name_lossy();
+        let base_name = name.split('@').next().unwrap_or_default().to_string();
+        let label = label_of(tree, node);
+        Ok(HostDevice { path, base_name, label, regions, irqs, decisions, values })
+    }
+
+    /// The value of a host property.
+    pub fn value(&self, name: &str) -> Option<&[u8]> {
+        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+    }
+}
+
+/// The node's label in `/__symbols__`, if any (the first, in property order).
+fn label_of(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Option<String> {
+    let symbols = tree.fdt.find_path("/__symbols__").ok()?;
+    let path = node.path();
+    symbols
+        .properties()
+        .find(|p| p.first_string() == path.as_bytes())
+        .map(|p| String::from_utf8_lossy(p.name()).into_owned())
+}
+
+/// The interrupt controller a node's interrupts go to: the nearest `interrupt-parent` up the tree.
+fn interrupt_parent<'f, 'a>(tree: &Tree<'f, 'a>, node: &Node<'f, 'a>) -> Option<Node<'f, 'a>> {
+    let mut at = Some(*node);
+    while let Some(n) = at {
+        if let Some(p) = n.property("interrupt-parent") {
+            return p.u32().ok().and_then(|ph| tree.by_phandle(ph));
+        }
+        at = n.parent();
+    }
+    None
+}
+
+fn is_gic(node: &Node<'_, '_>) -> bool {
+    node.property("interrupt-controller").is_some()
+        && node
+            .compatible()
+            .any(|c| c.starts_with(b"arm,gic") || c.starts_with(b"arm,cortex-a") && c.ends_with(b"-gic"))
+}
+
+fn irqs(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Result<Vec<HostIrq>, HostError> {
+    let path = node.path();
+    let err = |index, why: String| HostError::Irq { node: path.clone(), index, why };
+    if node.property("interrupts-extended").is_some() {
+        return Err(err(0, "interrupts-extended (several controllers) is not supported yet".into()));
+    }
+    let Some(prop) = node.property("interrupts") else { return Ok(Vec::new()) };
+    let cells: Vec<u32> = prop.u32s().map_err(|e| err(0, e.to_string()))?.collect();
+    let parent = interrupt_parent(tree, node).ok_or_else(|| err(0, "no interrupt-parent".into()))?;
+    let parent_path = parent.path();
+    if !is_gic(&parent) {
+        return Err(err(0, format!("it goes to {parent_path}, not the GIC")));
+    }
+    let n = parent.property("#interrupt-cells").and_then(|p| p.u32().ok()).unwrap_or(3) as usize;
+    if n < 3 {
+        return Err(err(0, format!("{parent_path} has #interrupt-cells = {n}, not the GIC binding's 3")));
+    }
+    cells
+        .chunks(n)
+        .enumerate()
+        .map(|(i, c)| match c {
+            c if c.len() < n => Err(err(i, format!("truncated: {} of {n} cells", c.len()))),
+            [0, spi, flags, ..] => Ok(HostIrq { spi: *spi, trigger: flags & 0xf }),
+            [kind, ..] => Err(err(i, format!("a GIC interrupt of type {kind} (PPI): private to a CPU"))),
+            [] => Err(err(i, "empty".into())),
+        })
+        .collect()
+}
