@@ -13,7 +13,7 @@ use clap::{Args, ValueEnum};
 use platreset_dtedit::{from_fdt, to_dtb, to_dts, Node as DtNode, WriteOptions};
 use platreset_fdt::Fdt;
 use platreset_guestdt::props::Tree;
-use platreset_guestdt::{qemu, HostDevice, Overrides, Placed};
+use platreset_guestdt::{avf, crosvm, qemu, xen, HostDevice, Output, Overrides, Placed, TargetOptions};
 use serde_json::{json, Value};
 
 use crate::error::CliError;
@@ -23,6 +23,23 @@ use crate::error::CliError;
 pub enum Target {
     /// QEMU's virt machine: the devices on its platform bus.
     Qemu,
+    /// crosvm: a DT overlay and the --vfio/--device-tree-overlay arguments.
+    Crosvm,
+    /// Xen: the partial device tree and the xl (or, with --dom0less, ImageBuilder) lines.
+    Xen,
+    /// Android pKVM (AVF): the VM DTBO and the assignable_devices.xml entries.
+    Avf,
+}
+
+impl Target {
+    fn as_str(self) -> &'static str {
+        match self {
+            Target::Qemu => "qemu",
+            Target::Crosvm => "crosvm",
+            Target::Xen => "xen",
+            Target::Avf => "avf",
+        }
+    }
 }
 
 /// Output formats of the report.
@@ -88,6 +105,9 @@ pub struct GuestDtArgs {
     /// The rate of a clock, by clock-names entry or index (repeatable).
     #[arg(long, value_name = "NAME=HZ")]
     pub clock_rate: Vec<ClockRate>,
+    /// Xen: the dom0less form (xen,reg / xen,path, ImageBuilder lines).
+    #[arg(long)]
+    pub dom0less: bool,
     /// Print the decision for every property.
     #[arg(long)]
     pub explain: bool,
@@ -154,33 +174,75 @@ pub fn run(args: &GuestDtArgs) -> Result<(), CliError> {
         Some(path) => (Some(read(path)?), path.display().to_string()),
         None => (None, String::new()),
     };
-    let mut root = match &base_blob {
+    let base = match &base_blob {
         Some(blob) => {
             let base =
                 Fdt::parse(blob).map_err(|source| CliError::Dtb { file: base_file.clone(), source })?;
-            from_fdt(&base)
+            Some(from_fdt(&base))
         }
-        None => DtNode::new(""),
+        None => None,
     };
-    let gic = gic_phandle(&root);
-    let placed = match args.target {
+    let fail = |e: platreset_guestdt::GuestError| CliError::GuestDt(e.to_string());
+    let output = match args.target {
         Target::Qemu => {
-            qemu::place(&mut root, &devices, gic).map_err(|e| CliError::GuestDt(e.to_string()))?
+            let mut root = base.clone().unwrap_or_else(|| DtNode::new(""));
+            let gic = gic_phandle(&root);
+            let placed = qemu::place(&mut root, &devices, gic).map_err(fail)?;
+            let bytes = match &base {
+                Some(_) => {
+                    to_dtb(&root, &WriteOptions::default()).map_err(|e| CliError::GuestDt(e.to_string()))?
+                }
+                None => to_dts(&root).into_bytes(),
+            };
+            let suffix = if base.is_some() { ".dtb" } else { ".dts" };
+            Output { files: vec![(suffix.to_string(), bytes)], placed, ..Output::default() }
+        }
+        target => {
+            let options = TargetOptions {
+                base,
+                sysfs_names: Vec::new(),
+                non_dma: non_dma(&host, &devices),
+                dom0less: args.dom0less,
+            };
+            match target {
+                Target::Crosvm => crosvm::build(&devices, &options),
+                Target::Xen => xen::build(&devices, &options),
+                _ => avf::build(&devices, &options),
+            }
+            .map_err(fail)?
         }
     };
 
-    let report = report(args, &devices, &placed);
-    let output: Vec<u8> = match &base_blob {
-        Some(_) => to_dtb(&root, &WriteOptions::default()).map_err(|e| CliError::GuestDt(e.to_string()))?,
-        None => to_dts(&root).into_bytes(),
-    };
+    // The first file goes to -o; the others beside it, named by their suffix.
+    let mut written = Vec::new();
     match &args.output {
-        Some(path) => write_atomically(path, &output)?,
-        None if base_blob.is_some() => {
-            return Err(CliError::GuestDt("with --base the result is a DTB: name the file with -o".into()))
+        Some(path) => {
+            for (i, (suffix, bytes)) in output.files.iter().enumerate() {
+                let target = if i == 0 { path.clone() } else { sibling(path, suffix) };
+                write_atomically(&target, bytes)?;
+                written.push(target.display().to_string());
+            }
         }
-        None => std::io::stdout().lock().write_all(&output)?,
+        None if output.files.len() == 1 && output.files[0].0 == ".dts" => {
+            std::io::stdout().lock().write_all(&output.files[0].1)?;
+        }
+        None => {
+            return Err(CliError::GuestDt(format!(
+                "the {} output is binary ({}): name the file with -o",
+                args.target.as_str(),
+                output.files.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(", ")
+            )))
+        }
     }
+    let lines: Vec<String> = output
+        .lines
+        .iter()
+        .map(|l| match written.first() {
+            Some(first) => l.replace("guest.dtbo", first).replace("guest-partial.dtb", first),
+            None => l.clone(),
+        })
+        .collect();
+    let report = report(args, &devices, &output.placed, &written, &lines, &output.notes);
     // The report goes where it does not mix with the tree.
     let mut err = std::io::stderr().lock();
     let mut out = std::io::stdout().lock();
@@ -192,7 +254,35 @@ pub fn run(args: &GuestDtArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn report(args: &GuestDtArgs, devices: &[HostDevice], placed: &[Placed]) -> Value {
+/// `guest.dtbo` + `-assignable_devices.xml` → `guest-assignable_devices.xml`.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!("{stem}{suffix}"))
+}
+
+/// The devices the allowlist records as not mastering DMA.
+fn non_dma(host: &Fdt<'_>, devices: &[HostDevice]) -> Vec<String> {
+    let Ok(allowlist) = platreset_vfio::allowlist::Allowlist::builtin() else { return Vec::new() };
+    let machine: Vec<&[u8]> = host.root().compatible().collect();
+    devices
+        .iter()
+        .filter(|d| {
+            host.find_path(&d.path).is_ok_and(|n| {
+                allowlist.lookup(n.compatible(), machine.iter().copied()).is_some_and(|e| !e.dma)
+            })
+        })
+        .map(|d| d.path.clone())
+        .collect()
+}
+
+fn report(
+    args: &GuestDtArgs,
+    devices: &[HostDevice],
+    placed: &[Placed],
+    written: &[String],
+    lines: &[String],
+    notes: &[String],
+) -> Value {
     let devices: Vec<Value> = devices
         .iter()
         .zip(placed)
@@ -206,10 +296,12 @@ fn report(args: &GuestDtArgs, devices: &[HostDevice], placed: &[Placed]) -> Valu
         })
         .collect();
     json!({
-        "target": format!("{:?}", args.target).to_lowercase(),
-        "output": args.output.as_ref().map(|p| p.display().to_string()),
+        "target": args.target.as_str(),
+        "files": written,
         "base": args.base.as_ref().map(|p| p.display().to_string()),
         "devices": devices,
+        "lines": lines,
+        "notes": notes,
     })
 }
 
@@ -240,6 +332,19 @@ fn text(report: &Value, explain: bool, out: &mut dyn Write) -> std::io::Result<(
                 writeln!(out, "  {:<24} {mark}: {}", s(&p["name"]), s(&p["why"]))?;
             }
         }
+    }
+    let lines: Vec<String> = report["lines"].as_array().into_iter().flatten().map(s).collect();
+    if !lines.is_empty() {
+        writeln!(out, "For the VMM:")?;
+        for l in lines {
+            writeln!(out, "  {l}")?;
+        }
+    }
+    for n in report["notes"].as_array().into_iter().flatten() {
+        writeln!(out, "note: {}", s(n))?;
+    }
+    for f in report["files"].as_array().into_iter().flatten() {
+        writeln!(out, "wrote {}", s(f))?;
     }
     Ok(())
 }

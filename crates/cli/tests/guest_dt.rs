@@ -98,3 +98,47 @@ fn a_refusal_names_the_property_and_writes_nothing() {
     assert_eq!(no_output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&no_output.stderr).contains("name the file with -o"));
 }
+
+#[test]
+fn crosvm_xen_and_avf_write_their_files_and_the_vmm_lines_name_them() {
+    let dir = Dir::new("targets");
+    for (target, file, line) in [
+        ("crosvm", "guest.dtbo", "--device-tree-overlay "),
+        ("xen", "guest.dtb", "device_tree = \""),
+        ("avf", "vm.dtbo", "vm run-microdroid --devices /sys/bus/platform/devices/ee100000.mmc"),
+    ] {
+        let out_path = dir.path(&format!("{target}-{file}"));
+        let out = run(&[
+            "guest-dt",
+            &demo(),
+            "sdhi0",
+            "ethernet0",
+            "--target",
+            target,
+            "-o",
+            &out_path,
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{target}: {}", String::from_utf8_lossy(&out.stderr));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let lines: Vec<&str> =
+            report["lines"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+        assert!(lines.iter().any(|l| l.contains(line)), "{target}: {lines:?}");
+        if target != "avf" {
+            assert!(
+                lines.iter().any(|l| l.contains(&out_path)),
+                "{target}: the real file is named: {lines:?}"
+            );
+        }
+        let dtc = Command::new("dtc").args(["-I", "dtb", "-O", "dts", &out_path]).output().unwrap();
+        assert!(dtc.status.success(), "{target}: {}", String::from_utf8_lossy(&dtc.stderr));
+        for written in report["files"].as_array().unwrap() {
+            assert!(std::path::Path::new(written.as_str().unwrap()).exists());
+        }
+    }
+    assert!(std::path::Path::new(&dir.path("avf-vm-assignable_devices.xml")).exists());
+    let binary = run(&["guest-dt", &demo(), "sdhi0", "--target", "xen"]);
+    assert_eq!(binary.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&binary.stderr).contains("name the file with -o"));
+}

@@ -44,6 +44,43 @@ pub enum GuestError {
     /// The tree could not be edited (a name clash in the base).
     #[error("guest tree: {0}")]
     Tree(String),
+    /// Two parties of the guest layout claim the same thing.
+    #[error("{target}: {what} of {first} and {second} collide: {detail}")]
+    Collision {
+        /// Target.
+        target: &'static str,
+        /// Addresses, interrupts…
+        what: &'static str,
+        /// One party.
+        first: String,
+        /// The other.
+        second: String,
+        /// The values.
+        detail: String,
+    },
+    /// Something the target cannot carry (a carve-out, an interrupt…).
+    #[error("{target}: {node}: {why}")]
+    Unsupported {
+        /// Target.
+        target: &'static str,
+        /// Node path.
+        node: String,
+        /// Why.
+        why: String,
+    },
+}
+
+/// What a target produces: files, the lines to give the VMM, and where each device landed.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// `(file name suffix, contents)`: e.g. `(".dtbo", …)`, `("-assignable_devices.xml", …)`.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Command-line arguments or configuration lines for the VMM, ready to paste.
+    pub lines: Vec<String>,
+    /// Notes for the user (e.g. a host node that needs a property).
+    pub notes: Vec<String>,
+    /// Where each device landed.
+    pub placed: Vec<Placed>,
 }
 
 /// Where a device landed in the guest.

@@ -77,6 +77,8 @@ pub struct HostDevice {
     pub regions: Vec<(u64, u64)>,
     /// Interrupts.
     pub irqs: Vec<HostIrq>,
+    /// The host IOMMUs behind which the device sits: `(IOMMU node path, specifier cells)`.
+    pub iommus: Vec<(String, Vec<u32>)>,
     /// What happens to each property.
     pub decisions: Vec<Decision>,
     /// Property values, for the ones copied.
@@ -119,13 +121,32 @@ impl HostDevice {
         let name = node.name_lossy();
         let base_name = name.split('@').next().unwrap_or_default().to_string();
         let label = label_of(tree, node);
-        Ok(HostDevice { path, base_name, label, regions, irqs, decisions, values })
+        let iommus = iommus(tree, node);
+        Ok(HostDevice { path, base_name, label, regions, irqs, iommus, decisions, values })
     }
 
     /// The value of a host property.
     pub fn value(&self, name: &str) -> Option<&[u8]> {
         self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
     }
+}
+
+/// `iommus` as `(IOMMU path, cells)`, by each IOMMU's `#iommu-cells`; what cannot be parsed is left out.
+fn iommus(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Vec<(String, Vec<u32>)> {
+    let Some(cells) = node.property("iommus").and_then(|p| p.u32s().ok()).map(|c| c.collect::<Vec<u32>>())
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&phandle) = cells.get(i) {
+        let Some(iommu) = tree.by_phandle(phandle) else { break };
+        let n = iommu.property("#iommu-cells").and_then(|p| p.u32().ok()).unwrap_or(0) as usize;
+        let Some(args) = cells.get(i + 1..i + 1 + n) else { break };
+        out.push((iommu.path(), args.to_vec()));
+        i += 1 + n;
+    }
+    out
 }
 
 /// The node's label in `/__symbols__`, if any (the first, in property order).

@@ -8,11 +8,28 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod avf;
 pub mod build;
+pub mod crosvm;
 pub mod host;
 pub mod props;
 pub mod qemu;
+pub mod xen;
 
-pub use build::{GuestError, Placed};
+pub use build::{GuestError, Output, Placed};
 pub use host::{HostDevice, HostError, HostIrq};
 pub use props::{Action, Decision, Overrides, Tree};
+
+/// What every target may need beyond the devices.
+#[derive(Debug, Clone, Default)]
+pub struct TargetOptions {
+    /// The guest's base DTB, loaded (QEMU's dumpdtb, crosvm's base for checking an overlay…).
+    pub base: Option<platreset_dtedit::Node>,
+    /// Each device's sysfs name on the host (`ee100000.mmc`), by host path: for the VMM arguments.
+    pub sysfs_names: Vec<(String, String)>,
+    /// Devices the allowlist records as not mastering DMA (host paths): Xen may force-assign
+    /// them without an IOMMU.
+    pub non_dma: Vec<String>,
+    /// Xen: write the dom0less form.
+    pub dom0less: bool,
+}

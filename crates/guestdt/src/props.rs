@@ -270,6 +270,9 @@ fn decide(tree: &Tree<'_, '_>, node: &Node<'_, '_>, prop: &Property<'_>, overrid
     if prop.value().is_empty() {
         return d(Action::Copy, "a flag (empty property)".into());
     }
+    if name == "memory-region" {
+        return d(Action::Refuse, carve_outs(tree, prop));
+    }
     if name_holds_phandles(&name) {
         return d(
             Action::Refuse,
@@ -287,6 +290,26 @@ fn decide(tree: &Tree<'_, '_>, node: &Node<'_, '_>, prop: &Property<'_>, overrid
         format!(
             "unknown cells that could hold a phandle: not copied (--keep {name} to copy them as they are)"
         ),
+    )
+}
+
+/// Why a `memory-region` stops the build: the carve-outs it names, with their host ranges.
+fn carve_outs(tree: &Tree<'_, '_>, prop: &Property<'_>) -> String {
+    let regions: Vec<String> = prop
+        .u32s()
+        .map(|cells| {
+            cells
+                .filter_map(|ph| tree.by_phandle(ph))
+                .map(|n| match n.reg_cpu().ok().and_then(|r| r.first().copied()) {
+                    Some(r) => format!("{} ({:#x} + {:#x})", n.path(), r.address, r.size),
+                    None => format!("{} (dynamically allocated)", n.path()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "`memory-region` names host carve-out(s) {}: platreset carries no carve-out to a guest yet, for any target (QEMU and crosvm give the guest its own RAM; Xen's partial device tree keeps only /passthrough and /aliases); map the memory yourself and --drop memory-region",
+        if regions.is_empty() { "that cannot be resolved".to_string() } else { regions.join(", ") }
     )
 }
 

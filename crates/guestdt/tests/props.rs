@@ -72,3 +72,11 @@ fn subnodes_and_interrupts_the_guest_gic_cannot_deliver_are_refused() {
     let err = read("/ppi@16000", &Overrides::default()).unwrap_err();
     assert!(err.to_string().contains("PPI"), "{err}");
 }
+
+#[test]
+fn a_carve_out_is_refused_naming_it_and_its_host_range() {
+    let err = read("/carve-out@17000", &Overrides::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("property memory-region"), "{text}");
+    assert!(text.contains("/reserved-memory/vpu@30000000 (0x30000000 + 0x1000000)"), "{text}");
+}
