@@ -6,26 +6,15 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
+use common::{demo, devices};
 use platreset_dtedit::{from_fdt, to_dts, Node as DtNode};
 use platreset_fdt::Fdt;
-use platreset_guestdt::props::Tree;
-use platreset_guestdt::{avf, GuestError, HostDevice, Output, Overrides, TargetOptions};
-
-fn demo() -> Vec<u8> {
-    platreset_testkit::compile_dts(&platreset_testkit::repo_root().join("data/demo-soc.dts"))
-}
-
-fn devices(blob: &[u8], specs: &[&str]) -> Vec<HostDevice> {
-    let fdt = Fdt::parse(blob).unwrap();
-    let tree = Tree::new(&fdt);
-    specs
-        .iter()
-        .map(|s| HostDevice::read(&tree, &fdt.resolve(s).unwrap(), &Overrides::default()).unwrap())
-        .collect()
-}
+use platreset_guestdt::{avf, GuestError, Output, TargetOptions};
 
 fn demo_output() -> Output {
     avf::build(&devices(&demo(), &["sdhi0", "ethernet0"]), &TargetOptions::default()).unwrap()

@@ -6,26 +6,16 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::{demo, devices};
 use platreset_dtedit::{from_fdt, to_dts, Node as DtNode};
 use platreset_fdt::Fdt;
 use platreset_guestdt::props::Tree;
 use platreset_guestdt::{crosvm, GuestError, HostDevice, Output, Overrides, TargetOptions};
-
-fn demo() -> Vec<u8> {
-    platreset_testkit::compile_dts(&platreset_testkit::repo_root().join("data/demo-soc.dts"))
-}
-
-fn devices(blob: &[u8], specs: &[&str]) -> Vec<HostDevice> {
-    let fdt = Fdt::parse(blob).unwrap();
-    let tree = Tree::new(&fdt);
-    specs
-        .iter()
-        .map(|s| HostDevice::read(&tree, &fdt.resolve(s).unwrap(), &Overrides::default()).unwrap())
-        .collect()
-}
 
 /// sdhi0 and ethernet0 (labelled `avb`) of the demo SoC.
 fn demo_devices() -> Vec<HostDevice> {

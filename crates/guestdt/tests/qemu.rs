@@ -5,25 +5,14 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::process::Command;
 
+use common::{demo, devices};
 use platreset_dtedit::{from_fdt, to_dtb, to_dts, Node as DtNode, WriteOptions};
 use platreset_fdt::Fdt;
-use platreset_guestdt::props::Tree;
-use platreset_guestdt::{qemu, GuestError, HostDevice, Overrides};
-
-fn demo() -> Vec<u8> {
-    platreset_testkit::compile_dts(&platreset_testkit::repo_root().join("data/demo-soc.dts"))
-}
-
-fn devices(blob: &[u8], specs: &[&str]) -> Vec<HostDevice> {
-    let fdt = Fdt::parse(blob).unwrap();
-    let tree = Tree::new(&fdt);
-    specs
-        .iter()
-        .map(|s| HostDevice::read(&tree, &fdt.resolve(s).unwrap(), &Overrides::default()).unwrap())
-        .collect()
-}
+use platreset_guestdt::{qemu, GuestError};
 
 fn paths(node: &DtNode, prefix: &str, out: &mut Vec<String>) {
     for child in &node.children {

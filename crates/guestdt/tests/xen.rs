@@ -6,28 +6,17 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::process::Command;
 
+use common::{demo, devices};
 use platreset_dtedit::{from_fdt, to_dts, Node as DtNode};
 use platreset_fdt::Fdt;
-use platreset_guestdt::props::Tree;
-use platreset_guestdt::{xen, GuestError, HostDevice, Overrides, TargetOptions};
+use platreset_guestdt::{xen, GuestError, TargetOptions};
 
 const SDHI0: &str = "/soc/mmc@ee100000";
 const AVB: &str = "/soc/ethernet@e6800000";
-
-fn demo() -> Vec<u8> {
-    platreset_testkit::compile_dts(&platreset_testkit::repo_root().join("data/demo-soc.dts"))
-}
-
-fn devices(blob: &[u8], specs: &[&str]) -> Vec<HostDevice> {
-    let fdt = Fdt::parse(blob).unwrap();
-    let tree = Tree::new(&fdt);
-    specs
-        .iter()
-        .map(|s| HostDevice::read(&tree, &fdt.resolve(s).unwrap(), &Overrides::default()).unwrap())
-        .collect()
-}
 
 /// Compiles a host tree written in the test (with `dtc -@`, like every fixture).
 fn host_tree(name: &str, source: &str) -> Vec<u8> {
