@@ -95,6 +95,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     println!(
         "\nNext: `platreset audit <your.dtb>` on your own board, `platreset explain <your.dtb> <device>`"
     );
-    println!("for the rules one by one, `platreset verify <your.dtb> <device>` to watch its reset.");
+    println!("for the rules one by one, `platreset verify <your.dtb> <device>` to watch its reset, and");
+    println!("`platreset guest-dt <your.dtb> <device> --target qemu|crosvm|xen|avf` for the guest's node.");
     Ok(())
 }
