@@ -54,6 +54,9 @@ pub enum CliError {
     /// The allowlist file is not valid.
     #[error("invalid allowlist: {0}")]
     Allowlist(String),
+    /// The live host refused or failed an operation.
+    #[error("host: {0}")]
+    Host(String),
     /// A guest device tree cannot be built.
     #[error("cannot build the guest device tree: {0}")]
     GuestDt(String),

@@ -9,6 +9,7 @@ mod demo;
 mod error;
 mod explain;
 mod guest_dt;
+mod host;
 mod policy_args;
 mod reset;
 mod verify;
@@ -101,6 +102,17 @@ enum Command {
     ///   platreset guest-dt board.dtb sdhi0 --target qemu --base virt.dtb -o guest.dtb --explain
     #[command(verbatim_doc_comment)]
     GuestDt(guest_dt::GuestDtArgs),
+    /// The running system: list platform devices with their IOMMU groups and verdicts, bind them
+    /// to vfio-platform as a transaction (every device restored on failure), VFIO info and
+    /// reset, and a guard that resets a VMM's devices when it dies. Writes only with --yes.
+    ///
+    /// Examples:
+    ///   platreset host list
+    ///   platreset host bind ee100000.mmc            (prints the writes)
+    ///   sudo platreset host bind ee100000.mmc --yes --persist
+    ///   sudo platreset host guard --pid "$(pidof crosvm)" ee100000.mmc --yes
+    #[command(verbatim_doc_comment)]
+    Host(host::HostArgs),
     /// Show what platreset finds on a built-in example SoC (no hardware, no downloads).
     Demo(demo::DemoArgs),
 }
@@ -114,6 +126,7 @@ fn main() -> ExitCode {
         Command::Acpi(args) => acpi::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::GuestDt(args) => guest_dt::run(&args),
+        Command::Host(args) => host::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     match result {

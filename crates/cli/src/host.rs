@@ -1,0 +1,323 @@
+//! `platreset host …`: the running system. Lists platform devices with their driver, IOMMU group
+//! and policy verdict; binds them to vfio-platform as a transaction; asks VFIO for a device's
+//! info or reset; guards a VMM's devices. Nothing is written without `--yes`.
+//!
+//! Owns: the command lines and what is printed. Must not: write outside `platreset-host`'s
+//! transaction and VFIO calls.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use platreset_fdt::Fdt;
+use platreset_host::bind::{execute, persist, plan_bind, unbind};
+use platreset_host::discover::{list, status_of, PlatformDevice};
+use platreset_host::guard::{run_guard, Step};
+use platreset_host::sysfs::{LoggingWriter, RealWriter, SysfsRoot};
+use platreset_host::vfio::{group_path, Container, Group};
+use platreset_topology::Topology;
+use platreset_vfio::policy::{Evaluator, Reason, Verdict};
+use serde_json::json;
+
+use crate::error::CliError;
+use crate::policy_args::PolicyArgs;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// JSON.
+    Json,
+}
+
+/// Options every `host` command shares.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// The filesystem root holding `sys/` (tests point this at a fake tree).
+    #[arg(long, value_name = "DIR", default_value = "/", global = true)]
+    pub sysfs_root: PathBuf,
+    /// The host's DTB for the policy verdict (default: <root>/sys/firmware/fdt).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub dtb: Option<PathBuf>,
+}
+
+/// `platreset host` commands.
+#[derive(Debug, Subcommand)]
+pub enum HostCommand {
+    /// Every platform device: DT path, compatible, driver, IOMMU group and its members, verdict.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Bind devices to vfio-platform as one transaction: any failure restores every device.
+    Bind {
+        /// Platform device names (as in /sys/bus/platform/devices).
+        #[arg(required = true)]
+        devices: Vec<String>,
+        /// Really write (without it: the writes are only printed).
+        #[arg(long)]
+        yes: bool,
+        /// Bind even when the policy refuses a device. Loud.
+        #[arg(long)]
+        force: bool,
+        /// Keep the override across reboots, as driverctl does (<root>/etc/driverctl.d).
+        #[arg(long)]
+        persist: bool,
+    },
+    /// Give a device back to its original driver.
+    Unbind {
+        /// Platform device name.
+        device: String,
+        /// Really write.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// What VFIO says of a device bound to vfio-platform: flags, regions, interrupts.
+    Info {
+        /// Platform device name.
+        device: String,
+    },
+    /// Reset a device through VFIO_DEVICE_RESET.
+    Reset {
+        /// Platform device name.
+        device: String,
+        /// Really reset.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Watch a VMM; when it exits (even by SIGKILL), reset its devices through VFIO.
+    Guard {
+        /// The VMM's process id.
+        #[arg(long)]
+        pid: i32,
+        /// Its platform devices.
+        #[arg(required = true)]
+        devices: Vec<String>,
+        /// Really reset when it exits.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// Arguments of `platreset host`.
+#[derive(Debug, Args)]
+pub struct HostArgs {
+    /// The command.
+    #[command(subcommand)]
+    pub command: HostCommand,
+    /// Shared options.
+    #[command(flatten)]
+    pub common: Common,
+    /// The policy behind the verdicts shown and the bind refusal.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+fn host_err(e: impl std::fmt::Display) -> CliError {
+    CliError::Host(e.to_string())
+}
+
+/// The verdict of each device with a DT node, from the host's DTB (none when it cannot be read).
+fn verdicts(args: &HostArgs, devices: &[PlatformDevice]) -> Result<Vec<Option<Verdict>>, CliError> {
+    let path = args.common.dtb.clone().unwrap_or_else(|| args.common.sysfs_root.join("sys/firmware/fdt"));
+    let Ok(blob) = std::fs::read(&path) else { return Ok(vec![None; devices.len()]) };
+    let file = path.display().to_string();
+    let fdt = Fdt::parse(&blob).map_err(|source| CliError::Dtb { file, source })?;
+    let topology = Topology::build(&fdt);
+    let policy = args.policy.policy(platreset_reset::DEFAULT_PULSE_US)?;
+    let acpi = args.policy.acpi_devices()?;
+    let evaluator = Evaluator::new(&policy, &topology, &acpi);
+    Ok(devices
+        .iter()
+        .map(|d| d.dt_path.as_deref().and_then(|p| fdt.find_path(p).ok()).map(|n| evaluator.verdict(n.id())))
+        .collect())
+}
+
+fn verdict_text(v: &Option<Verdict>) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) if v.eligible() => "eligible".into(),
+        Some(v) => format!("refused: {}", v.reasons.iter().map(Reason::short).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Runs the command.
+pub fn run(args: &HostArgs) -> Result<(), CliError> {
+    let root = SysfsRoot::new(&args.common.sysfs_root);
+    let mut out = std::io::stdout().lock();
+    match &args.command {
+        HostCommand::List { format } => {
+            let devices = list(&root)
+                .map_err(|e| CliError::Host(format!("{e}\n{}", status_of(&args.common.sysfs_root))))?;
+            let verdicts = verdicts(args, &devices)?;
+            match format {
+                Format::Json => {
+                    let rows: Vec<_> = devices
+                        .iter()
+                        .zip(&verdicts)
+                        .map(|(d, v)| {
+                            json!({"name": d.name, "dt_path": d.dt_path, "compatible": d.compatible, "driver": d.driver,
+                                   "driver_override": d.driver_override, "iommu_group": d.iommu_group,
+                                   "group_members": d.group_members,
+                                   "verdict": v.as_ref().map(|v| json!({"eligible": v.eligible(), "method": v.method.as_str(),
+                                        "reasons": v.reasons.iter().map(Reason::text).collect::<Vec<_>>()}))})
+                        })
+                        .collect();
+                    writeln!(out, "{}", serde_json::Value::Array(rows))?;
+                }
+                Format::Text => {
+                    writeln!(
+                        out,
+                        "{} platform device(s) under {}",
+                        devices.len(),
+                        args.common.sysfs_root.display()
+                    )?;
+                    for (d, v) in devices.iter().zip(&verdicts) {
+                        let group = match d.iommu_group {
+                            Some(g) => format!("group {g} [{}]", d.group_members.join(" ")),
+                            None => "no IOMMU group".into(),
+                        };
+                        writeln!(
+                            out,
+                            "  {:<28} {:<32} driver {:<16} {group}  {}",
+                            d.name,
+                            d.dt_path.as_deref().unwrap_or("-"),
+                            d.driver.as_deref().unwrap_or("-"),
+                            verdict_text(v)
+                        )?;
+                    }
+                    writeln!(out, "{}", status_of(&args.common.sysfs_root))?;
+                }
+            }
+        }
+        HostCommand::Bind { devices, yes, force, persist: keep } => {
+            let found: Vec<PlatformDevice> = devices
+                .iter()
+                .map(|d| platreset_host::discover::read_device(&root, d))
+                .collect::<Result<_, _>>()
+                .map_err(host_err)?;
+            for (d, v) in found.iter().zip(verdicts(args, &found)?) {
+                if let Some(v) = v.filter(|v| !v.eligible()) {
+                    let reasons: Vec<String> = v.reasons.iter().map(|r| r.to_string()).collect();
+                    if !force {
+                        return Err(CliError::Refused(format!(
+                            "the policy refuses {}: {}; --force binds anyway (see `platreset explain`)",
+                            d.name,
+                            reasons.join("; ")
+                        )));
+                    }
+                    eprintln!(
+                        "platreset: WARNING: --force: binding {} although the policy refuses it: {}",
+                        d.name,
+                        reasons.join("; ")
+                    );
+                }
+            }
+            let plan = plan_bind(&root, devices).map_err(host_err)?;
+            let writes = plan.writes().map_err(host_err)?;
+            if !yes {
+                writeln!(out, "dry run (add --yes to write):")?;
+                for w in &writes {
+                    writeln!(
+                        out,
+                        "  {} <- {:?}  ({}, {})",
+                        w.path.display(),
+                        String::from_utf8_lossy(&w.bytes),
+                        w.device,
+                        w.step
+                    )?;
+                }
+                return Ok(());
+            }
+            let mut writer = LoggingWriter::new(RealWriter);
+            let result = execute(&plan, &mut writer);
+            let (_, log) = writer.into_parts();
+            for w in &log {
+                eprintln!("platreset: wrote {} <- {:?}", w.path.display(), String::from_utf8_lossy(&w.bytes));
+            }
+            let report = result.map_err(host_err)?;
+            for b in &report.bound {
+                writeln!(
+                    out,
+                    "{} is on vfio-platform (was {}), IOMMU group {} -> {}",
+                    b.device,
+                    b.previous_driver.as_deref().unwrap_or("unbound"),
+                    b.iommu_group,
+                    group_path(b.iommu_group).display()
+                )?;
+                if *keep {
+                    let path = persist(&args.common.sysfs_root, &b.device).map_err(host_err)?;
+                    writeln!(out, "  kept across reboots: {}", path.display())?;
+                }
+            }
+        }
+        HostCommand::Unbind { device, yes } => {
+            if !yes {
+                writeln!(out, "dry run: {device} would get its driver_override cleared (\"\\n\"), be unbound and probed again; add --yes")?;
+                return Ok(());
+            }
+            let mut writer = LoggingWriter::new(RealWriter);
+            let report = unbind(&root, device, &mut writer).map_err(host_err)?;
+            writeln!(out, "{} is on {}", report.device, report.driver.as_deref().unwrap_or("no driver"))?;
+        }
+        HostCommand::Info { device } | HostCommand::Reset { device, .. } => {
+            let d = platreset_host::discover::read_device(&root, device).map_err(host_err)?;
+            let group = d.iommu_group.ok_or_else(|| {
+                CliError::Host(format!("{device} has no IOMMU group: VFIO cannot reach it"))
+            })?;
+            if let HostCommand::Reset { yes: false, .. } = &args.command {
+                writeln!(
+                    out,
+                    "dry run: VFIO_DEVICE_RESET on {device} through {}; add --yes",
+                    group_path(group).display()
+                )?;
+                return Ok(());
+            }
+            let container = Container::open_default().map_err(host_err)?;
+            let vfio_group = Group::open(&container, &group_path(group)).map_err(host_err)?;
+            let dev = vfio_group.device(device).map_err(host_err)?;
+            if let HostCommand::Reset { .. } = &args.command {
+                dev.reset().map_err(host_err)?;
+                writeln!(out, "{device}: reset through VFIO")?;
+            } else {
+                let info = dev.info().map_err(host_err)?;
+                writeln!(
+                    out,
+                    "{device}: flags {}, {} region(s), {} IRQ(s)",
+                    info.flag_names().join(" "),
+                    info.num_regions,
+                    info.num_irqs
+                )?;
+            }
+        }
+        HostCommand::Guard { pid, devices, yes } => {
+            let mut steps: Vec<Step> = Vec::new();
+            for name in devices {
+                let d = platreset_host::discover::read_device(&root, name).map_err(host_err)?;
+                let group =
+                    d.iommu_group.ok_or_else(|| CliError::Host(format!("{name} has no IOMMU group")))?;
+                let name = name.clone();
+                let yes = *yes;
+                steps.push(Box::new(move || {
+                    if !yes {
+                        return Ok(format!("dry run: would reset {name} through VFIO (add --yes)"));
+                    }
+                    let container = Container::open_default().map_err(|e| e.to_string())?;
+                    let group = Group::open(&container, &group_path(group)).map_err(|e| e.to_string())?;
+                    group.device(&name).and_then(|d| d.reset()).map_err(|e| e.to_string())?;
+                    Ok(format!("{name} reset through VFIO"))
+                }));
+            }
+            let report = run_guard(*pid, steps, &mut std::io::stderr()).map_err(host_err)?;
+            if !report.all_succeeded() {
+                return Err(CliError::Host(format!(
+                    "{} reset step(s) failed after pid {pid} exited",
+                    report.failures().count()
+                )));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! `platreset host` on a fake kernel-like sysfs tree (platreset-host's `fake`): the list with IOMMU
+//! groups and verdicts from the tree's own DTB, the policy's refusal, and a dry run that prints the
+//! writes and leaves the tree exactly as it was.
+
+// A test whose setup fails stops there, with the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Output};
+
+use platreset_host::fake::{FakeDevice, FakeSpec, FakeSysfs, Snapshot};
+use serde_json::Value;
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_platreset")).args(args).output().unwrap()
+}
+
+fn fake(tag: &str) -> (std::path::PathBuf, FakeSysfs) {
+    let dir = std::env::temp_dir().join(format!("platreset-cli-host-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = FakeSpec {
+        devices: vec![
+            FakeDevice::new("ee100000.mmc")
+                .driver("renesas_sdhi_internal_dmac")
+                .group(1)
+                .of_node("/soc/mmc@ee100000", &["renesas,sdhi-r8a774a1", "renesas,rcar-gen3-sdhi"]),
+            FakeDevice::new("e6e30000.pwm")
+                .driver("renesas-pwm")
+                .group(2)
+                .of_node("/soc/pwm@e6e30000", &["renesas,pwm-r8a774a1", "renesas,pwm-rcar"]),
+        ],
+        extra_drivers: vec!["vfio-platform".into()],
+    };
+    let tree = FakeSysfs::build(&dir, &spec).unwrap();
+    // The running kernel's flattened DT, where `host` finds the verdicts.
+    std::fs::write(
+        dir.join("sys/firmware/fdt"),
+        std::fs::read(platreset_testkit::repo_root().join("data/demo-soc.dtb")).unwrap(),
+    )
+    .unwrap();
+    (dir, tree)
+}
+
+#[test]
+fn list_shows_groups_and_the_policy_verdict_of_each_device() {
+    let (dir, _tree) = fake("list");
+    let root = dir.to_str().unwrap();
+    let out = run(&["host", "list", "--sysfs-root", root, "--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mmc = rows.as_array().unwrap().iter().find(|r| r["name"] == "ee100000.mmc").unwrap();
+    assert_eq!(mmc["dt_path"], "/soc/mmc@ee100000");
+    assert_eq!(mmc["iommu_group"], 1);
+    assert_eq!(mmc["verdict"]["eligible"], true, "{mmc}");
+    let pwm = rows.as_array().unwrap().iter().find(|r| r["name"] == "e6e30000.pwm").unwrap();
+    assert_eq!(pwm["verdict"]["eligible"], false);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bind_refuses_what_the_policy_refuses_and_a_dry_run_writes_nothing() {
+    let (dir, _tree) = fake("bind");
+    let root = dir.to_str().unwrap();
+    let before = Snapshot::take(&dir).unwrap();
+    let refused = run(&["host", "bind", "e6e30000.pwm", "--sysfs-root", root, "--yes"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("the policy refuses e6e30000.pwm"));
+    let dry = run(&["host", "bind", "ee100000.mmc", "--sysfs-root", root]);
+    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    let text = String::from_utf8_lossy(&dry.stdout);
+    assert!(text.contains("dry run") && text.contains("driver_override <- \"vfio-platform\\n\""), "{text}");
+    let hostile = run(&["host", "bind", "../x", "--sysfs-root", root]);
+    assert_eq!(hostile.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&hostile.stderr).contains("invalid device"));
+    assert_eq!(Snapshot::take(&dir).unwrap().diff(&before), Vec::<String>::new(), "nothing written");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn on_a_root_without_a_platform_bus_list_explains() {
+    let dir = std::env::temp_dir().join(format!("platreset-cli-host-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = run(&["host", "list", "--sysfs-root", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nothing to list"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

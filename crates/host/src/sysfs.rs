@@ -1,0 +1,442 @@
+//! The sysfs root and everything read from or written to it.
+//!
+//! Owns: validating device and driver names before they become path components, joining paths
+//! under a configurable root (tests point it at a generated tree), following the kernel's
+//! symlinks (`driver`, `iommu_group`, `of_node`) without ever leaving the root, and the
+//! [`Writer`] trait through which every write goes, so a caller can log, dry-run or fake them.
+//!
+//! Threat model: names and link targets read from sysfs, and names given on the command line,
+//! are untrusted. A name becomes a single path component only after [`validate_name`]; a link
+//! is followed only if its canonical target stays under the canonical root.
+
+use std::fs::OpenOptions;
+use std::io::{self, Write as _};
+use std::path::{Component, Path, PathBuf};
+
+/// The longest name a single path component may have on Linux (NAME_MAX).
+const NAME_MAX: usize = 255;
+
+/// Errors reading or writing below a sysfs root; each names the file or device concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// A device or driver name that cannot be used as a single path component.
+    #[error("invalid device or driver name {name:?}: {reason}")]
+    InvalidName {
+        /// The rejected name, as given.
+        name: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// A symlink whose target lies outside the sysfs root.
+    #[error("{link} points to {target}, outside the sysfs root {root}; refusing to follow it")]
+    Escape {
+        /// The link that was followed.
+        link: PathBuf,
+        /// Where it resolved to.
+        target: PathBuf,
+        /// The root it had to stay under.
+        root: PathBuf,
+    },
+    /// A file could not be read or resolved.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A write was refused for lack of privilege.
+    #[error(
+        "permission denied writing {path}: this needs root (sysfs attributes are writable only by \
+         root) or write permission on that attribute"
+    )]
+    PermissionDenied {
+        /// The attribute that could not be written.
+        path: PathBuf,
+    },
+    /// A sysfs attribute whose content or link target is not what the kernel produces.
+    #[error("{path}: unexpected content: {what}")]
+    Malformed {
+        /// The attribute concerned.
+        path: PathBuf,
+        /// What was wrong.
+        what: String,
+    },
+    /// The root has no platform bus to list.
+    #[error(
+        "{path} does not exist: nothing to list (this is not a platform-bus system, or sysfs is \
+         not mounted under {root})"
+    )]
+    NoPlatformBus {
+        /// The missing directory.
+        path: PathBuf,
+        /// The root that was searched.
+        root: PathBuf,
+    },
+}
+
+impl HostError {
+    /// Wraps an I/O error from reading `path`.
+    pub fn io(path: &Path, source: io::Error) -> Self {
+        HostError::Io { path: path.to_path_buf(), source }
+    }
+
+    /// Wraps an error from writing `path`, turning a permission error into a message that says
+    /// what privilege is missing.
+    pub fn write(path: &Path, source: io::Error) -> Self {
+        if source.kind() == io::ErrorKind::PermissionDenied {
+            HostError::PermissionDenied { path: path.to_path_buf() }
+        } else {
+            HostError::io(path, source)
+        }
+    }
+}
+
+/// Checks that `name` can be used as exactly one path component: non-empty, no `/`, not `.` or
+/// `..` and not containing `..`, no NUL, at most 255 bytes.
+pub fn validate_name(name: &str) -> Result<&str, HostError> {
+    let reason = if name.is_empty() {
+        Some("empty")
+    } else if name.contains('/') {
+        Some("contains '/'")
+    } else if name.contains("..") {
+        Some("contains '..'")
+    } else if name == "." {
+        Some("is '.'")
+    } else if name.contains('\0') {
+        Some("contains a NUL byte")
+    } else if name.len() > NAME_MAX {
+        Some("longer than 255 bytes")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(HostError::InvalidName { name: name.to_string(), reason }),
+        None => Ok(name),
+    }
+}
+
+/// A directory under which `sys/…` is read: `/` on a live system, a generated tree in tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SysfsRoot {
+    root: PathBuf,
+}
+
+impl Default for SysfsRoot {
+    fn default() -> Self {
+        SysfsRoot { root: PathBuf::from("/") }
+    }
+}
+
+/// The driver that makes a device usable through VFIO.
+pub const VFIO_PLATFORM: &str = "vfio-platform";
+
+impl SysfsRoot {
+    /// A root at `root` (not checked here; reads report a missing tree themselves).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        SysfsRoot { root: root.into() }
+    }
+
+    /// The root directory as given.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `root/<components…>`, each component validated as a name.
+    pub fn join(&self, components: &[&str]) -> Result<PathBuf, HostError> {
+        let mut path = self.root.clone();
+        for component in components {
+            path.push(validate_name(component)?);
+        }
+        Ok(path)
+    }
+
+    /// `<root>/sys/bus/platform/devices`.
+    pub fn platform_devices_dir(&self) -> PathBuf {
+        self.root.join("sys/bus/platform/devices")
+    }
+
+    /// `<root>/sys/bus/platform/drivers`.
+    pub fn platform_drivers_dir(&self) -> PathBuf {
+        self.root.join("sys/bus/platform/drivers")
+    }
+
+    /// `<root>/sys/bus/platform/devices/<dev>` (the bus's symlink to the device directory).
+    pub fn device_link(&self, dev: &str) -> Result<PathBuf, HostError> {
+        Ok(self.platform_devices_dir().join(validate_name(dev)?))
+    }
+
+    /// `<root>/sys/bus/platform/devices/<dev>/<attr>`.
+    pub fn device_attr(&self, dev: &str, attr: &str) -> Result<PathBuf, HostError> {
+        Ok(self.device_link(dev)?.join(validate_name(attr)?))
+    }
+
+    /// `<root>/sys/bus/platform/drivers/<driver>/<attr>` (`bind` or `unbind`).
+    pub fn driver_attr(&self, driver: &str, attr: &str) -> Result<PathBuf, HostError> {
+        Ok(self.platform_drivers_dir().join(validate_name(driver)?).join(validate_name(attr)?))
+    }
+
+    /// `<root>/sys/bus/platform/drivers_probe`.
+    pub fn drivers_probe(&self) -> PathBuf {
+        self.root.join("sys/bus/platform/drivers_probe")
+    }
+
+    /// `<root>/sys/kernel/iommu_groups/<group>/devices`.
+    pub fn iommu_group_devices_dir(&self, group: u32) -> PathBuf {
+        self.root.join("sys/kernel/iommu_groups").join(group.to_string()).join("devices")
+    }
+
+    /// The canonical root, against which resolved links are checked.
+    fn canonical_root(&self) -> Result<PathBuf, HostError> {
+        self.root.canonicalize().map_err(|e| HostError::io(&self.root, e))
+    }
+
+    /// Resolves `path` (following every symlink) and refuses a result outside the root.
+    pub fn resolve(&self, path: &Path) -> Result<PathBuf, HostError> {
+        let root = self.canonical_root()?;
+        let target = path.canonicalize().map_err(|e| HostError::io(path, e))?;
+        if target.starts_with(&root) {
+            Ok(target)
+        } else {
+            Err(HostError::Escape { link: path.to_path_buf(), target, root })
+        }
+    }
+
+    /// Resolves the link `path` if it exists; `None` when there is no such link.
+    fn resolve_optional(&self, path: &Path) -> Result<Option<PathBuf>, HostError> {
+        match path.symlink_metadata() {
+            Ok(_) => self.resolve(path).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(HostError::io(path, e)),
+        }
+    }
+
+    /// The device's own directory, resolved and checked to lie under the root.
+    pub fn device_dir(&self, dev: &str) -> Result<PathBuf, HostError> {
+        self.resolve(&self.device_link(dev)?)
+    }
+
+    /// The last component of a resolved link, validated as a name.
+    fn link_name(link: &Path, target: &Path) -> Result<String, HostError> {
+        let name = target.file_name().and_then(|n| n.to_str()).ok_or_else(|| HostError::Malformed {
+            path: link.to_path_buf(),
+            what: format!("link target {} has no usable last component", target.display()),
+        })?;
+        Ok(validate_name(name)?.to_string())
+    }
+
+    /// The device's `driver_override`; `None` when unset (the kernel shows `(null)` or an empty
+    /// line).
+    pub fn driver_override(&self, dev: &str) -> Result<Option<String>, HostError> {
+        let path = self.device_dir(dev)?.join("driver_override");
+        let text = std::fs::read_to_string(&path).map_err(|e| HostError::io(&path, e))?;
+        let value = text.trim_end_matches('\n');
+        if value.is_empty() || value == "(null)" {
+            Ok(None)
+        } else {
+            Ok(Some(value.to_string()))
+        }
+    }
+
+    /// The driver the device is bound to (the name its `driver` link points at), if any.
+    pub fn driver(&self, dev: &str) -> Result<Option<String>, HostError> {
+        let link = self.device_dir(dev)?.join("driver");
+        match self.resolve_optional(&link)? {
+            Some(target) => Ok(Some(Self::link_name(&link, &target)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The device's IOMMU group number (the name its `iommu_group` link points at), if any.
+    pub fn iommu_group(&self, dev: &str) -> Result<Option<u32>, HostError> {
+        let link = self.device_dir(dev)?.join("iommu_group");
+        let Some(target) = self.resolve_optional(&link)? else { return Ok(None) };
+        let name = Self::link_name(&link, &target)?;
+        name.parse().map(Some).map_err(|_| HostError::Malformed {
+            path: link,
+            what: format!("IOMMU group {name:?} is not a number"),
+        })
+    }
+
+    /// The devices in IOMMU group `group`, sorted by name.
+    pub fn iommu_group_members(&self, group: u32) -> Result<Vec<String>, HostError> {
+        let dir = self.iommu_group_devices_dir(group);
+        let mut members = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(|e| HostError::io(&dir, e))? {
+            let entry = entry.map_err(|e| HostError::io(&dir, e))?;
+            let name = entry.file_name();
+            let name = name.to_str().ok_or_else(|| HostError::Malformed {
+                path: entry.path(),
+                what: "device name is not UTF-8".to_string(),
+            })?;
+            members.push(validate_name(name)?.to_string());
+        }
+        members.sort();
+        Ok(members)
+    }
+
+    /// The device's DT node directory (its `of_node` link, resolved), if it has one.
+    pub fn of_node_dir(&self, dev: &str) -> Result<Option<PathBuf>, HostError> {
+        let link = self.device_dir(dev)?.join("of_node");
+        self.resolve_optional(&link)
+    }
+
+    /// The device's DT path (`/soc/ethernet@1000`), relative to
+    /// `<root>/sys/firmware/devicetree/base`, if it has an `of_node`.
+    pub fn of_node_path(&self, dev: &str) -> Result<Option<String>, HostError> {
+        let link = self.device_dir(dev)?.join("of_node");
+        let Some(target) = self.resolve_optional(&link)? else { return Ok(None) };
+        let base = self.resolve(&self.root.join("sys/firmware/devicetree/base"))?;
+        let rel = target.strip_prefix(&base).map_err(|_| HostError::Malformed {
+            path: link.clone(),
+            what: format!("of_node points to {}, outside {}", target.display(), base.display()),
+        })?;
+        let mut dt_path = String::new();
+        for component in rel.components() {
+            let Component::Normal(part) = component else { continue };
+            let part = part.to_str().ok_or_else(|| HostError::Malformed {
+                path: link.clone(),
+                what: "DT node name is not UTF-8".to_string(),
+            })?;
+            dt_path.push('/');
+            dt_path.push_str(part);
+        }
+        if dt_path.is_empty() {
+            dt_path.push('/');
+        }
+        Ok(Some(dt_path))
+    }
+
+    /// The `compatible` strings of the device's DT node (NUL-separated in the file); empty when
+    /// the device has no `of_node` or the node has no `compatible`.
+    pub fn compatible(&self, dev: &str) -> Result<Vec<String>, HostError> {
+        let Some(node) = self.of_node_dir(dev)? else { return Ok(Vec::new()) };
+        let path = node.join("compatible");
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(HostError::io(&path, e)),
+        };
+        Ok(bytes
+            .split(|&b| b == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect())
+    }
+}
+
+/// Where every sysfs write goes, so it can be performed, logged or simulated.
+pub trait Writer {
+    /// Writes `bytes` to the existing attribute `path` in one `write(2)`.
+    fn write(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+}
+
+/// Writes to the real file system. Opens without `O_CREAT` so a wrong path fails rather than
+/// creating a stray file, and writes once, because a sysfs store sees each `write(2)` separately.
+#[derive(Debug, Default)]
+pub struct RealWriter;
+
+impl Writer for RealWriter {
+    fn write(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let mut file = OpenOptions::new().write(true).open(path)?;
+        let written = file.write(bytes)?;
+        if written == bytes.len() {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                format!("short write: {written} of {} bytes", bytes.len()),
+            ))
+        }
+    }
+}
+
+/// One write as the [`LoggingWriter`] saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteRecord {
+    /// The attribute written.
+    pub path: PathBuf,
+    /// The bytes written.
+    pub bytes: Vec<u8>,
+    /// `None` on success, else the error's text.
+    pub error: Option<String>,
+}
+
+impl std::fmt::Display for WriteRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} > {}", String::from_utf8_lossy(&self.bytes), self.path.display())?;
+        if let Some(error) = &self.error {
+            write!(f, " (failed: {error})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Passes every write to an inner [`Writer`] and records it, failed or not.
+#[derive(Debug)]
+pub struct LoggingWriter<W> {
+    inner: W,
+    log: Vec<WriteRecord>,
+}
+
+impl<W: Writer> LoggingWriter<W> {
+    /// Wraps `inner` with an empty log.
+    pub fn new(inner: W) -> Self {
+        LoggingWriter { inner, log: Vec::new() }
+    }
+
+    /// Every write so far, in order.
+    pub fn log(&self) -> &[WriteRecord] {
+        &self.log
+    }
+
+    /// The wrapped writer.
+    pub fn inner(&self) -> &W {
+        &self.inner
+    }
+
+    /// The wrapped writer, mutably (e.g. to inject failures into a fake).
+    pub fn inner_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
+    /// Unwraps into the inner writer and the log.
+    pub fn into_parts(self) -> (W, Vec<WriteRecord>) {
+        (self.inner, self.log)
+    }
+}
+
+impl<W: Writer> Writer for LoggingWriter<W> {
+    fn write(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let result = self.inner.write(path, bytes);
+        self.log.push(WriteRecord {
+            path: path.to_path_buf(),
+            bytes: bytes.to_vec(),
+            error: result.as_ref().err().map(ToString::to_string),
+        });
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_are_not_one_component_are_rejected() {
+        for bad in ["", "a/b", "..", "../x", "x..y", ".", "a\0b"] {
+            assert!(validate_name(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(validate_name(&"a".repeat(256)).is_err());
+        assert!(validate_name(&"a".repeat(255)).is_ok());
+        assert_eq!(validate_name("ACPI0013:00").ok(), Some("ACPI0013:00"));
+        assert_eq!(validate_name("1c28000.serial").ok(), Some("1c28000.serial"));
+    }
+
+    #[test]
+    fn permission_errors_name_the_file_and_the_privilege() {
+        let err = HostError::write(Path::new("/sys/x"), io::Error::from(io::ErrorKind::PermissionDenied));
+        let text = err.to_string();
+        assert!(text.contains("/sys/x") && text.contains("root"), "{text}");
+    }
+}
