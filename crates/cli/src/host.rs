@@ -65,6 +65,9 @@ pub enum HostCommand {
         /// Keep the override across reboots, as driverctl does (<root>/etc/driverctl.d).
         #[arg(long)]
         persist: bool,
+        /// Only print the writes (the default without --yes).
+        #[arg(long, conflicts_with = "yes")]
+        dry_run: bool,
     },
     /// Give a device back to its original driver.
     Unbind {
@@ -143,6 +146,44 @@ fn verdict_text(v: &Option<Verdict>) -> String {
     }
 }
 
+/// vfio_platform's `reset_required` as the loaded module reports it (None: not loaded).
+fn reset_required(root: &std::path::Path) -> Option<bool> {
+    let text =
+        std::fs::read_to_string(root.join("sys/module/vfio_platform/parameters/reset_required")).ok()?;
+    Some(matches!(text.trim(), "Y" | "y" | "1"))
+}
+
+/// A device without any reset: what the loaded module will do with it, in words.
+fn check_reset_required(
+    name: &str,
+    required: Option<bool>,
+    force: bool,
+    verdict: &Verdict,
+) -> Result<(), CliError> {
+    let why = verdict
+        .reasons
+        .iter()
+        .chain(&verdict.warnings)
+        .find(|r| r.rule() == 1)
+        .map(Reason::text)
+        .unwrap_or_default();
+    match required {
+        Some(true) | None => Err(CliError::Refused(format!(
+            "{name} has no reset ({why}): vfio-platform{} will refuse to open it while reset_required is set. \
+             The parameter is read-only once the module is loaded: `modprobe -r vfio_platform && modprobe vfio_platform reset_required=0` \
+             lifts it for every device, and then a VM gets such devices as their last user left them, DMA and interrupts possibly live",
+            if required.is_none() { " (not loaded yet; reset_required defaults to Y)" } else { "" }
+        ))),
+        Some(false) if !force => Err(CliError::Refused(format!(
+            "{name} has no reset ({why}) and vfio_platform runs with reset_required=N: it would go to a VM unreset; --force to do it anyway"
+        ))),
+        Some(false) => {
+            eprintln!("platreset: WARNING: --force: {name} has no reset and will be handed over as its last user left it");
+            Ok(())
+        }
+    }
+}
+
 /// Runs the command.
 pub fn run(args: &HostArgs) -> Result<(), CliError> {
     let root = SysfsRoot::new(&args.common.sysfs_root);
@@ -192,13 +233,18 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                 }
             }
         }
-        HostCommand::Bind { devices, yes, force, persist: keep } => {
+        HostCommand::Bind { devices, yes, force, persist: keep, dry_run } => {
+            let yes = *yes && !*dry_run;
             let found: Vec<PlatformDevice> = devices
                 .iter()
                 .map(|d| platreset_host::discover::read_device(&root, d))
                 .collect::<Result<_, _>>()
                 .map_err(host_err)?;
+            let reset_required = reset_required(&args.common.sysfs_root);
             for (d, v) in found.iter().zip(verdicts(args, &found)?) {
+                if let Some(v) = v.as_ref().filter(|v| v.method == platreset_vfio::policy::Method::None) {
+                    check_reset_required(&d.name, reset_required, *force, v)?;
+                }
                 if let Some(v) = v.filter(|v| !v.eligible()) {
                     let reasons: Vec<String> = v.reasons.iter().map(|r| r.to_string()).collect();
                     if !force {

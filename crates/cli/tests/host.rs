@@ -28,6 +28,10 @@ fn fake(tag: &str) -> (std::path::PathBuf, FakeSysfs) {
                 .driver("renesas-pwm")
                 .group(2)
                 .of_node("/soc/pwm@e6e30000", &["renesas,pwm-r8a774a1", "renesas,pwm-rcar"]),
+            FakeDevice::new("e6050000.gpio")
+                .driver("gpio_rcar")
+                .group(3)
+                .of_node("/soc/gpio@e6050000", &["renesas,gpio-r8a774a1", "renesas,rcar-gen3-gpio"]),
         ],
         extra_drivers: vec!["vfio-platform".into()],
     };
@@ -86,6 +90,35 @@ fn on_a_root_without_a_platform_bus_list_explains() {
         String::from_utf8_lossy(&out.stderr).contains("nothing to list"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_device_without_reset_meets_reset_required_in_words() {
+    let (dir, _tree) = fake("reset-required");
+    let root = dir.to_str().unwrap();
+    let param = dir.join("sys/module/vfio_platform/parameters");
+    std::fs::create_dir_all(&param).unwrap();
+    std::fs::write(param.join("reset_required"), "Y\n").unwrap();
+    let blocked = run(&["host", "bind", "e6050000.gpio", "--sysfs-root", root, "--force"]);
+    assert_eq!(blocked.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&blocked.stderr);
+    assert!(
+        err.contains("read-only once the module is loaded")
+            && err.contains("modprobe vfio_platform reset_required=0"),
+        "{err}"
+    );
+    std::fs::write(param.join("reset_required"), "N\n").unwrap();
+    let refused = run(&["host", "bind", "e6050000.gpio", "--sysfs-root", root]);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("reset_required=N: it would go to a VM unreset")
+    );
+    let forced = run(&["host", "bind", "e6050000.gpio", "--sysfs-root", root, "--force", "--dry-run"]);
+    assert!(
+        String::from_utf8_lossy(&forced.stderr).contains("WARNING: --force"),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
