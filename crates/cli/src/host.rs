@@ -101,6 +101,14 @@ pub enum HostCommand {
         /// Really reset when it exits.
         #[arg(long)]
         yes: bool,
+        /// When VFIO has no reset for a device, reset it through its reset controllers instead
+        /// (registers written through /dev/mem, as `platreset reset --backend devmem`): your
+        /// explicit consent to write those registers behind the kernel's back.
+        #[arg(long)]
+        generic_reset: bool,
+        /// After the resets, give each device back to its original host driver.
+        #[arg(long)]
+        restore: bool,
     },
 }
 
@@ -182,6 +190,28 @@ fn check_reset_required(
             Ok(())
         }
     }
+}
+
+/// The generic reset of `node` through /dev/mem, as `platreset reset --backend devmem
+/// --write-hardware` does it (the policy's refusals still apply: no --force here).
+fn generic_reset_of(dtb: &std::path::Path, node: &str) -> Result<(), String> {
+    let blob = std::fs::read(dtb).map_err(|e| format!("cannot read {}: {e}", dtb.display()))?;
+    let args = crate::reset::ResetArgs {
+        dtb: dtb.to_path_buf(),
+        node: node.to_string(),
+        line: None,
+        assert: false,
+        deassert: false,
+        backend: crate::reset::Backend::Devmem,
+        write_hardware: true,
+        force: false,
+        devmem: "/dev/mem".into(),
+        lock: platreset_devmem::DEFAULT_LOCK.into(),
+        pulse_us: platreset_reset::DEFAULT_PULSE_US,
+        format: crate::reset::Format::Text,
+        policy: PolicyArgs::defaults(),
+    };
+    crate::reset::run_on(&blob, &dtb.display().to_string(), &args).map_err(|e| e.to_string())
 }
 
 /// Runs the command.
@@ -338,23 +368,52 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                 )?;
             }
         }
-        HostCommand::Guard { pid, devices, yes } => {
+        HostCommand::Guard { pid, devices, yes, generic_reset, restore } => {
             let mut steps: Vec<Step> = Vec::new();
+            let dtb =
+                args.common.dtb.clone().unwrap_or_else(|| args.common.sysfs_root.join("sys/firmware/fdt"));
             for name in devices {
                 let d = platreset_host::discover::read_device(&root, name).map_err(host_err)?;
                 let group =
                     d.iommu_group.ok_or_else(|| CliError::Host(format!("{name} has no IOMMU group")))?;
-                let name = name.clone();
-                let yes = *yes;
+                let (name, yes, generic, dt_path, dtb) =
+                    (name.clone(), *yes, *generic_reset, d.dt_path.clone(), dtb.clone());
                 steps.push(Box::new(move || {
                     if !yes {
                         return Ok(format!("dry run: would reset {name} through VFIO (add --yes)"));
                     }
-                    let container = Container::open_default().map_err(|e| e.to_string())?;
-                    let group = Group::open(&container, &group_path(group)).map_err(|e| e.to_string())?;
-                    group.device(&name).and_then(|d| d.reset()).map_err(|e| e.to_string())?;
-                    Ok(format!("{name} reset through VFIO"))
+                    let vfio = Container::open_default()
+                        .and_then(|c| Group::open(&c, &group_path(group)))
+                        .and_then(|g| g.device(&name))
+                        .and_then(|d| d.reset());
+                    match vfio {
+                        Ok(()) => Ok(format!("{name} reset through VFIO")),
+                        Err(e) if generic => {
+                            let node = dt_path.clone().ok_or_else(|| {
+                                format!("{e}; and {name} has no DT node for a generic reset")
+                            })?;
+                            generic_reset_of(&dtb, &node).map(|()| {
+                                format!("{name}: VFIO could not ({e}); reset through its reset controllers")
+                            })
+                        }
+                        Err(e) => {
+                            Err(format!("{e} (--generic-reset would reset it through its reset controllers)"))
+                        }
+                    }
                 }));
+            }
+            if *restore {
+                for name in devices {
+                    let (name, yes, root) = (name.clone(), *yes, SysfsRoot::new(&args.common.sysfs_root));
+                    steps.push(Box::new(move || {
+                        if !yes {
+                            return Ok(format!("dry run: would give {name} back to its host driver"));
+                        }
+                        let mut writer = LoggingWriter::new(RealWriter);
+                        let report = unbind(&root, &name, &mut writer).map_err(|e| e.to_string())?;
+                        Ok(format!("{name} is back on {}", report.driver.as_deref().unwrap_or("no driver")))
+                    }));
+                }
             }
             let report = run_guard(*pid, steps, &mut std::io::stderr()).map_err(host_err)?;
             if !report.all_succeeded() {

@@ -122,3 +122,25 @@ fn a_device_without_reset_meets_reset_required_in_words() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn guard_runs_its_steps_once_when_the_vmm_is_killed() {
+    let (dir, _tree) = fake("guard");
+    let root = dir.to_str().unwrap();
+    let mut vmm = Command::new("sleep").arg("30").spawn().unwrap();
+    let pid = vmm.id().to_string();
+    let guard = Command::new(env!("CARGO_BIN_EXE_platreset"))
+        .args(["host", "guard", "--pid", &pid, "ee100000.mmc", "--sysfs-root", root, "--restore"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    vmm.kill().unwrap();
+    let _ = vmm.wait();
+    let out = guard.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(log.matches("dry run: would reset ee100000.mmc through VFIO").count(), 1, "{log}");
+    assert_eq!(log.matches("dry run: would give ee100000.mmc back to its host driver").count(), 1, "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
