@@ -95,7 +95,16 @@ impl HostError {
 /// Checks that `name` can be used as exactly one path component: non-empty, no `/`, not `.` or
 /// `..` and not containing `..`, no NUL, at most 255 bytes.
 pub fn validate_name(name: &str) -> Result<&str, HostError> {
-    let reason = if name.is_empty() {
+    match name_problem(name) {
+        Some(reason) => Err(HostError::InvalidName { name: name.to_string(), reason }),
+        None => Ok(name),
+    }
+}
+
+/// What is wrong with a device or driver name, if anything: the one rule every module applies
+/// before a name becomes part of a path or an ioctl argument.
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
         Some("empty")
     } else if name.contains('/') {
         Some("contains '/'")
@@ -109,10 +118,6 @@ pub fn validate_name(name: &str) -> Result<&str, HostError> {
         Some("longer than 255 bytes")
     } else {
         None
-    };
-    match reason {
-        Some(reason) => Err(HostError::InvalidName { name: name.to_string(), reason }),
-        None => Ok(name),
     }
 }
 

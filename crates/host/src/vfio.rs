@@ -727,14 +727,8 @@ impl Group {
 /// NUL. Returns it as the C string GET_DEVICE_FD takes.
 pub fn validate_device_name(name: &str) -> Result<CString, VfioError> {
     let refuse = |reason| VfioError::InvalidDeviceName { name: name.to_owned(), reason };
-    if name.is_empty() {
-        return Err(refuse("empty"));
-    }
-    if name.contains('/') {
-        return Err(refuse("contains '/'"));
-    }
-    if name.contains("..") {
-        return Err(refuse("contains '..'"));
+    if let Some(reason) = crate::sysfs::name_problem(name) {
+        return Err(refuse(reason));
     }
     CString::new(name).map_err(|_| refuse("contains a NUL byte"))
 }
