@@ -1,5 +1,6 @@
-//! The `/dev/mem` backend of [`Mmio`]: the only code in platreset that can touch hardware, and
-//! the only crate with `unsafe` (volatile access to mapped registers, each block justified).
+//! The `/dev/mem` backend of [`Mmio`]: the only code in platreset that writes hardware
+//! registers directly, and one of the two places with `unsafe` (volatile access to mapped
+//! registers, each block justified; the other is `platreset-host`'s VFIO ioctls).
 //!
 //! Owns: mapping exactly the pages of the register windows it is opened for (nothing else of
 //! physical memory is reachable through it), refusing any access outside those windows or not
