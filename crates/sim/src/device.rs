@@ -59,6 +59,49 @@ pub trait DeviceModel {
     }
 }
 
+/// A device's reset input as the device sees it: since when it is held, and how long it must be
+/// held for the reset to take. Every device model keeps one.
+#[derive(Debug, Clone, Copy)]
+pub struct ResetInput {
+    since: Option<Tick>,
+    min_hold: u64,
+}
+
+impl Default for ResetInput {
+    /// Released; a reset takes when held for at least one tick.
+    fn default() -> Self {
+        ResetInput { since: None, min_hold: 1 }
+    }
+}
+
+impl ResetInput {
+    /// Whether the device is held in reset now.
+    pub fn held(&self) -> bool {
+        self.since.is_some()
+    }
+
+    /// How long the reset must be held to take (the short-delay fault raises it).
+    pub fn set_min_hold(&mut self, us: u64) {
+        self.min_hold = us;
+    }
+
+    /// The input changed level. True when it was released after being held long enough: the
+    /// device returns to its reset state now; a shorter pulse leaves it as it was.
+    pub fn change(&mut self, asserted: bool, now: Tick) -> bool {
+        match (asserted, self.since) {
+            (true, None) => {
+                self.since = Some(now);
+                false
+            }
+            (false, Some(since)) => {
+                self.since = None;
+                now.saturating_sub(since) >= self.min_hold
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Register offsets of [`BusMaster`] in its first region.
 pub mod regs {
     /// Control: bit 0 starts a transfer, bit 1 enables the completion interrupt.
@@ -98,8 +141,7 @@ pub struct BusMaster {
     len: u64,
     count: u64,
     engine: Option<Engine>,
-    in_reset: Option<Tick>,
-    min_hold: u64,
+    reset: ResetInput,
     broken: bool,
 }
 
@@ -114,8 +156,7 @@ impl BusMaster {
             len: 0,
             count: 0,
             engine: None,
-            in_reset: None,
-            min_hold: 1,
+            reset: ResetInput::default(),
             broken: false,
         }
     }
@@ -152,7 +193,7 @@ impl DeviceModel for BusMaster {
     }
 
     fn write(&mut self, region: usize, offset: u64, value: u32, now: Tick) -> Result<(), HwError> {
-        if self.in_reset.is_some() {
+        if self.reset.held() {
             return Ok(()); // a device held in reset ignores its bus
         }
         match (region, offset) {
@@ -173,19 +214,12 @@ impl DeviceModel for BusMaster {
     }
 
     fn reset_input(&mut self, asserted: bool, now: Tick) {
-        match (asserted, self.in_reset) {
-            (true, None) => self.in_reset = Some(now),
-            (false, Some(since)) => {
-                self.in_reset = None;
-                if now.saturating_sub(since) >= self.min_hold {
-                    self.clear();
-                    // Broken IP: the registers read as reset, the engine keeps going.
-                    if !self.broken {
-                        self.engine = None;
-                    }
-                }
+        if self.reset.change(asserted, now) {
+            self.clear();
+            // Broken IP: the registers read as reset, the engine keeps going.
+            if !self.broken {
+                self.engine = None;
             }
-            _ => {}
         }
     }
 
@@ -204,7 +238,7 @@ impl DeviceModel for BusMaster {
 
     fn tick(&mut self, now: Tick, ram: &mut Ram) {
         let Some(mut engine) = self.engine else { return };
-        if self.in_reset.is_some() && !self.broken {
+        if self.reset.held() && !self.broken {
             return;
         }
         let n = DMA_CHUNK.min(engine.len - engine.done);
@@ -243,6 +277,6 @@ impl DeviceModel for BusMaster {
     }
 
     fn set_min_hold(&mut self, us: u64) {
-        self.min_hold = us;
+        self.reset.set_min_hold(us);
     }
 }

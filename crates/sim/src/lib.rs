@@ -25,7 +25,7 @@ mod ram;
 mod soc;
 pub mod verify;
 
-pub use device::{BusMaster, DeviceModel, DeviceRegs, DMA_CHUNK};
+pub use device::{BusMaster, DeviceModel, DeviceRegs, ResetInput, DMA_CHUNK};
 pub use hw::{HwError, ResetHw, Signal};
 pub use ram::{DmaWrite, Ram};
 pub use soc::{

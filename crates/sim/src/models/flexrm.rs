@@ -21,7 +21,7 @@
 
 use platreset_fdt::{Node, NodeId};
 
-use crate::device::{DeviceModel, DeviceRegs, DMA_CHUNK};
+use crate::device::{DeviceModel, DeviceRegs, ResetInput, DMA_CHUNK};
 use crate::hw::HwError;
 use crate::ram::Ram;
 use crate::Tick;
@@ -129,8 +129,7 @@ impl Ring {
 pub struct FlexRm {
     node: NodeId,
     rings: Vec<Ring>,
-    in_reset: Option<Tick>,
-    min_hold: u64,
+    reset: ResetInput,
     broken: bool,
     flush_broken: bool,
 }
@@ -141,8 +140,7 @@ impl FlexRm {
         FlexRm {
             node,
             rings: vec![Ring::default(); rings.min(MAX_RINGS)],
-            in_reset: None,
-            min_hold: 1,
+            reset: ResetInput::default(),
             broken: false,
             flush_broken: false,
         }
@@ -201,7 +199,7 @@ impl DeviceModel for FlexRm {
 
     fn write(&mut self, region: usize, offset: u64, value: u32, now: Tick) -> Result<(), HwError> {
         self.settle(now);
-        if self.in_reset.is_some() {
+        if self.reset.held() {
             return Ok(()); // a device held in reset ignores its bus
         }
         let flush_broken = self.flush_broken;
@@ -226,19 +224,12 @@ impl DeviceModel for FlexRm {
     }
 
     fn reset_input(&mut self, asserted: bool, now: Tick) {
-        match (asserted, self.in_reset) {
-            (true, None) => self.in_reset = Some(now),
-            (false, Some(since)) => {
-                self.in_reset = None;
-                if now.saturating_sub(since) >= self.min_hold {
-                    for ring in &mut self.rings {
-                        // Broken IP: the registers read as reset, the requests keep completing.
-                        let orphan = if self.broken { ring.work.or(ring.orphan) } else { None };
-                        *ring = Ring { orphan, ..Ring::default() };
-                    }
-                }
+        if self.reset.change(asserted, now) {
+            for ring in &mut self.rings {
+                // Broken IP: the registers read as reset, the requests keep completing.
+                let orphan = if self.broken { ring.work.or(ring.orphan) } else { None };
+                *ring = Ring { orphan, ..Ring::default() };
             }
-            _ => {}
         }
     }
 
@@ -262,7 +253,7 @@ impl DeviceModel for FlexRm {
 
     fn tick(&mut self, now: Tick, ram: &mut Ram) {
         self.settle(now);
-        if self.in_reset.is_some() && !self.broken {
+        if self.reset.held() && !self.broken {
             return;
         }
         for ring in &mut self.rings {
@@ -303,7 +294,7 @@ impl DeviceModel for FlexRm {
     }
 
     fn set_min_hold(&mut self, us: u64) {
-        self.min_hold = us;
+        self.reset.set_min_hold(us);
     }
 
     fn break_flush(&mut self) -> bool {

@@ -23,7 +23,7 @@
 
 use platreset_fdt::{Node, NodeId};
 
-use crate::device::{DeviceModel, DeviceRegs};
+use crate::device::{DeviceModel, DeviceRegs, ResetInput};
 use crate::dma::{Buffers, Direction, Step};
 use crate::hw::HwError;
 use crate::ram::Ram;
@@ -133,8 +133,7 @@ pub struct Xgbe {
     swr_done: Option<Tick>,
     /// When a pending PCS reset completes.
     pcs_done: Option<Tick>,
-    in_reset: Option<Tick>,
-    min_hold: u64,
+    reset: ResetInput,
     broken: bool,
 }
 
@@ -149,8 +148,7 @@ impl Xgbe {
             tx: Direction::default(),
             swr_done: None,
             pcs_done: None,
-            in_reset: None,
-            min_hold: 1,
+            reset: ResetInput::default(),
             broken: false,
         }
     }
@@ -278,7 +276,7 @@ impl DeviceModel for Xgbe {
 
     fn write(&mut self, region: usize, offset: u64, value: u32, now: Tick) -> Result<(), HwError> {
         self.settle(now);
-        if self.in_reset.is_some() {
+        if self.reset.held() {
             return Ok(()); // a device held in reset ignores its bus
         }
         match (region, offset) {
@@ -296,22 +294,15 @@ impl DeviceModel for Xgbe {
     }
 
     fn reset_input(&mut self, asserted: bool, now: Tick) {
-        match (asserted, self.in_reset) {
-            (true, None) => self.in_reset = Some(now),
-            (false, Some(since)) => {
-                self.in_reset = None;
-                if now.saturating_sub(since) >= self.min_hold {
-                    self.mac = Mac::default();
-                    self.xpcs = Xpcs::default();
-                    self.swr_done = None;
-                    self.pcs_done = None;
-                    if !self.broken {
-                        self.rx = Direction::default();
-                        self.tx = Direction::default();
-                    }
-                }
+        if self.reset.change(asserted, now) {
+            self.mac = Mac::default();
+            self.xpcs = Xpcs::default();
+            self.swr_done = None;
+            self.pcs_done = None;
+            if !self.broken {
+                self.rx = Direction::default();
+                self.tx = Direction::default();
             }
-            _ => {}
         }
     }
 
@@ -336,7 +327,7 @@ impl DeviceModel for Xgbe {
 
     fn tick(&mut self, now: Tick, ram: &mut Ram) {
         self.settle(now);
-        if self.in_reset.is_some() && !self.broken {
+        if self.reset.held() && !self.broken {
             return;
         }
         Self::transfer(&mut self.rx, self.node, &mut self.mac.sr, SR_RI, now, ram);
@@ -366,6 +357,6 @@ impl DeviceModel for Xgbe {
     }
 
     fn set_min_hold(&mut self, us: u64) {
-        self.min_hold = us;
+        self.reset.set_min_hold(us);
     }
 }

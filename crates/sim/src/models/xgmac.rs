@@ -16,7 +16,7 @@
 
 use platreset_fdt::{Node, NodeId};
 
-use crate::device::{DeviceModel, DeviceRegs};
+use crate::device::{DeviceModel, DeviceRegs, ResetInput};
 use crate::dma::{Buffers, Direction, Step};
 use crate::hw::HwError;
 use crate::ram::Ram;
@@ -71,8 +71,7 @@ pub struct Xgmac {
     intr_ena: u32,
     rx: Direction,
     tx: Direction,
-    in_reset: Option<Tick>,
-    min_hold: u64,
+    reset: ResetInput,
     broken: bool,
 }
 
@@ -87,8 +86,7 @@ impl Xgmac {
             intr_ena: 0,
             rx: Direction::default(),
             tx: Direction::default(),
-            in_reset: None,
-            min_hold: 1,
+            reset: ResetInput::default(),
             broken: false,
         }
     }
@@ -144,7 +142,7 @@ impl DeviceModel for Xgmac {
     }
 
     fn write(&mut self, region: usize, offset: u64, value: u32, _now: Tick) -> Result<(), HwError> {
-        if self.in_reset.is_some() {
+        if self.reset.held() {
             return Ok(()); // a device held in reset ignores its bus
         }
         match (region, offset) {
@@ -158,23 +156,16 @@ impl DeviceModel for Xgmac {
     }
 
     fn reset_input(&mut self, asserted: bool, now: Tick) {
-        match (asserted, self.in_reset) {
-            (true, None) => self.in_reset = Some(now),
-            (false, Some(since)) => {
-                self.in_reset = None;
-                if now.saturating_sub(since) >= self.min_hold {
-                    self.mac_config = 0;
-                    self.dma_status = 0;
-                    self.dma_control = 0;
-                    self.intr_ena = 0;
-                    // Broken IP: the registers read as reset, the engines keep going.
-                    if !self.broken {
-                        self.rx = Direction::default();
-                        self.tx = Direction::default();
-                    }
-                }
+        if self.reset.change(asserted, now) {
+            self.mac_config = 0;
+            self.dma_status = 0;
+            self.dma_control = 0;
+            self.intr_ena = 0;
+            // Broken IP: the registers read as reset, the engines keep going.
+            if !self.broken {
+                self.rx = Direction::default();
+                self.tx = Direction::default();
             }
-            _ => {}
         }
     }
 
@@ -193,7 +184,7 @@ impl DeviceModel for Xgmac {
     }
 
     fn tick(&mut self, now: Tick, ram: &mut Ram) {
-        if self.in_reset.is_some() && !self.broken {
+        if self.reset.held() && !self.broken {
             return;
         }
         Self::transfer(&mut self.rx, self.node, &mut self.dma_status, STATUS_RI, now, ram);
@@ -217,6 +208,6 @@ impl DeviceModel for Xgmac {
     }
 
     fn set_min_hold(&mut self, us: u64) {
-        self.min_hold = us;
+        self.reset.set_min_hold(us);
     }
 }
