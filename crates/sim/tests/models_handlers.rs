@@ -8,8 +8,11 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{failed, reg};
 use platreset_fdt::{Fdt, NodeId};
-use platreset_reset::{Mmio, PhysAddr, Reg};
+use platreset_reset::Mmio;
 use platreset_sim::verify::{verify, Performer, Report, Sequence, VerifyError};
 use platreset_sim::{Fault, SimError, SimMmio, Soc};
 use platreset_topology::Topology;
@@ -61,10 +64,6 @@ fn custom(path: &str, sequence: Sequence<'_>) -> Report {
     run(path, &[], Performer::Custom(sequence)).unwrap()
 }
 
-fn failed(report: &Report) -> Vec<&'static str> {
-    report.checks.iter().filter(|c| !c.pass).map(|c| c.name).collect()
-}
-
 fn evidence<'r>(report: &'r Report, check: &str) -> &'r str {
     &report.checks.iter().find(|c| c.name == check).unwrap().evidence
 }
@@ -76,10 +75,6 @@ fn kind_of(path: &str) -> &'static str {
     let id: NodeId = fdt.find_path(path).unwrap().id();
     let soc = Soc::build(&topology, &[id]).unwrap();
     soc.model(id).unwrap().kind()
-}
-
-fn reg(addr: u64, name: &'static str) -> Reg {
-    Reg { addr: PhysAddr::new(addr), name: name.into() }
 }
 
 /// Runs a sequence step, turning an access error into the sequence's error.

@@ -8,49 +8,21 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{failed, reg, verify_generic, writes, STUCK};
 use platreset_fdt::Fdt;
-use platreset_reset::{Mmio, MmioOp, PhysAddr, Reg};
-use platreset_sim::verify::{verify, Performer, Report};
+use platreset_reset::{Mmio, MmioOp};
+use platreset_sim::verify::{Performer, Report};
 use platreset_sim::{Fault, SimMmio, Soc};
 use platreset_topology::Topology;
-use platreset_vfio::policy::Method;
 
 fn run(fixture: &str, path: &str, faults: &[Fault], performer: Performer<'_>) -> Report {
-    let blob = platreset_testkit::fixture(fixture);
-    let fdt = Fdt::parse(&blob).unwrap();
-    let topology = Topology::build(&fdt);
-    let node = fdt.find_path(path).unwrap_or_else(|e| panic!("{fixture} has no {path}: {e}"));
-    verify(&topology, node.id(), &Method::Generic, faults, 10, performer).unwrap()
+    verify_generic(&platreset_testkit::fixture(fixture), path, faults, performer)
 }
 
 fn resolved(fixture: &str, path: &str, faults: &[Fault]) -> Report {
     run(fixture, path, faults, Performer::Resolved)
-}
-
-fn failed(report: &Report) -> Vec<&'static str> {
-    report.checks.iter().filter(|c| !c.pass).map(|c| c.name).collect()
-}
-
-/// What a reset that never reaches the device leaves behind (tests/verify.rs shows the same).
-const NOT_REACHED: [&str; 3] = [
-    "the reset reached the device",
-    "no DMA write by the device after the reset",
-    "its registers are at their reset values",
-];
-
-fn reg(addr: u64, name: &'static str) -> Reg {
-    Reg { addr: PhysAddr::new(addr), name: name.into() }
-}
-
-fn writes(report: &Report) -> Vec<(u64, u32)> {
-    report
-        .ops
-        .iter()
-        .filter_map(|op| match op {
-            MmioOp::Write32 { reg, value } => Some((reg.addr.get(), *value)),
-            _ => None,
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -83,7 +55,7 @@ fn imx6_gpus_share_index_0_and_both_are_reset() {
 #[test]
 fn imx6_stuck_scr_bit_is_caught() {
     let report = resolved("sim-imx", IPU1, &[Fault::StuckReset]);
-    assert_eq!(failed(&report), NOT_REACHED);
+    assert_eq!(failed(&report), STUCK);
 }
 
 #[test]
@@ -97,7 +69,7 @@ fn imx6_index_used_as_the_scr_bit_resets_the_vpu_instead_of_ipu1() {
     };
     let report = run("sim-imx", IPU1, &[], Performer::Custom(&wrong));
     let failures = failed(&report);
-    for check in NOT_REACHED.iter().chain(&["no other device was disturbed"]) {
+    for check in STUCK.iter().chain(&["no other device was disturbed"]) {
         assert!(failures.contains(check), "{check}: {:#?}", report.checks);
     }
     assert_eq!(report.collateral, ["/soc/aips-bus@2000000/vpu@2040000"]);
@@ -168,7 +140,7 @@ fn imx8mq_shared_otg1_phy_reset_names_the_phy() {
 #[test]
 fn imx8mq_stuck_reset_is_caught() {
     let report = resolved("sim-imx7", PCIE, &[Fault::StuckReset]);
-    assert_eq!(failed(&report), NOT_REACHED);
+    assert_eq!(failed(&report), STUCK);
 }
 
 #[test]
@@ -221,7 +193,7 @@ fn sdm845_shared_usb3_phy_bcr_names_the_other_phy() {
 #[test]
 fn sdm845_stuck_bcr_is_caught() {
     let report = resolved("sim-qcom", PCI, &[Fault::StuckReset]);
-    assert_eq!(failed(&report), NOT_REACHED);
+    assert_eq!(failed(&report), STUCK);
 }
 
 #[test]
@@ -266,7 +238,7 @@ fn sdm845_shared_aoss_gpu_restart_names_the_gmu() {
 #[test]
 fn sdm845_stuck_aoss_restart_is_caught() {
     let report = resolved("sim-qcom", WIFI, &[Fault::StuckReset]);
-    assert_eq!(failed(&report), NOT_REACHED);
+    assert_eq!(failed(&report), STUCK);
 }
 
 #[test]
@@ -280,7 +252,7 @@ fn sdm845_aoss_restart_registers_at_a_fixed_stride_miss_wcss() {
         mmio.delay_us(200).map_err(|e| e.to_string())
     };
     let report = run("sim-qcom", WIFI, &[], Performer::Custom(&wrong));
-    assert_eq!(failed(&report), NOT_REACHED);
+    assert_eq!(failed(&report), STUCK);
 }
 
 #[test]
@@ -300,7 +272,7 @@ fn sdm845_shared_pdc_display_sync_reset_names_the_dsi() {
 #[test]
 fn sdm845_stuck_pdc_bit_is_caught() {
     let report = resolved("sim-qcom", CDSP, &[Fault::StuckReset]);
-    assert_eq!(failed(&report), NOT_REACHED);
+    assert_eq!(failed(&report), STUCK);
 }
 
 #[test]
@@ -313,7 +285,7 @@ fn sdm845_pdc_at_the_sc7280_offset_misses_the_sync_reset_register() {
         mmio.update32(&sync, 1 << 8, 0, true).map_err(|e| e.to_string())
     };
     let report = run("sim-qcom", CDSP, &[], Performer::Custom(&wrong));
-    assert_eq!(failed(&report), NOT_REACHED);
+    assert_eq!(failed(&report), STUCK);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,51 +6,17 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{failed, verify_generic, writes, LEFT_IN_RESET, STUCK};
 use platreset_fdt::Fdt;
-use platreset_reset::{Mmio, MmioOp, PhysAddr, Reg};
-use platreset_sim::verify::{verify, Performer, Report};
+use platreset_reset::{Mmio, PhysAddr, Reg};
+use platreset_sim::verify::{Performer, Report};
 use platreset_sim::{Fault, SimMmio, Soc};
 use platreset_topology::Topology;
-use platreset_vfio::policy::Method;
-
-/// What a stuck reset bit breaks: the line never rises, so the DMA goes on and the registers
-/// keep the guest's values.
-const STUCK: [&str; 3] = [
-    "the reset reached the device",
-    "no DMA write by the device after the reset",
-    "its registers are at their reset values",
-];
-
-/// What a device left in reset breaks: it never comes out, and its registers are cleared only
-/// when it does (the bus master's reset takes effect on release).
-const LEFT_IN_RESET: [&str; 2] =
-    ["the device is out of reset again", "its registers are at their reset values"];
-
-fn verify_with(blob: &[u8], path: &str, faults: &[Fault], performer: Performer<'_>) -> Report {
-    let fdt = Fdt::parse(blob).unwrap();
-    let topology = Topology::build(&fdt);
-    let node = fdt.find_path(path).unwrap();
-    verify(&topology, node.id(), &Method::Generic, faults, 10, performer).unwrap()
-}
 
 fn run(blob: &[u8], path: &str, faults: &[Fault]) -> Report {
-    verify_with(blob, path, faults, Performer::Resolved)
-}
-
-fn failed(report: &Report) -> Vec<&'static str> {
-    report.checks.iter().filter(|c| !c.pass).map(|c| c.name).collect()
-}
-
-/// The register writes of a reset, as (address, value).
-fn writes(report: &Report) -> Vec<(u64, u32)> {
-    report
-        .ops
-        .iter()
-        .filter_map(|op| match op {
-            MmioOp::Write32 { reg, value } => Some((reg.addr.get(), *value)),
-            _ => None,
-        })
-        .collect()
+    verify_generic(blob, path, faults, Performer::Resolved)
 }
 
 fn write(mmio: &mut SimMmio<'_>, addr: u64, value: u32) -> Result<(), String> {
@@ -143,7 +109,7 @@ fn rockchip_write_without_the_hiword_mask_is_caught() {
         delay(mmio, 10)?;
         write(mmio, RK_SOFTRST_CON7, 0)
     };
-    let report = verify_with(&rockchip(), "/soc/mmc@fe320000", &[], Performer::Custom(&wrong));
+    let report = verify_generic(&rockchip(), "/soc/mmc@fe320000", &[], Performer::Custom(&wrong));
     assert_eq!(failed(&report), STUCK, "{:#?}", report.checks);
 }
 
@@ -156,7 +122,7 @@ fn rockchip_bank_of_32_lines_is_caught() {
         delay(mmio, 10)?;
         write(mmio, 0xff76_040c, 0)
     };
-    let report = verify_with(&rockchip(), "/soc/mmc@fe320000", &[], Performer::Custom(&wrong));
+    let report = verify_generic(&rockchip(), "/soc/mmc@fe320000", &[], Performer::Custom(&wrong));
     assert!(failed(&report).contains(&"the reset reached the device"), "{:#?}", report.checks);
 }
 
@@ -224,7 +190,7 @@ fn stm32_set_and_clr_swapped_is_caught() {
         delay(mmio, 10)?;
         write(mmio, RCC_AHB6RSTSETR, 1 << 16)
     };
-    let report = verify_with(&stm32(), "/soc/mmc@58005000", &[], Performer::Custom(&wrong));
+    let report = verify_generic(&stm32(), "/soc/mmc@58005000", &[], Performer::Custom(&wrong));
     assert_eq!(failed(&report), LEFT_IN_RESET, "{:#?}", report.checks);
 }
 
@@ -238,7 +204,7 @@ fn stm32_deassert_by_clearing_the_set_bit_is_caught() {
         let v = read(mmio, RCC_AHB6RSTSETR)?;
         write(mmio, RCC_AHB6RSTSETR, v & !(1 << 16))
     };
-    let report = verify_with(&stm32(), "/soc/mmc@58005000", &[], Performer::Custom(&wrong));
+    let report = verify_generic(&stm32(), "/soc/mmc@58005000", &[], Performer::Custom(&wrong));
     assert_eq!(failed(&report), LEFT_IN_RESET, "{:#?}", report.checks);
 }
 
@@ -321,7 +287,7 @@ fn tegra_set_and_clr_swapped_is_caught() {
         delay(mmio, 1)?;
         write(mmio, RST_DEV_L_SET, 0x8000)
     };
-    let report = verify_with(&tegra(), "/soc/mmc@700b0600", &[], Performer::Custom(&wrong));
+    let report = verify_generic(&tegra(), "/soc/mmc@700b0600", &[], Performer::Custom(&wrong));
     assert_eq!(failed(&report), LEFT_IN_RESET, "{:#?}", report.checks);
 }
 
@@ -333,7 +299,7 @@ fn tegra_wrong_bank_resets_the_neighbour_instead() {
         delay(mmio, 1)?;
         write(mmio, RST_DEV_H_CLR, 0x8000)
     };
-    let report = verify_with(&tegra(), "/soc/mmc@700b0600", &[], Performer::Custom(&wrong));
+    let report = verify_generic(&tegra(), "/soc/mmc@700b0600", &[], Performer::Custom(&wrong));
     assert_eq!(failed(&report), [STUCK.as_slice(), &["no other device was disturbed"]].concat());
     assert_eq!(report.collateral, ["/soc/i2c@7000d000"]);
 }
@@ -417,7 +383,7 @@ fn meson_stuck_reset_is_caught() {
 fn meson_pulse_to_the_wrong_bank_is_caught() {
     // Bank 0 instead of bank 1: that pulses id 11 (RESET_ASSIST), not the Ethernet MAC.
     let wrong = |mmio: &mut SimMmio<'_>| -> Result<(), String> { write(mmio, MESON_RESET0, 0x800) };
-    let report = verify_with(&meson(), "/soc/ethernet@c9410000", &[], Performer::Custom(&wrong));
+    let report = verify_generic(&meson(), "/soc/ethernet@c9410000", &[], Performer::Custom(&wrong));
     assert_eq!(failed(&report), STUCK, "{:#?}", report.checks);
 }
 
@@ -431,7 +397,7 @@ fn meson_level_written_active_high_is_caught() {
         let v = read(mmio, MESON_RESET1_LEVEL)?;
         write(mmio, MESON_RESET1_LEVEL, v & !0x800)
     };
-    let report = verify_with(&meson(), "/soc/ethernet@c9410000", &[], Performer::Custom(&wrong));
+    let report = verify_generic(&meson(), "/soc/ethernet@c9410000", &[], Performer::Custom(&wrong));
     assert_eq!(failed(&report), LEFT_IN_RESET, "{:#?}", report.checks);
 }
 
@@ -445,7 +411,7 @@ fn meson_plain_write_to_the_level_register_resets_the_whole_bank() {
         delay(mmio, 10)?;
         write(mmio, MESON_RESET1_LEVEL, 0x800)
     };
-    let report = verify_with(&meson(), "/soc/ethernet@c9410000", &[], Performer::Custom(&wrong));
+    let report = verify_generic(&meson(), "/soc/ethernet@c9410000", &[], Performer::Custom(&wrong));
     assert_eq!(failed(&report), ["no other device was disturbed"], "{:#?}", report.checks);
     assert_eq!(
         report.collateral,

@@ -9,45 +9,23 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{failed, verify_generic, writes, LEFT_IN_RESET, STUCK};
 use platreset_fdt::Fdt;
 use platreset_reset::{maps, Mmio, MmioOp, PhysAddr, Reg};
 use platreset_sim::models::{aspeed, simple, sunxi};
-use platreset_sim::verify::{verify, Performer, Report};
+use platreset_sim::verify::{Performer, Report};
 use platreset_sim::{Fault, ResetHw, SimMmio};
-use platreset_topology::Topology;
-use platreset_vfio::policy::Method;
-
-const STUCK_FAILS: [&str; 3] = [
-    "the reset reached the device",
-    "no DMA write by the device after the reset",
-    "its registers are at their reset values",
-];
-
-/// A device left in reset: its DMA stopped, but it is not running again, and a device clears its
-/// registers only when its reset is released.
-const HELD_IN_RESET: [&str; 2] =
-    ["the device is out of reset again", "its registers are at their reset values"];
 
 fn run(fixture: &str, path: &str, faults: &[Fault]) -> Report {
-    let blob = platreset_testkit::fixture(fixture);
-    let fdt = Fdt::parse(&blob).unwrap();
-    let topology = Topology::build(&fdt);
-    let node = fdt.find_path(path).unwrap();
-    verify(&topology, node.id(), &Method::Generic, faults, 10, Performer::Resolved).unwrap()
+    verify_generic(&platreset_testkit::fixture(fixture), path, faults, Performer::Resolved)
 }
 
 type Sequence = dyn Fn(&mut SimMmio<'_>) -> Result<(), String>;
 
 fn run_custom(fixture: &str, path: &str, sequence: &Sequence) -> Report {
-    let blob = platreset_testkit::fixture(fixture);
-    let fdt = Fdt::parse(&blob).unwrap();
-    let topology = Topology::build(&fdt);
-    let node = fdt.find_path(path).unwrap();
-    verify(&topology, node.id(), &Method::Generic, &[], 10, Performer::Custom(sequence)).unwrap()
-}
-
-fn failed(report: &Report) -> Vec<&'static str> {
-    report.checks.iter().filter(|c| !c.pass).map(|c| c.name).collect()
+    verify_generic(&platreset_testkit::fixture(fixture), path, &[], Performer::Custom(sequence))
 }
 
 fn reg(addr: u64) -> Reg {
@@ -64,18 +42,6 @@ fn write(mmio: &mut SimMmio<'_>, addr: u64, value: u32) -> Result<(), String> {
 
 fn delay(mmio: &mut SimMmio<'_>, us: u32) -> Result<(), String> {
     mmio.delay_us(us).map_err(|e| e.to_string())
-}
-
-/// The writes of a report, as (address, value).
-fn writes(report: &Report) -> Vec<(u64, u32)> {
-    report
-        .ops
-        .iter()
-        .filter_map(|op| match op {
-            MmioOp::Write32 { reg, value } => Some((reg.addr.get(), *value)),
-            _ => None,
-        })
-        .collect()
 }
 
 fn delays(report: &Report) -> Vec<u32> {
@@ -176,7 +142,7 @@ fn sunxi_shared_usb_lines_reset_ohci1_too() {
 #[test]
 fn sunxi_stuck_reset_bit_is_caught() {
     let report = run("sim-sunxi", "/soc/ethernet@1c30000", &[Fault::StuckReset]);
-    assert_eq!(failed(&report), STUCK_FAILS);
+    assert_eq!(failed(&report), STUCK);
 }
 
 #[test]
@@ -192,7 +158,7 @@ fn sunxi_asserting_by_setting_the_bit_leaves_the_device_in_reset() {
         write(mmio, addr, v & !mask)
     };
     let report = run_custom("sim-sunxi", "/soc/ethernet@1c30000", &wrong);
-    assert_eq!(failed(&report), HELD_IN_RESET);
+    assert_eq!(failed(&report), LEFT_IN_RESET);
 }
 
 #[test]
@@ -260,7 +226,7 @@ fn dw_low_reset_shared_line_resets_the_other_uart() {
 #[test]
 fn dw_low_reset_stuck_bit_is_caught() {
     let report = run("sim-simple", "/soc/dma@90000", &[Fault::StuckReset]);
-    assert_eq!(failed(&report), STUCK_FAILS);
+    assert_eq!(failed(&report), STUCK);
 }
 
 #[test]
@@ -289,7 +255,7 @@ fn sun6i_ahb1_reset_mmc0_passes_every_check() {
 #[test]
 fn sun6i_ahb1_reset_stuck_bit_is_caught() {
     let report = run("sim-simple", "/soc/mmc@1c0f000", &[Fault::StuckReset]);
-    assert_eq!(failed(&report), STUCK_FAILS);
+    assert_eq!(failed(&report), STUCK);
 }
 
 #[test]
@@ -302,7 +268,7 @@ fn sun6i_ahb1_reset_driven_active_high_never_resets_the_device() {
         write(mmio, 0x01c2_02c0, v & !0x100)
     };
     let report = run_custom("sim-simple", "/soc/mmc@1c0f000", &wrong);
-    assert_eq!(failed(&report), HELD_IN_RESET);
+    assert_eq!(failed(&report), LEFT_IN_RESET);
 }
 
 #[test]
@@ -324,7 +290,7 @@ fn socfpga_shared_timer_line_resets_the_other_timer() {
 #[test]
 fn socfpga_stuck_bit_is_caught() {
     let report = run("sim-simple", "/soc/ethernet@ff702000", &[Fault::StuckReset]);
-    assert_eq!(failed(&report), STUCK_FAILS);
+    assert_eq!(failed(&report), STUCK);
 }
 
 #[test]
@@ -349,7 +315,7 @@ fn socfpga_driver_ignoring_altr_modrst_offset_misses_the_device() {
         write(mmio, addr, v & !0x2)
     };
     let report = run_custom("sim-simple", "/arria10/ethernet@ff802000", &wrong);
-    assert_eq!(failed(&report), STUCK_FAILS);
+    assert_eq!(failed(&report), STUCK);
 }
 
 #[test]
@@ -420,7 +386,7 @@ fn ast2500_shared_i2c_line_resets_the_other_bus() {
 #[test]
 fn ast2500_stuck_bit_is_caught() {
     let report = run("sim-aspeed", "/ast2500/xdma@1e6e7000", &[Fault::StuckReset]);
-    assert_eq!(failed(&report), STUCK_FAILS);
+    assert_eq!(failed(&report), STUCK);
 }
 
 #[test]
@@ -434,7 +400,7 @@ fn ast2500_binding_id_used_as_the_bit_number_misses_the_device() {
         write(mmio, 0x1e6e_2004, v & !(1 << 5))
     };
     let report = run_custom("sim-aspeed", "/ast2500/pwm-tacho-controller@1e786000", &wrong);
-    assert_eq!(failed(&report), STUCK_FAILS);
+    assert_eq!(failed(&report), STUCK);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -468,7 +434,7 @@ fn ast2600_shared_i2c_line_resets_the_other_bus() {
 #[test]
 fn ast2600_stuck_bit_is_caught() {
     let report = run("sim-aspeed", "/ast2600/engine@1e6e8000", &[Fault::StuckReset]);
-    assert_eq!(failed(&report), STUCK_FAILS);
+    assert_eq!(failed(&report), STUCK);
 }
 
 #[test]
@@ -480,7 +446,7 @@ fn ast2600_assert_bit_written_to_the_clear_register_never_resets_the_device() {
         write(mmio, 0x5e6e_2054, 0x2)
     };
     let report = run_custom("sim-aspeed", "/ast2600/engine@1e6e8000", &wrong);
-    assert_eq!(failed(&report), STUCK_FAILS);
+    assert_eq!(failed(&report), STUCK);
 }
 
 #[test]
@@ -491,7 +457,7 @@ fn ast2600_set_and_clear_swapped_leaves_the_device_in_reset() {
         write(mmio, 0x5e6e_2050, 0x2)
     };
     let report = run_custom("sim-aspeed", "/ast2600/engine@1e6e8000", &wrong);
-    assert_eq!(failed(&report), HELD_IN_RESET);
+    assert_eq!(failed(&report), LEFT_IN_RESET);
 }
 
 #[test]

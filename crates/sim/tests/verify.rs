@@ -4,25 +4,21 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{failed, verify_generic};
 use platreset_fdt::Fdt;
 use platreset_sim::verify::{verify, Performer, Report};
 use platreset_sim::Fault;
 use platreset_topology::Topology;
 use platreset_vfio::policy::Method;
 
+fn run(blob: &[u8], path: &str, faults: &[Fault]) -> Report {
+    verify_generic(blob, path, faults, Performer::Resolved)
+}
+
 fn demo() -> Vec<u8> {
     platreset_testkit::compile_dts(&platreset_testkit::repo_root().join("data/demo-soc.dts"))
-}
-
-fn run(blob: &[u8], path: &str, faults: &[Fault]) -> Report {
-    let fdt = Fdt::parse(blob).unwrap();
-    let topology = Topology::build(&fdt);
-    let node = fdt.find_path(path).unwrap();
-    verify(&topology, node.id(), &Method::Generic, faults, 10, Performer::Resolved).unwrap()
-}
-
-fn failed(report: &Report) -> Vec<&'static str> {
-    report.checks.iter().filter(|c| !c.pass).map(|c| c.name).collect()
 }
 
 #[test]
