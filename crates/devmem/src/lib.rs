@@ -199,14 +199,7 @@ impl Mmio for DevMem {
                 return Ok(value);
             }
             if Instant::now() >= deadline {
-                return Err(MmioError::Timeout {
-                    addr: reg.addr,
-                    name: reg.name.to_string(),
-                    mask,
-                    expect,
-                    timeout_us,
-                    last: value,
-                });
+                return Err(MmioError::timeout(reg, mask, expect, timeout_us, value));
             }
             std::hint::spin_loop();
         }

@@ -80,6 +80,13 @@ pub enum MmioError {
     },
 }
 
+impl MmioError {
+    /// A poll of `reg` that gave up after `timeout_us`, having last read `last`.
+    pub fn timeout(reg: &Reg, mask: u32, expect: u32, timeout_us: u32, last: u32) -> MmioError {
+        MmioError::Timeout { addr: reg.addr, name: reg.name.to_string(), mask, expect, timeout_us, last }
+    }
+}
+
 /// 32-bit little-endian register access (the only width reset controllers use).
 pub trait Mmio {
     /// Reads a register.

@@ -457,14 +457,7 @@ impl Mmio for SimMmio<'_> {
                 return Ok(value);
             }
             if self.soc.now >= deadline {
-                return Err(MmioError::Timeout {
-                    addr: reg.addr,
-                    name: reg.name.to_string(),
-                    mask,
-                    expect,
-                    timeout_us,
-                    last: value,
-                });
+                return Err(MmioError::timeout(reg, mask, expect, timeout_us, value));
             }
             // Nothing can change the value before the deadline: let the time pass at once.
             let step = if self.soc.quiet_for(deadline - self.soc.now) { deadline - self.soc.now } else { 1 };

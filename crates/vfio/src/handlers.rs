@@ -292,14 +292,7 @@ mod tests {
             if v & mask == expect {
                 Ok(v)
             } else {
-                Err(MmioError::Timeout {
-                    addr: reg.addr,
-                    name: reg.name.to_string(),
-                    mask,
-                    expect,
-                    timeout_us: 0,
-                    last: v,
-                })
+                Err(MmioError::timeout(reg, mask, expect, 0, v))
             }
         }
     }
