@@ -208,17 +208,19 @@ fn text(bytes: &[u8]) -> Text<'_> {
 /// Builds the report of one parsed file, every record owning its text.
 /// Controllers are bound to drivers, so records say whether platreset can reset them.
 pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter, policy: &Policy, acpi: &[AcpiDevice]) -> FileReport {
+    let topology = Topology::build(fdt);
+    let evaluator = Evaluator::new(policy, &topology, acpi);
     let mut nodes = Vec::new();
-    let controllers = visit(file, fdt, filter, policy, acpi, |record| nodes.push(record.into_owned()));
-    let groups = if filter.groups { groups(fdt, &nodes, policy, acpi) } else { Vec::new() };
+    let controllers = visit_evaluated(file, &evaluator, filter, |record| nodes.push(record.into_owned()));
+    let groups = if filter.groups { groups(&evaluator, &nodes) } else { Vec::new() };
     FileReport { nodes, controllers, groups }
 }
 
 /// The groups of the reported nodes that share lines, each once, in the order of their first
 /// reported member.
-fn groups(fdt: &Fdt<'_>, nodes: &[NodeRecord<'_>], policy: &Policy, acpi: &[AcpiDevice]) -> Vec<GroupRecord> {
-    let topology = Topology::build(fdt);
-    let evaluator = Evaluator::new(policy, &topology, acpi);
+fn groups(evaluator: &Evaluator<'_, '_, '_, '_>, nodes: &[NodeRecord<'_>]) -> Vec<GroupRecord> {
+    let topology = evaluator.topology();
+    let fdt = topology.fdt();
     let mut seen: Vec<NodeId> = Vec::new();
     let mut out = Vec::new();
     for record in nodes.iter().filter(|n| !n.shared_with.is_empty()) {
@@ -226,7 +228,7 @@ fn groups(fdt: &Fdt<'_>, nodes: &[NodeRecord<'_>], policy: &Policy, acpi: &[Acpi
         if seen.contains(&node.id()) {
             continue;
         }
-        let group = Group::of(&topology, node.id());
+        let group = Group::of(topology, node.id());
         seen.extend(&group.members);
         let verdict = evaluator.group_verdict(&group);
         out.push(GroupRecord {
@@ -255,10 +257,21 @@ pub fn visit(
     filter: &Filter,
     policy: &Policy,
     acpi: &[AcpiDevice],
-    mut emit: impl FnMut(NodeRecord<'_>),
+    emit: impl FnMut(NodeRecord<'_>),
 ) -> Vec<ControllerRecord> {
     let topology = Topology::build(fdt);
     let evaluator = Evaluator::new(policy, &topology, acpi);
+    visit_evaluated(file, &evaluator, filter, emit)
+}
+
+/// [`visit`] with the tree's topology and policy evaluator already built.
+fn visit_evaluated(
+    file: &str,
+    evaluator: &Evaluator<'_, '_, '_, '_>,
+    filter: &Filter,
+    mut emit: impl FnMut(NodeRecord<'_>),
+) -> Vec<ControllerRecord> {
+    let topology = evaluator.topology();
     let line_ok = |line: &platreset_topology::ResetLine| {
         matches!(evaluator.line_support(line), LineSupport::Kernel(_) | LineSupport::Pulse(_))
     };
