@@ -104,12 +104,6 @@ pub fn run(args: &ExplainArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn verdict_json(v: &Verdict) -> Value {
-    json!({"eligible": v.eligible(), "method": v.method.as_str(),
-           "reasons": v.reasons.iter().map(Reason::text).collect::<Vec<_>>(),
-           "warnings": v.warnings.iter().map(Reason::text).collect::<Vec<_>>()})
-}
-
 /// One rule: failed when the verdict refuses for it, accepted when a refusal was waived.
 fn rule(v: &Verdict, number: u8, name: &str, evidence: String) -> Value {
     let refused: Vec<&Reason> = v.reasons.iter().filter(|r| r.rule() == number).collect();
@@ -256,7 +250,7 @@ fn account(e: &Evaluator<'_, '_, '_, '_>, node: &Node<'_, '_>) -> Value {
         "allowlist": entry_json(entry, source),
         "rules": rules,
         "next": next_steps(&v, node),
-        "verdict": verdict_json(&v),
+        "verdict": crate::json::verdict(&v),
     })
 }
 
@@ -288,7 +282,7 @@ fn acpi_account(policy: &Policy, device: &AcpiDevice) -> Value {
         "allowlist": entry_json(entry, policy.allowlist.source()),
         "rules": rules,
         "next": v.reasons.iter().map(|r| r.fix()).collect::<Vec<_>>(),
-        "verdict": verdict_json(&v),
+        "verdict": crate::json::verdict(&v),
     })
 }
 
@@ -322,8 +316,11 @@ fn group_account(e: &Evaluator<'_, '_, '_, '_>, node: NodeId) -> Value {
     let path_of = |id: NodeId| fdt.node(id).map(|n| n.path()).unwrap_or_default();
     let group = Group::of(e.topology(), node);
     let gv = e.group_verdict(&group);
-    let members: Vec<Value> =
-        gv.assign.iter().map(|(id, v)| json!({"node": path_of(*id), "verdict": verdict_json(v)})).collect();
+    let members: Vec<Value> = gv
+        .assign
+        .iter()
+        .map(|(id, v)| json!({"node": path_of(*id), "verdict": crate::json::verdict(v)}))
+        .collect();
     json!({"members": members, "also_reset": gv.also_reset.iter().map(|&id| path_of(id)).collect::<Vec<_>>(),
            "eligible": gv.eligible(), "single": group.is_single()})
 }

@@ -10,6 +10,7 @@ mod error;
 mod explain;
 mod guest_dt;
 mod host;
+mod json;
 mod policy_args;
 mod reset;
 mod verify;

@@ -78,18 +78,13 @@ pub struct ResetArgs {
     pub policy: PolicyArgs,
 }
 
+/// A register access of line `line` (its position in `resets`), as `reset --format json` prints it.
 fn op_json(op: &MmioOp, line: usize) -> serde_json::Value {
-    match op {
-        MmioOp::Read32 { reg, value } => {
-            json!({"op": "read32", "addr": reg.addr.get(), "reg": reg.name, "value": value, "line": line})
-        }
-        MmioOp::Write32 { reg, value } => {
-            json!({"op": "write32", "addr": reg.addr.get(), "value": value, "reg": reg.name, "line": line})
-        }
-        MmioOp::DelayUs { us } => json!({"op": "delay_us", "us": us, "line": line}),
-        MmioOp::Poll32 { reg, mask, expect, timeout_us } => json!({"op": "poll32", "addr": reg.addr.get(),
-            "mask": mask, "expect": expect, "timeout_us": timeout_us, "reg": reg.name, "line": line}),
+    let mut value = crate::json::op(op);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("line".into(), line.into());
     }
+    value
 }
 
 fn op_text(op: &MmioOp) -> String {

@@ -11,11 +11,11 @@ use std::str::FromStr;
 
 use clap::{Args, ValueEnum};
 use platreset_fdt::{Fdt, NodeId};
-use platreset_reset::{MmioOp, DEFAULT_PULSE_US};
+use platreset_reset::DEFAULT_PULSE_US;
 use platreset_sim::verify::{verify, Performer, Report, VerifyError, MODEL_VERSION};
 use platreset_sim::Fault;
 use platreset_topology::Topology;
-use platreset_vfio::policy::{Evaluator, Method, Reason, Verdict};
+use platreset_vfio::policy::{Evaluator, Method, Verdict};
 use serde_json::{json, Value};
 
 use crate::audit::inputs;
@@ -120,26 +120,6 @@ pub struct VerifyArgs {
     pub policy: PolicyArgs,
 }
 
-fn verdict_json(v: &Verdict) -> Value {
-    json!({"eligible": v.eligible(), "method": v.method.as_str(),
-           "reasons": v.reasons.iter().map(Reason::text).collect::<Vec<_>>(),
-           "warnings": v.warnings.iter().map(Reason::text).collect::<Vec<_>>()})
-}
-
-fn op_json(op: &MmioOp) -> Value {
-    match op {
-        MmioOp::Read32 { reg, value } => {
-            json!({"op": "read32", "addr": reg.addr.get(), "reg": reg.name, "value": value})
-        }
-        MmioOp::Write32 { reg, value } => {
-            json!({"op": "write32", "addr": reg.addr.get(), "reg": reg.name, "value": value})
-        }
-        MmioOp::DelayUs { us } => json!({"op": "delay_us", "us": us}),
-        MmioOp::Poll32 { reg, mask, expect, timeout_us } => json!({"op": "poll32", "addr": reg.addr.get(),
-            "reg": reg.name, "mask": mask, "expect": expect, "timeout_us": timeout_us}),
-    }
-}
-
 fn report_json(file: &str, node: &str, faults: &[Fault], verdict: &Verdict, report: &Report) -> Value {
     json!({
         "file": file,
@@ -151,8 +131,8 @@ fn report_json(file: &str, node: &str, faults: &[Fault], verdict: &Verdict, repo
         "checks": report.checks.iter().map(|c| json!({"check": c.name, "pass": c.pass, "evidence": c.evidence})).collect::<Vec<_>>(),
         "collateral": report.collateral,
         "ticks": {"reset_start": report.reset_start, "reset_done": report.reset_done, "end": report.end},
-        "ops": report.ops.iter().map(op_json).collect::<Vec<_>>(),
-        "verdict": verdict_json(verdict),
+        "ops": report.ops.iter().map(crate::json::op).collect::<Vec<_>>(),
+        "verdict": crate::json::verdict(verdict),
     })
 }
 
