@@ -102,7 +102,7 @@ pub fn build(devices: &[HostDevice], options: &crate::TargetOptions) -> Result<O
     add(&mut root, fixups)?;
 
     let dtbo = to_dtb(&root, &WriteOptions::default()).map_err(|e| GuestError::Tree(e.to_string()))?;
-    let sysfs: Vec<String> = devices.iter().map(|d| sysfs_name(d, options)).collect();
+    let sysfs: Vec<String> = devices.iter().map(|d| d.sysfs_name(&options.sysfs_names)).collect();
     let xml = assignable_devices_xml(devices, &labels, &sysfs);
     let mut line = String::from("adb shell /apex/com.android.virt/bin/vm run-microdroid");
     for name in &sysfs {
@@ -506,14 +506,6 @@ fn kind(device: &HostDevice) -> String {
         .map(|c| c.split_once(',').map_or(c.clone(), |(_, model)| model.to_string()))
         .filter(|k| !k.is_empty())
         .unwrap_or_else(|| device.base_name.clone())
-}
-
-/// The device's name in `/sys/bus/platform/devices`.
-fn sysfs_name(device: &HostDevice, options: &crate::TargetOptions) -> String {
-    options.sysfs_names.iter().find(|(path, _)| *path == device.path).map_or_else(
-        || format!("{:x}.{}", device.regions.first().map_or(0, |r| r.0), device.base_name),
-        |(_, name)| name.clone(),
-    )
 }
 
 fn notes(

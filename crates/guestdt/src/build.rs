@@ -83,6 +83,14 @@ pub struct Output {
     pub placed: Vec<Placed>,
 }
 
+/// Guest windows are laid out in 4 KiB pages.
+pub(crate) const PAGE: u64 = 4096;
+
+/// `n` rounded up to whole pages; saturating, since a size that large fits no window anyway.
+pub(crate) fn page_up(n: u64) -> u64 {
+    n.checked_add(PAGE - 1).map_or(u64::MAX, |v| v & !(PAGE - 1))
+}
+
 /// Where a device landed in the guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placed {

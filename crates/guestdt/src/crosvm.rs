@@ -55,7 +55,7 @@
 
 use platreset_dtedit::{to_dtb, Node as DtNode, WriteOptions};
 
-use crate::build::{guest_node, GuestError, Output, Placed};
+use crate::build::{guest_node, page_up, GuestError, Output, Placed};
 use crate::host::HostDevice;
 use crate::props::Action;
 
@@ -71,13 +71,7 @@ pub const FRAGMENT: &str = "fragment@0";
 const OVERLAY: &str = "__overlay__";
 const SYMBOLS: &str = "__symbols__";
 const LOCAL_FIXUPS: &str = "__local_fixups__";
-/// The smallest page crosvm aligns a region to (it uses the host's page size).
-const PAGE: u64 = 4096;
 const TARGET: &str = "crosvm";
-
-fn page_up(n: u64) -> u64 {
-    n.checked_add(PAGE - 1).map_or(u64::MAX, |v| v & !(PAGE - 1))
-}
 
 fn tree_error(e: impl std::fmt::Display) -> GuestError {
     GuestError::Tree(e.to_string())
@@ -114,11 +108,7 @@ fn lay_out(devices: &[HostDevice], options: &crate::TargetOptions) -> Result<Vec
         let address = first_address(device);
         let node = format!("{}@{address:x}", device.base_name);
         let label = device.label.clone().unwrap_or_else(|| format!("dev_{address:x}"));
-        let sysfs = options
-            .sysfs_names
-            .iter()
-            .find(|(path, _)| *path == device.path)
-            .map_or_else(|| format!("{address:x}.{}", device.base_name), |(_, name)| name.clone());
+        let sysfs = device.sysfs_name(&options.sysfs_names);
         for (other, before) in devices.iter().zip(&laid) {
             let what = if before.node == node {
                 "node names"
@@ -141,7 +131,8 @@ fn lay_out(devices: &[HostDevice], options: &crate::TargetOptions) -> Result<Vec
     Ok(laid)
 }
 
-/// The regions, page-aligned, must fit crosvm's platform MMIO window.
+/// The regions, page-aligned, must fit crosvm's platform MMIO window (crosvm aligns to the host's
+/// page size; 4 KiB, the smallest, is assumed).
 fn check_window(devices: &[HostDevice]) -> Result<(), GuestError> {
     let needed = devices
         .iter()

@@ -125,6 +125,15 @@ impl HostDevice {
         Ok(HostDevice { path, base_name, label, regions, irqs, iommus, decisions, values })
     }
 
+    /// Its name in `/sys/bus/platform/devices`: the user's when given (`names` by host path), else
+    /// the kernel's for a DT platform device, `<first address in hex>.<node name>`.
+    pub fn sysfs_name(&self, names: &[(String, String)]) -> String {
+        names.iter().find(|(path, _)| *path == self.path).map_or_else(
+            || format!("{:x}.{}", self.regions.first().map_or(0, |r| r.0), self.base_name),
+            |(_, name)| name.clone(),
+        )
+    }
+
     /// The value of a host property.
     pub fn value(&self, name: &str) -> Option<&[u8]> {
         self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())

@@ -10,7 +10,7 @@
 
 use platreset_dtedit::Node as DtNode;
 
-use crate::build::{guest_node, GuestError, Placed};
+use crate::build::{guest_node, page_up, GuestError, Placed};
 use crate::host::HostDevice;
 
 /// The platform bus window in guest physical memory.
@@ -21,13 +21,8 @@ pub const BUS_SIZE: u64 = 0x0200_0000;
 pub const FIRST_SPI: u32 = 112;
 /// The last one.
 pub const LAST_SPI: u32 = 175;
-const PAGE: u64 = 4096;
 /// The bus node's name.
 pub const BUS_NAME: &str = "platform-bus@c000000";
-
-fn page_up(n: u64) -> Option<u64> {
-    n.checked_add(PAGE - 1).map(|v| v & !(PAGE - 1))
-}
 
 /// What is already on the base's bus: the first free offset and SPI.
 fn occupied(bus: &DtNode) -> (u64, u32) {
@@ -38,7 +33,7 @@ fn occupied(bus: &DtNode) -> (u64, u32) {
             for pair in reg.chunks_exact(8) {
                 let base = u64::from(u32::from_be_bytes([pair[0], pair[1], pair[2], pair[3]]));
                 let size = u64::from(u32::from_be_bytes([pair[4], pair[5], pair[6], pair[7]]));
-                offset = offset.max(page_up(base + size).unwrap_or(u64::MAX));
+                offset = offset.max(page_up(base.saturating_add(size)));
             }
         }
         if let Some(irqs) = child.prop("interrupts") {
@@ -66,8 +61,10 @@ pub fn place(root: &mut DtNode, devices: &[HostDevice], gic: Option<u32>) -> Res
         root.add_child(bus).map_err(|e| GuestError::Tree(e.to_string()))?;
     }
     let (mut offset, mut spi) = root.child(BUS_NAME).map(occupied).unwrap_or((0, FIRST_SPI));
-    let needed: u64 =
-        devices.iter().flat_map(|d| &d.regions).map(|&(_, size)| page_up(size).unwrap_or(u64::MAX)).sum();
+    let needed: u64 = devices
+        .iter()
+        .flat_map(|d| &d.regions)
+        .fold(0u64, |sum, &(_, size)| sum.saturating_add(page_up(size)));
     if offset.saturating_add(needed) > BUS_SIZE {
         return Err(GuestError::WindowFull {
             target: "qemu",
@@ -86,7 +83,7 @@ pub fn place(root: &mut DtNode, devices: &[HostDevice], gic: Option<u32>) -> Res
         let mut regs = Vec::new();
         for &(host, size) in &device.regions {
             regs.push((host, offset, size));
-            offset += page_up(size).unwrap_or(u64::MAX);
+            offset = offset.saturating_add(page_up(size));
         }
         let guest_irqs: Vec<(u32, u32)> = device
             .irqs
