@@ -23,7 +23,8 @@ pub struct DemoArgs {
 /// Runs the demo.
 pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     if let Some(path) = &args.write_dtb {
-        std::fs::write(path, DEMO_DTB).map_err(|source| CliError::Input { path: path.clone(), source })?;
+        std::fs::write(path, DEMO_DTB)
+            .map_err(|source| CliError::WriteFile { path: path.clone(), source })?;
         println!("wrote the demo SoC's DTB ({} bytes) to {}", DEMO_DTB.len(), path.display());
         return Ok(());
     }

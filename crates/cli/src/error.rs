@@ -16,6 +16,14 @@ pub enum CliError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// An output file cannot be written.
+    #[error("cannot write output: {source} ({})", path.display())]
+    WriteFile {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// No PATH was given and the host has no flattened device tree to read.
     #[error("no PATH given and the running host's device tree cannot be read: {source} ({}); pass a DTB file or a directory of DTBs", path.display())]
     NoHostFdt {

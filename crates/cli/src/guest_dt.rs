@@ -129,7 +129,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
     if let Err(source) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(CliError::Input { path: path.to_path_buf(), source });
+        return Err(CliError::WriteFile { path: path.to_path_buf(), source });
     }
     Ok(())
 }

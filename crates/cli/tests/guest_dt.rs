@@ -142,3 +142,13 @@ fn crosvm_xen_and_avf_write_their_files_and_the_vmm_lines_name_them() {
     assert_eq!(binary.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&binary.stderr).contains("name the file with -o"));
 }
+
+#[test]
+fn an_output_that_cannot_be_written_is_named_as_an_output() {
+    let dir = Dir::new("unwritable");
+    let out =
+        run(&["guest-dt", &demo(), "sdhi0", "--target", "qemu", "-o", &dir.path("no/such/dir/guest.dts")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot write output") && err.contains("no/such/dir/guest.dts"), "{err}");
+}
