@@ -14,7 +14,7 @@ use platreset_host::bind::{execute, persist, plan_bind, unbind};
 use platreset_host::discover::{list, status_of, PlatformDevice};
 use platreset_host::guard::{run_guard, Step};
 use platreset_host::sysfs::{LoggingWriter, RealWriter, SysfsRoot};
-use platreset_host::vfio::{group_path, Container, Group};
+use platreset_host::vfio::{group_file, Container, Group, IommuType};
 use platreset_topology::Topology;
 use platreset_vfio::policy::{Evaluator, Reason, Verdict};
 use serde_json::json;
@@ -68,6 +68,9 @@ pub enum HostCommand {
         /// Only print the writes (the default without --yes).
         #[arg(long, conflicts_with = "yes")]
         dry_run: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Give a device back to its original driver.
     Unbind {
@@ -76,11 +79,17 @@ pub enum HostCommand {
         /// Really write.
         #[arg(long)]
         yes: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// What VFIO says of a device bound to vfio-platform: flags, regions, interrupts.
     Info {
         /// Platform device name.
         device: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Reset a device through VFIO_DEVICE_RESET.
     Reset {
@@ -89,6 +98,9 @@ pub enum HostCommand {
         /// Really reset.
         #[arg(long)]
         yes: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Watch a VMM; when it exits (even by SIGKILL), reset its devices through VFIO.
     Guard {
@@ -161,11 +173,40 @@ fn reset_required(root: &std::path::Path) -> Option<bool> {
     Some(matches!(text.trim(), "Y" | "y" | "1"))
 }
 
+/// The running kernel's release (`<root>/proc/sys/kernel/osrelease`), if readable.
+fn kernel_release(root: &std::path::Path) -> Option<String> {
+    let text = read_small(&root.join("proc/sys/kernel/osrelease"))?;
+    Some(text.trim().to_string())
+}
+
+/// A small attribute file, read up to one page (sysfs and procfs attributes are no larger).
+fn read_small(path: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path).ok()?.take(4096).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+/// Linux 6.1's vfio-platform fails its probe with -ENOENT for a device without a reset handler
+/// even with `reset_required=0` (5f6c7e0831a1, 6.1; fixed by 168a9c91fe0a in 6.2; seen on
+/// Debian's 6.1.192 under QEMU): on such a kernel the parameter does not help.
+fn reset_required_ignored(release: Option<&str>) -> bool {
+    release.is_some_and(|r| r.starts_with("6.1.") || r == "6.1")
+}
+
+/// The file VFIO gives IOMMU group `group`: `/dev/vfio/noiommu-N` when the kernel made it for a
+/// device without an IOMMU (the group's sysfs `name` is `vfio-noiommu`), else `/dev/vfio/N`.
+fn group_file_of(root: &std::path::Path, group: u32) -> PathBuf {
+    let name = read_small(&root.join(format!("sys/kernel/iommu_groups/{group}/name")));
+    group_file(group, name.as_deref().map(str::trim))
+}
+
 /// A device without any reset: what the loaded module will do with it, in words.
 fn check_reset_required(
     name: &str,
     required: Option<bool>,
     force: bool,
+    release: Option<&str>,
     verdict: &Verdict,
 ) -> Result<(), CliError> {
     let why = verdict
@@ -175,20 +216,34 @@ fn check_reset_required(
         .find(|r| r.rule() == 1)
         .map(Reason::text)
         .unwrap_or_default();
+    if force {
+        eprintln!(
+            "platreset: WARNING: --force: {name} has no reset platreset knows of ({why}); binding it \
+             anyway, so vfio-platform decides: it binds only if a reset handler registered for its \
+             first compatible (a reset module) or, with reset_required=N, on kernels that honour it"
+        );
+        return Ok(());
+    }
+    if required == Some(false) && reset_required_ignored(release) {
+        return Err(CliError::Refused(format!(
+            "{name} has no reset ({why}). vfio_platform runs with reset_required=N, but this kernel ({}) \
+             still refuses devices without a reset handler: Linux 6.1's vfio-platform fails the probe \
+             with -ENOENT regardless (fixed in 6.2 by commit 168a9c91fe0a). A reset module for its first \
+             compatible is the way on 6.1; --force tries anyway",
+            release.unwrap_or("6.1")
+        )));
+    }
     match required {
         Some(true) | None => Err(CliError::Refused(format!(
             "{name} has no reset ({why}): vfio-platform{} will refuse to open it while reset_required is set. \
              The parameter is read-only once the module is loaded: `modprobe -r vfio_platform && modprobe vfio_platform reset_required=0` \
-             lifts it for every device, and then a VM gets such devices as their last user left them, DMA and interrupts possibly live",
+             lifts it for every device (not on Linux 6.1, whose vfio-platform refuses such devices regardless), and then a VM gets such devices as their last user left them, DMA and interrupts possibly live; \
+             --force binds anyway when a reset module platreset does not know of covers it",
             if required.is_none() { " (not loaded yet; reset_required defaults to Y)" } else { "" }
         ))),
-        Some(false) if !force => Err(CliError::Refused(format!(
+        Some(false) => Err(CliError::Refused(format!(
             "{name} has no reset ({why}) and vfio_platform runs with reset_required=N: it would go to a VM unreset; --force to do it anyway"
         ))),
-        Some(false) => {
-            eprintln!("platreset: WARNING: --force: {name} has no reset and will be handed over as its last user left it");
-            Ok(())
-        }
     }
 }
 
@@ -263,7 +318,7 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                 }
             }
         }
-        HostCommand::Bind { devices, yes, force, persist: keep, dry_run } => {
+        HostCommand::Bind { devices, yes, force, persist: keep, dry_run, format } => {
             let yes = *yes && !*dry_run;
             let found: Vec<PlatformDevice> = devices
                 .iter()
@@ -271,9 +326,10 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                 .collect::<Result<_, _>>()
                 .map_err(host_err)?;
             let reset_required = reset_required(&args.common.sysfs_root);
+            let release = kernel_release(&args.common.sysfs_root);
             for (d, v) in found.iter().zip(verdicts(args, &found)?) {
                 if let Some(v) = v.as_ref().filter(|v| v.method == platreset_vfio::policy::Method::None) {
-                    check_reset_required(&d.name, reset_required, *force, v)?;
+                    check_reset_required(&d.name, reset_required, *force, release.as_deref(), v)?;
                 }
                 if let Some(v) = v.filter(|v| !v.eligible()) {
                     let reasons: Vec<String> = v.reasons.iter().map(|r| r.to_string()).collect();
@@ -293,7 +349,20 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
             }
             let plan = plan_bind(&root, devices).map_err(host_err)?;
             let writes = plan.writes().map_err(host_err)?;
+            let sysfs = &args.common.sysfs_root;
             if !yes {
+                if *format == Format::Json {
+                    let rows: Vec<_> = writes
+                        .iter()
+                        .map(|w| {
+                            json!({"device": w.device, "step": w.step.to_string(),
+                                        "path": w.path.display().to_string(),
+                                        "bytes": String::from_utf8_lossy(&w.bytes)})
+                        })
+                        .collect();
+                    writeln!(out, "{}", json!({"dry_run": true, "writes": rows}))?;
+                    return Ok(());
+                }
                 writeln!(out, "dry run (add --yes to write):")?;
                 for w in &writes {
                     writeln!(
@@ -314,58 +383,131 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                 eprintln!("platreset: wrote {} <- {:?}", w.path.display(), String::from_utf8_lossy(&w.bytes));
             }
             let report = result.map_err(host_err)?;
+            let mut rows = Vec::new();
             for b in &report.bound {
+                let file = group_file_of(sysfs, b.iommu_group);
+                let noiommu = file.to_string_lossy().contains("noiommu-");
+                let kept = if *keep { Some(persist(sysfs, &b.device).map_err(host_err)?) } else { None };
+                if noiommu {
+                    eprintln!(
+                        "platreset: WARNING: {} is in a no-IOMMU group ({}): nothing confines its DMA, \
+                         the kernel taints itself when the group is opened, and only CAP_SYS_RAWIO may open it",
+                        b.device,
+                        file.display()
+                    );
+                }
+                if *format == Format::Json {
+                    rows.push(json!({"device": b.device, "previous_driver": b.previous_driver,
+                                     "iommu_group": b.iommu_group, "group_file": file.display().to_string(),
+                                     "noiommu": noiommu,
+                                     "persisted": kept.as_ref().map(|p| p.display().to_string())}));
+                    continue;
+                }
                 writeln!(
                     out,
                     "{} is on vfio-platform (was {}), IOMMU group {} -> {}",
                     b.device,
                     b.previous_driver.as_deref().unwrap_or("unbound"),
                     b.iommu_group,
-                    group_path(b.iommu_group).display()
+                    file.display()
                 )?;
-                if *keep {
-                    let path = persist(&args.common.sysfs_root, &b.device).map_err(host_err)?;
+                if let Some(path) = kept {
                     writeln!(out, "  kept across reboots: {}", path.display())?;
                 }
             }
+            if *format == Format::Json {
+                writeln!(out, "{}", json!({"dry_run": false, "bound": rows}))?;
+            }
         }
-        HostCommand::Unbind { device, yes } => {
+        HostCommand::Unbind { device, yes, format } => {
             if !yes {
                 writeln!(out, "dry run: {device} would get its driver_override cleared (\"\\n\"), be unbound and probed again; add --yes")?;
                 return Ok(());
             }
             let mut writer = LoggingWriter::new(RealWriter);
             let report = unbind(&root, device, &mut writer).map_err(host_err)?;
-            writeln!(out, "{} is on {}", report.device, report.driver.as_deref().unwrap_or("no driver"))?;
+            if *format == Format::Json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"device": report.device, "previous_driver": report.previous_driver, "driver": report.driver})
+                )?;
+            } else {
+                writeln!(out, "{} is on {}", report.device, report.driver.as_deref().unwrap_or("no driver"))?;
+            }
         }
-        HostCommand::Info { device } | HostCommand::Reset { device, .. } => {
+        HostCommand::Info { device, format } | HostCommand::Reset { device, format, .. } => {
             let d = platreset_host::discover::read_device(&root, device).map_err(host_err)?;
             let group = d.iommu_group.ok_or_else(|| {
-                CliError::Host(format!("{device} has no IOMMU group: VFIO cannot reach it"))
+                CliError::Host(format!(
+                    "{device} has no IOMMU group: VFIO cannot reach it (bind it to vfio-platform first; \
+                     without an IOMMU, vfio needs enable_unsafe_noiommu_mode=1)"
+                ))
             })?;
+            let file = group_file_of(&args.common.sysfs_root, group);
             if let HostCommand::Reset { yes: false, .. } = &args.command {
                 writeln!(
                     out,
                     "dry run: VFIO_DEVICE_RESET on {device} through {}; add --yes",
-                    group_path(group).display()
+                    file.display()
                 )?;
                 return Ok(());
             }
             let container = Container::open_default().map_err(host_err)?;
-            let vfio_group = Group::open(&container, &group_path(group)).map_err(host_err)?;
+            let vfio_group = Group::open(&container, &file).map_err(host_err)?;
+            let iommu = match vfio_group.iommu_type() {
+                IommuType::Type1v2 => "type1v2",
+                IommuType::Type1 => "type1",
+                IommuType::NoIommu => "noiommu",
+            };
             let dev = vfio_group.device(device).map_err(host_err)?;
             if let HostCommand::Reset { .. } = &args.command {
+                let started = std::time::Instant::now();
                 dev.reset().map_err(host_err)?;
-                writeln!(out, "{device}: reset through VFIO")?;
+                let micros = started.elapsed().as_micros();
+                if *format == Format::Json {
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"device": device, "group_file": file.display().to_string(), "iommu": iommu,
+                               "reset": "ok", "elapsed_us": micros})
+                    )?;
+                } else {
+                    writeln!(
+                        out,
+                        "{device}: reset through VFIO_DEVICE_RESET on {} ({micros} µs)",
+                        file.display()
+                    )?;
+                }
             } else {
                 let info = dev.info().map_err(host_err)?;
-                writeln!(
-                    out,
-                    "{device}: flags {}, {} region(s), {} IRQ(s)",
-                    info.flag_names().join(" "),
-                    info.num_regions,
-                    info.num_irqs
-                )?;
+                let regions = dev.regions().map_err(host_err)?;
+                let irqs = dev.irqs().map_err(host_err)?;
+                if *format == Format::Json {
+                    let regions: Vec<_> = regions
+                        .iter()
+                        .map(|r| json!({"index": r.index, "size": r.size, "offset": r.offset, "flags": r.flag_names()}))
+                        .collect();
+                    let irqs: Vec<_> = irqs
+                        .iter()
+                        .map(|i| json!({"index": i.index, "count": i.count, "flags": i.flag_names()}))
+                        .collect();
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"device": device, "group_file": file.display().to_string(), "iommu": iommu,
+                               "flags": info.flag_names(), "has_reset": info.has_reset(),
+                               "regions": regions, "irqs": irqs})
+                    )?;
+                } else {
+                    writeln!(out, "{device} ({}, {iommu}): {info}", file.display())?;
+                    for r in &regions {
+                        writeln!(out, "  {r}")?;
+                    }
+                    for i in &irqs {
+                        writeln!(out, "  {i}")?;
+                    }
+                }
             }
         }
         HostCommand::Guard { pid, devices, yes, generic_reset, restore } => {
@@ -376,6 +518,7 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                 let d = platreset_host::discover::read_device(&root, name).map_err(host_err)?;
                 let group =
                     d.iommu_group.ok_or_else(|| CliError::Host(format!("{name} has no IOMMU group")))?;
+                let group_file = group_file_of(&args.common.sysfs_root, group);
                 let (name, yes, generic, dt_path, dtb) =
                     (name.clone(), *yes, *generic_reset, d.dt_path.clone(), dtb.clone());
                 steps.push(Box::new(move || {
@@ -383,7 +526,7 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                         return Ok(format!("dry run: would reset {name} through VFIO (add --yes)"));
                     }
                     let vfio = Container::open_default()
-                        .and_then(|c| Group::open(&c, &group_path(group)))
+                        .and_then(|c| Group::open(&c, &group_file))
                         .and_then(|g| g.device(&name))
                         .and_then(|d| d.reset());
                     match vfio {

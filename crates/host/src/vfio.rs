@@ -73,6 +73,8 @@ pub const VFIO_TYPE1_IOMMU: u32 = 1;
 /// `VFIO_TYPE1v2_IOMMU`: type1 with v2 semantics (preferred when available).
 #[allow(non_upper_case_globals)] // the kernel's name, kept so it can be grepped for
 pub const VFIO_TYPE1v2_IOMMU: u32 = 3;
+/// `VFIO_NOIOMMU_IOMMU`: the only IOMMU type a no-IOMMU group's container accepts.
+pub const VFIO_NOIOMMU_IOMMU: u32 = 8;
 
 /// `VFIO_GROUP_FLAGS_VIABLE`: every device of the IOMMU group is bound to a VFIO driver or none.
 pub const VFIO_GROUP_FLAGS_VIABLE: u32 = 1 << 0;
@@ -198,6 +200,7 @@ pub fn abi_table() -> Vec<(&'static str, u64)> {
         ("VFIO_TYPE", u64::from(VFIO_TYPE)),
         ("VFIO_BASE", u64::from(VFIO_BASE)),
         ("VFIO_API_VERSION", VFIO_API_VERSION as u64),
+        ("VFIO_NOIOMMU_IOMMU", u64::from(VFIO_NOIOMMU_IOMMU)),
         ("VFIO_TYPE1_IOMMU", u64::from(VFIO_TYPE1_IOMMU)),
         ("VFIO_TYPE1v2_IOMMU", u64::from(VFIO_TYPE1v2_IOMMU)),
         ("VFIO_GROUP_FLAGS_VIABLE", u64::from(VFIO_GROUP_FLAGS_VIABLE)),
@@ -415,8 +418,8 @@ pub enum VfioError {
     },
     /// The container supports neither type1v2 nor type1.
     #[error(
-        "{path}: the VFIO container supports neither VFIO_TYPE1v2_IOMMU nor VFIO_TYPE1_IOMMU — \
-         is vfio_iommu_type1 loaded and is there an IOMMU?"
+        "{path}: the VFIO container supports none of VFIO_TYPE1v2_IOMMU, VFIO_TYPE1_IOMMU and \
+         VFIO_NOIOMMU_IOMMU — is vfio_iommu_type1 loaded and is there an IOMMU?"
     )]
     NoIommuType {
         /// The container file.
@@ -587,6 +590,21 @@ pub fn group_path(number: u32) -> PathBuf {
     Path::new("/dev/vfio").join(number.to_string())
 }
 
+/// The name the kernel gives the IOMMU groups it makes for devices without an IOMMU
+/// (`/sys/kernel/iommu_groups/N/name`, vfio_main.c's `vfio_noiommu_group_alloc`).
+pub const NOIOMMU_GROUP_NAME: &str = "vfio-noiommu";
+
+/// The file of IOMMU group `number` as VFIO names it: `/dev/vfio/noiommu-<number>` for a
+/// no-IOMMU group (seen on a real 6.1 kernel with `vfio.enable_unsafe_noiommu_mode=1`), else
+/// `/dev/vfio/<number>`. `group_name` is the group's sysfs `name` attribute, if it has one.
+pub fn group_file(number: u32, group_name: Option<&str>) -> PathBuf {
+    if group_name == Some(NOIOMMU_GROUP_NAME) {
+        Path::new("/dev/vfio").join(format!("noiommu-{number}"))
+    } else {
+        group_path(number)
+    }
+}
+
 /// The IOMMU backend a container was set to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IommuType {
@@ -594,6 +612,8 @@ pub enum IommuType {
     Type1v2,
     /// `VFIO_TYPE1_IOMMU`.
     Type1,
+    /// `VFIO_NOIOMMU_IOMMU`: no isolation and no DMA mapping; the kernel is tainted.
+    NoIommu,
 }
 
 impl IommuType {
@@ -601,6 +621,7 @@ impl IommuType {
         match self {
             IommuType::Type1v2 => VFIO_TYPE1v2_IOMMU,
             IommuType::Type1 => VFIO_TYPE1_IOMMU,
+            IommuType::NoIommu => VFIO_NOIOMMU_IOMMU,
         }
     }
 }
@@ -647,10 +668,13 @@ impl Container {
     /// The IOMMU type set on this container, if a group has been attached.
     pub fn iommu_type(&self) -> Option<IommuType> {
         let number = self.iommu.load(Ordering::Acquire);
-        [IommuType::Type1v2, IommuType::Type1].into_iter().find(|kind| kind.number() == number)
+        [IommuType::Type1v2, IommuType::Type1, IommuType::NoIommu]
+            .into_iter()
+            .find(|kind| kind.number() == number)
     }
 
-    /// Sets type1v2 (preferred) or type1 unless a previous group already did.
+    /// Sets type1v2 (preferred), type1 or — for a container holding a no-IOMMU group, whose
+    /// extension checks answer only for that type — no-IOMMU, unless a previous group did.
     fn ensure_iommu(&self) -> Result<IommuType, VfioError> {
         if let Some(kind) = self.iommu_type() {
             return Ok(kind);
@@ -659,6 +683,8 @@ impl Container {
             IommuType::Type1v2
         } else if self.check_extension(VFIO_TYPE1_IOMMU)? {
             IommuType::Type1
+        } else if self.check_extension(VFIO_NOIOMMU_IOMMU)? {
+            IommuType::NoIommu
         } else {
             return Err(VfioError::NoIommuType { path: self.path.clone() });
         };
@@ -669,7 +695,8 @@ impl Container {
     }
 }
 
-/// An IOMMU group (`/dev/vfio/N`) attached to a container with a type1 IOMMU.
+/// An IOMMU group (`/dev/vfio/N`, or `/dev/vfio/noiommu-N`) attached to a container with an
+/// IOMMU type.
 ///
 /// The group does not borrow the container: once attached, the kernel keeps the container alive
 /// for as long as the group is set to it.
@@ -930,6 +957,16 @@ mod tests {
         // _IO(type, nr) = type << 8 | nr on every architecture (direction and size are 0).
         assert_eq!(VFIO_GET_API_VERSION, 0x3B64);
         assert_eq!(VFIO_DEVICE_RESET, 0x3B6F);
+    }
+
+    #[test]
+    fn a_noiommu_group_is_opened_as_dev_vfio_noiommu_n() {
+        // The group name and device file a real 6.1 kernel gave a virtio-mmio device bound with
+        // vfio.enable_unsafe_noiommu_mode=1 (crates/cli/tests/kernel.rs).
+        assert_eq!(group_file(0, Some("vfio-noiommu")), Path::new("/dev/vfio/noiommu-0"));
+        assert_eq!(group_file(7, None), Path::new("/dev/vfio/7"));
+        assert_eq!(group_file(7, Some("smmu-group")), Path::new("/dev/vfio/7"));
+        assert_eq!(IommuType::NoIommu.number(), 8);
     }
 
     #[test]

@@ -91,6 +91,7 @@ fn the_table_covers_every_ioctl_constant_and_struct_of_reference_section_1() {
         "VFIO_API_VERSION",
         "VFIO_TYPE1_IOMMU",
         "VFIO_TYPE1v2_IOMMU",
+        "VFIO_NOIOMMU_IOMMU",
         "VFIO_GROUP_FLAGS_VIABLE",
         "VFIO_DEVICE_FLAGS_RESET",
         "VFIO_DEVICE_FLAGS_PCI",
