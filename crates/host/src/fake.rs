@@ -227,6 +227,7 @@ impl FakeSysfs {
             writes_seen: 0,
             refusing: BTreeSet::new(),
             vfio_without_group: false,
+            noiommu: false,
         }
     }
 }
@@ -257,9 +258,59 @@ pub struct FakeKernel {
     writes_seen: usize,
     refusing: BTreeSet<String>,
     vfio_without_group: bool,
+    noiommu: bool,
 }
 
+/// The `name` the kernel gives a group it makes for a device without an IOMMU.
+const NOIOMMU_NAME: &[u8] = b"vfio-noiommu\n";
+
 impl FakeKernel {
+    /// VFIO's no-IOMMU mode (`vfio.enable_unsafe_noiommu_mode=1`), as a real 6.1 kernel showed
+    /// it: binding vfio-platform to a device without an IOMMU group makes a new group (the lowest
+    /// free number) named `vfio-noiommu`, and unbinding removes it again.
+    pub fn noiommu_mode(&mut self) {
+        self.noiommu = true;
+    }
+
+    fn groups_dir(&self) -> PathBuf {
+        self.root.join("sys/kernel/iommu_groups")
+    }
+
+    fn add_noiommu_group(&self, name: &str) -> io::Result<()> {
+        let mut group = 0u32;
+        while self.groups_dir().join(group.to_string()).exists() {
+            group += 1;
+        }
+        let dir = self.groups_dir().join(group.to_string());
+        std::fs::create_dir_all(dir.join("devices"))?;
+        std::fs::write(dir.join("name"), NOIOMMU_NAME)?;
+        symlink(format!("../../../../devices/platform/{name}"), dir.join("devices").join(name))?;
+        symlink(format!("../../../kernel/iommu_groups/{group}"), self.device_dir(name).join("iommu_group"))
+    }
+
+    fn remove_noiommu_group(&self, name: &str) -> io::Result<()> {
+        let link = self.device_dir(name).join("iommu_group");
+        let Ok(target) = std::fs::read_link(&link) else { return Ok(()) };
+        let Some(group) = target.file_name() else { return Ok(()) };
+        let dir = self.groups_dir().join(group);
+        if std::fs::read(dir.join("name")).ok().as_deref() == Some(NOIOMMU_NAME) {
+            std::fs::remove_file(&link)?;
+            std::fs::remove_dir_all(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Links `name` to `driver`, first making the no-IOMMU group vfio-platform's probe needs.
+    fn attach(&self, driver: &str, name: &str) -> io::Result<()> {
+        if driver == VFIO_PLATFORM
+            && self.noiommu
+            && self.device_dir(name).join("iommu_group").symlink_metadata().is_err()
+        {
+            self.add_noiommu_group(name)?;
+        }
+        link_driver(&self.root, driver, name)
+    }
+
     /// Makes the next write to a path ending with `suffix` fail with `errno`, once.
     pub fn fail_on(&mut self, suffix: &str, errno: Errno) {
         self.failures.push((Trigger::Suffix(PathBuf::from(suffix)), errno));
@@ -313,7 +364,7 @@ impl FakeKernel {
         if self.refusing.contains(driver) {
             return false;
         }
-        if driver == VFIO_PLATFORM && !self.vfio_without_group {
+        if driver == VFIO_PLATFORM && !self.vfio_without_group && !self.noiommu {
             return self.device_dir(name).join("iommu_group").symlink_metadata().is_ok();
         }
         true
@@ -350,7 +401,11 @@ impl FakeKernel {
             return Err(errno(Errno::NODEV));
         }
         std::fs::remove_file(self.device_dir(name).join("driver"))?;
-        std::fs::remove_file(self.root.join("sys/bus/platform/drivers").join(driver).join(name))
+        std::fs::remove_file(self.root.join("sys/bus/platform/drivers").join(driver).join(name))?;
+        if driver == VFIO_PLATFORM {
+            self.remove_noiommu_group(name)?;
+        }
+        Ok(())
     }
 
     fn bind(&self, driver: &str, name: &str) -> io::Result<()> {
@@ -365,7 +420,7 @@ impl FakeKernel {
         if !self.probe_succeeds(driver, name) {
             return Err(errno(Errno::NXIO));
         }
-        link_driver(&self.root, driver, name)
+        self.attach(driver, name)
     }
 
     /// `drivers_probe`: bind to the override, or to the device's own driver; a probe that finds
@@ -380,7 +435,7 @@ impl FakeKernel {
         };
         if let Some(driver) = candidate {
             if self.driver_exists(&driver) && self.probe_succeeds(&driver, name) {
-                link_driver(&self.root, &driver, name)?;
+                self.attach(&driver, name)?;
             }
         }
         Ok(())
