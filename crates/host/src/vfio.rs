@@ -425,6 +425,19 @@ pub enum VfioError {
         /// The container file.
         path: PathBuf,
     },
+    /// `VFIO_SET_IOMMU` said EPERM: type1 refuses a platform without interrupt remapping.
+    #[error(
+        "VFIO_SET_IOMMU on {path}: refused (EPERM) — vfio_iommu_type1 found no interrupt \
+         remapping (MSI isolation) on this platform (a GICv2, or a GICv3 without an ITS), and the \
+         kernel logged \"No interrupt remapping support\". To accept that a device in a guest could \
+         forge MSIs (platform devices with wired interrupts cannot): `echo 1 > \
+         /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts` (or the module option \
+         vfio_iommu_type1.allow_unsafe_interrupts=1); this is not a file-permission problem"
+    )]
+    NoInterruptRemapping {
+        /// The container file.
+        path: PathBuf,
+    },
     /// The file is already in use.
     #[error("{step} on {path}: busy — {hint}")]
     Busy {
@@ -688,8 +701,16 @@ impl Container {
         } else {
             return Err(VfioError::NoIommuType { path: self.path.clone() });
         };
-        ioctl_value(self.fd.as_fd(), ValueCall::SetIommu(kind.number()))
-            .map_err(|e| ioctl_error(&self.path, FileKind::Container, "VFIO_SET_IOMMU", e))?;
+        ioctl_value(self.fd.as_fd(), ValueCall::SetIommu(kind.number())).map_err(|errno| {
+            match (kind, errno) {
+                // vfio_iommu_type1_attach_group: -EPERM when the IRQ domain cannot remap MSIs and
+                // allow_unsafe_interrupts is off (seen on a real 6.1 kernel with GICv2 + SMMUv3).
+                (IommuType::Type1v2 | IommuType::Type1, Errno::PERM) => {
+                    VfioError::NoInterruptRemapping { path: self.path.clone() }
+                }
+                _ => ioctl_error(&self.path, FileKind::Container, "VFIO_SET_IOMMU", errno),
+            }
+        })?;
         self.iommu.store(kind.number(), Ordering::Release);
         Ok(kind)
     }
