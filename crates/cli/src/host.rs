@@ -13,6 +13,7 @@ use platreset_fdt::Fdt;
 use platreset_host::bind::{execute, persist, plan_bind, unbind};
 use platreset_host::discover::{list, status_of, PlatformDevice};
 use platreset_host::guard::{run_guard, Step};
+use platreset_host::kernel::KernelFacts;
 use platreset_host::sysfs::{LoggingWriter, RealWriter, SysfsRoot};
 use platreset_host::vfio::{group_file, Container, Group, IommuType};
 use platreset_topology::Topology;
@@ -269,6 +270,28 @@ fn generic_reset_of(dtb: &std::path::Path, node: &str) -> Result<(), String> {
     crate::reset::run_on(&blob, &dtb.display().to_string(), &args).map_err(|e| e.to_string())
 }
 
+/// The IOMMU group of a device VFIO is to open, or why it cannot be opened: not on
+/// vfio-platform, no group, or no VFIO in this kernel — each in words, with the kernel options.
+/// `open_now`: VFIO will be opened (not a dry run), so it must be loaded.
+fn vfio_group_of(d: &PlatformDevice, facts: &KernelFacts, open_now: bool) -> Result<u32, CliError> {
+    let name = &d.name;
+    if d.driver.as_deref() != Some(platreset_host::sysfs::VFIO_PLATFORM) {
+        let on = d.driver.as_deref().map_or("no driver".to_string(), |drv| format!("driver {drv}"));
+        let kernel = facts.vfio_platform_missing().map(|m| format!("; and {m}")).unwrap_or_default();
+        return Err(CliError::Host(format!(
+            "{name} is on {on}, not vfio-platform, so VFIO cannot open it: `platreset host bind {name}` first{kernel}"
+        )));
+    }
+    let Some(group) = d.iommu_group else {
+        let why = facts.no_group_missing(name).map(|m| format!(": {m}")).unwrap_or_default();
+        return Err(CliError::Host(format!("{name} has no IOMMU group, so VFIO cannot reach it{why}")));
+    };
+    if let Some(m) = facts.vfio_missing().filter(|_| open_now) {
+        return Err(CliError::Host(format!("VFIO is not available: {m}")));
+    }
+    Ok(group)
+}
+
 /// Runs the command.
 pub fn run(args: &HostArgs) -> Result<(), CliError> {
     let root = SysfsRoot::new(&args.common.sysfs_root);
@@ -286,12 +309,15 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                         .map(|(d, v)| {
                             json!({"name": d.name, "dt_path": d.dt_path, "compatible": d.compatible, "driver": d.driver,
                                    "driver_override": d.driver_override, "iommu_group": d.iommu_group,
-                                   "group_members": d.group_members,
+                                   "group_members": &d.group_members[..],
                                    "verdict": v.as_ref().map(|v| json!({"eligible": v.eligible(), "method": v.method.as_str(),
                                         "reasons": v.reasons.iter().map(Reason::text).collect::<Vec<_>>()}))})
                         })
                         .collect();
                     writeln!(out, "{}", serde_json::Value::Array(rows))?;
+                    for missing in KernelFacts::read(&args.common.sysfs_root).missing_for_vfio() {
+                        eprintln!("platreset: kernel: {missing}");
+                    }
                 }
                 Format::Text => {
                     writeln!(
@@ -315,6 +341,9 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                         )?;
                     }
                     writeln!(out, "{}", status_of(&args.common.sysfs_root))?;
+                    for missing in KernelFacts::read(&args.common.sysfs_root).missing_for_vfio() {
+                        writeln!(out, "kernel: {missing}")?;
+                    }
                 }
             }
         }
@@ -325,6 +354,26 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                 .map(|d| platreset_host::discover::read_device(&root, d))
                 .collect::<Result<_, _>>()
                 .map_err(host_err)?;
+            // What this kernel cannot do is not the policy's to waive: vfio-platform missing
+            // makes every bind fail; a device without an IOMMU group fails its probe unless
+            // no-IOMMU mode is on (--force tries anyway, in case this reading is wrong).
+            let facts = KernelFacts::read(&args.common.sysfs_root);
+            if let Some(missing) = facts.vfio_platform_missing() {
+                return Err(CliError::Refused(format!("cannot bind to vfio-platform: {missing}")));
+            }
+            for d in found.iter().filter(|d| d.iommu_group.is_none()) {
+                if let Some(missing) = facts.no_group_missing(&d.name) {
+                    if !force {
+                        return Err(CliError::Refused(format!(
+                            "{missing}: {}; --force tries anyway",
+                            missing.fix
+                        )));
+                    }
+                    eprintln!(
+                        "platreset: WARNING: --force: {missing}; vfio-platform will probably refuse it"
+                    );
+                }
+            }
             let reset_required = reset_required(&args.common.sysfs_root);
             let release = kernel_release(&args.common.sysfs_root);
             for (d, v) in found.iter().zip(verdicts(args, &found)?) {
@@ -438,12 +487,8 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
         }
         HostCommand::Info { device, format } | HostCommand::Reset { device, format, .. } => {
             let d = platreset_host::discover::read_device(&root, device).map_err(host_err)?;
-            let group = d.iommu_group.ok_or_else(|| {
-                CliError::Host(format!(
-                    "{device} has no IOMMU group: VFIO cannot reach it (bind it to vfio-platform first; \
-                     without an IOMMU, vfio needs enable_unsafe_noiommu_mode=1)"
-                ))
-            })?;
+            let dry_run = matches!(&args.command, HostCommand::Reset { yes: false, .. });
+            let group = vfio_group_of(&d, &KernelFacts::read(&args.common.sysfs_root), !dry_run)?;
             let file = group_file_of(&args.common.sysfs_root, group);
             if let HostCommand::Reset { yes: false, .. } = &args.command {
                 writeln!(
@@ -514,10 +559,10 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
             let mut steps: Vec<Step> = Vec::new();
             let dtb =
                 args.common.dtb.clone().unwrap_or_else(|| args.common.sysfs_root.join("sys/firmware/fdt"));
+            let facts = KernelFacts::read(&args.common.sysfs_root);
             for name in devices {
                 let d = platreset_host::discover::read_device(&root, name).map_err(host_err)?;
-                let group =
-                    d.iommu_group.ok_or_else(|| CliError::Host(format!("{name} has no IOMMU group")))?;
+                let group = vfio_group_of(&d, &facts, *yes)?;
                 let group_file = group_file_of(&args.common.sysfs_root, group);
                 let (name, yes, generic, dt_path, dtb) =
                     (name.clone(), *yes, *generic_reset, d.dt_path.clone(), dtb.clone());

@@ -170,7 +170,7 @@ pub fn run_on(blob: &[u8], file: &str, args: &ResetArgs) -> Result<(), CliError>
                 );
             }
             let mut mem = platreset_devmem::DevMem::open(&args.devmem, &args.lock, &windows)
-                .map_err(|e| CliError::Refused(e.to_string()))?;
+                .map_err(|e| CliError::Refused(devmem_refusal(&e)))?;
             perform(&fdt, node.id(), &lines, operation, &mut mem, args.pulse_us).map_err(fail)?
         }
     };
@@ -244,4 +244,23 @@ pub fn run_on(blob: &[u8], file: &str, args: &ResetArgs) -> Result<(), CliError>
         }
     }
     Ok(())
+}
+
+/// A `/dev/mem` failure in words: an EPERM (or EACCES) from mapping a window is the kernel's devmem
+/// restriction (REFERENCE §7: Debian builds with IO_STRICT_DEVMEM, and the controller's driver
+/// claims its registers), so say which claim blocks it and how to lift it.
+fn devmem_refusal(error: &platreset_devmem::DevMemError) -> String {
+    use platreset_devmem::DevMemError;
+    let eperm = |source: &std::io::Error| source.kind() == std::io::ErrorKind::PermissionDenied;
+    match error {
+        DevMemError::Map { window, source, .. } if eperm(source) => {
+            let facts = platreset_host::kernel::KernelFacts::read(std::path::Path::new("/"));
+            format!("{error}: {}", facts.devmem_refusal(window.base.get(), window.size))
+        }
+        DevMemError::Open { source, .. } if eperm(source) => format!(
+            "{error}: EPERM when opening /dev/mem as root is the kernel's lockdown (integrity or \
+             confidentiality mode, e.g. under Secure Boot); /sys/kernel/security/lockdown says which"
+        ),
+        _ => error.to_string(),
+    }
 }

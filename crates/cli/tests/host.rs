@@ -28,6 +28,15 @@ fn fake(tag: &str) -> (std::path::PathBuf, FakeSysfs) {
                 .driver("renesas-pwm")
                 .group(2)
                 .of_node("/soc/pwm@e6e30000", &["renesas,pwm-r8a774a1", "renesas,pwm-rcar"]),
+            // Already handed to a VMM: what `host guard` watches.
+            FakeDevice::new("e6800000.ethernet")
+                .driver("vfio-platform")
+                .driver_override("vfio-platform")
+                .group(4)
+                .of_node(
+                    "/soc/ethernet@e6800000",
+                    &["renesas,etheravb-r8a774a1", "renesas,etheravb-rcar-gen3"],
+                ),
             FakeDevice::new("e6050000.gpio")
                 .driver("gpio_rcar")
                 .group(3)
@@ -143,7 +152,7 @@ fn guard_runs_its_steps_once_when_the_vmm_is_killed() {
     let mut vmm = Command::new("sleep").arg("30").spawn().unwrap();
     let pid = vmm.id().to_string();
     let guard = Command::new(env!("CARGO_BIN_EXE_platreset"))
-        .args(["host", "guard", "--pid", &pid, "ee100000.mmc", "--sysfs-root", root, "--restore"])
+        .args(["host", "guard", "--pid", &pid, "e6800000.ethernet", "--sysfs-root", root, "--restore"])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -153,7 +162,32 @@ fn guard_runs_its_steps_once_when_the_vmm_is_killed() {
     let out = guard.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let log = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(log.matches("dry run: would reset ee100000.mmc through VFIO").count(), 1, "{log}");
-    assert_eq!(log.matches("dry run: would give ee100000.mmc back to its host driver").count(), 1, "{log}");
+    assert_eq!(log.matches("dry run: would reset e6800000.ethernet through VFIO").count(), 1, "{log}");
+    assert_eq!(
+        log.matches("dry run: would give e6800000.ethernet back to its host driver").count(),
+        1,
+        "{log}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn guard_info_and_reset_refuse_a_device_that_is_not_on_vfio_platform() {
+    let (dir, _tree) = fake("not-vfio");
+    let root = dir.to_str().unwrap();
+    for args in [
+        &["host", "guard", "--pid", "1", "ee100000.mmc"][..],
+        &["host", "info", "ee100000.mmc"][..],
+        &["host", "reset", "ee100000.mmc"][..],
+    ] {
+        let out = run(&[args, &["--sysfs-root", root]].concat());
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("ee100000.mmc is on driver renesas_sdhi_internal_dmac, not vfio-platform")
+                && err.contains("`platreset host bind ee100000.mmc` first"),
+            "{args:?}: {err}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,14 +1,26 @@
-//! `platreset host …` on a real Linux kernel: Debian's arm64 6.1 kernel with vfio (no-IOMMU
-//! mode) and vfio-platform built out of tree, booted under QEMU by `scripts/kernel-rig`, running
-//! the aarch64 build of this very code (`tests/kernel/host.sh` inside the guest).
+//! `platreset host …` and `platreset reset --backend devmem` on a real Linux kernel: Debian's arm64
+//! 6.1 kernel with vfio and vfio-platform built out of tree (or, for the stock-kernel checks,
+//! with Debian's own vfio modules only), booted under QEMU by `scripts/kernel-rig`, running the
+//! aarch64 build of this very code (the scripts in `tests/kernel/` inside the guest).
+//!
+//! The guest's device tree is QEMU's own (`-machine dumpdtb`) edited with platreset's DTB writer:
+//! a `reset-simple` controller over RAM the guest kernel leaves alone (`mem=256M`), so its
+//! register really reads back; transport 0 (a virtio-rng) on a dedicated line; transports 1 and 2
+//! sharing a line; fw-cfg without any reset; and, in the SMMU runs, `iommus` on transport 0.
 //!
 //! Needs `PLATRESET_GUEST_BIN` (the cross-built binary, `scripts/kernel-rig guest-bin`), which
-//! `scripts/test` sets once the rig is prepared; without it the test prints SKIPPED.
+//! `scripts/test` sets once the rig is prepared; without it each test prints SKIPPED.
+
+// A test whose setup fails stops there, with the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
+use platreset_dtedit::{from_fdt, to_dtb, Node, WriteOptions};
+use platreset_fdt::Fdt;
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -75,20 +87,85 @@ impl Steps {
     }
 }
 
-#[test]
-fn host_commands_on_a_real_kernel_bind_inspect_reset_unbind_and_roll_back() {
-    let Ok(bin) = std::env::var("PLATRESET_GUEST_BIN") else {
+/// The QEMU devices every run adds: a virtio-rng on transports 0 and 1.
+const DEVICES: [&str; 4] = [
+    "-device",
+    "virtio-rng-device,bus=virtio-mmio-bus.0",
+    "-device",
+    "virtio-rng-device,bus=virtio-mmio-bus.1",
+];
+
+/// The reset controller's registers: RAM above the guest kernel's `mem=256M`.
+const CONTROLLER: u32 = 0x5000_0000;
+
+/// The cross-built binary, or `None` after saying why the test is skipped.
+fn guest_bin(test: &str) -> Option<String> {
+    let bin = std::env::var("PLATRESET_GUEST_BIN").ok();
+    if bin.is_none() {
         eprintln!(
-            "SKIPPED: no real-kernel rig (PLATRESET_GUEST_BIN unset); scripts/test prepares it with \
-             scripts/kernel-rig prepare && scripts/kernel-rig guest-bin"
+            "SKIPPED {test}: no real-kernel rig (PLATRESET_GUEST_BIN unset); scripts/test prepares it \
+             with scripts/kernel-rig prepare && scripts/kernel-rig guest-bin"
         );
-        return;
+    }
+    bin
+}
+
+fn rig() -> Command {
+    Command::new(repo().join("scripts/kernel-rig"))
+}
+
+/// QEMU's DT for `machine` with the rig's reset wiring, written by platreset's DTB writer.
+fn rig_dtb(tag: &str, machine: Option<&str>, iommus: bool) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kernel-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = dir.join("qemu.dtb");
+    let mut dump = rig();
+    dump.arg("dumpdtb").arg(&base);
+    if let Some(machine) = machine {
+        dump.args(["--machine", machine]);
+    }
+    let out = dump.args(DEVICES).output().unwrap();
+    assert!(out.status.success(), "dumpdtb failed: {}", String::from_utf8_lossy(&out.stderr));
+    let blob = std::fs::read(&base).unwrap();
+    let fdt = Fdt::parse(&blob).unwrap();
+    let mut root = from_fdt(&fdt);
+    let rc = root.max_phandle() + 1;
+    root.add_child(Node::new(format!("reset-controller@{CONTROLLER:x}")))
+        .unwrap()
+        .set_strs("compatible", &["snps,dw-high-reset"])
+        .set_u32s("reg", &[0, CONTROLLER, 0, 4])
+        .set_u32s("#reset-cells", &[1])
+        .set_u32s("phandle", &[rc]);
+    let mut wire = |path: &str, cells: &[u32]| {
+        root.find_mut(path).unwrap_or_else(|| panic!("QEMU's DT has no {path}")).set_u32s("resets", cells);
     };
-    let out = Command::new(repo().join("scripts/kernel-rig"))
-        .arg("boot")
-        .arg(repo().join("tests/kernel/host.sh"))
-        .args(["-device", "virtio-rng-device,bus=virtio-mmio-bus.0"])
-        .env("PLATRESET_GUEST_BIN", &bin)
+    wire("/virtio_mmio@a000000", &[rc, 0]);
+    wire("/virtio_mmio@a000200", &[rc, 1]);
+    wire("/virtio_mmio@a000400", &[rc, 1]);
+    if iommus {
+        let smmu = fdt.find_path("/smmuv3@9050000").unwrap().phandle().unwrap().get();
+        // Any stream ID below 2^16 (QEMU's SMMUv3 SIDSIZE); PCI's requester IDs start at 0.
+        root.find_mut("/virtio_mmio@a000000").unwrap().set_u32s("iommus", &[smmu, 0xff00]);
+    }
+    let out = dir.join("rig.dtb");
+    std::fs::write(&out, to_dtb(&root, &WriteOptions::from_fdt(&fdt)).unwrap()).unwrap();
+    out
+}
+
+/// Boots `script` on `dtb` and returns its steps; the boot's time is printed for the CI note.
+fn boot(bin: &str, script: &str, machine: Option<&str>, append: &str, dtb: &Path) -> Steps {
+    let started = Instant::now();
+    let mut cmd = rig();
+    cmd.arg("boot");
+    if let Some(machine) = machine {
+        cmd.args(["--machine", machine]);
+    }
+    let out = cmd
+        .args(["--append", append, "--dtb"])
+        .arg(dtb)
+        .arg(repo().join("tests/kernel").join(script))
+        .args(DEVICES)
+        .env("PLATRESET_GUEST_BIN", bin)
         .output()
         .expect("scripts/kernel-rig runs");
     let console = String::from_utf8_lossy(&out.stdout);
@@ -98,19 +175,54 @@ fn host_commands_on_a_real_kernel_bind_inspect_reset_unbind_and_roll_back() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(console.contains("@@@ kernel 6.1."), "not the Debian 6.1 kernel:\n{console}");
-    let steps = Steps::parse(&console);
+    eprintln!("{script}: booted, ran and powered off in {:.1} s", started.elapsed().as_secs_f64());
+    Steps::parse(&console)
+}
 
-    // host list: the real devices, with their real drivers and of_node paths.
+/// The `+S.ssssss s` stamp at the start of a guard log line.
+fn stamp(line: &str) -> f64 {
+    line.trim_start_matches('+').split('s').next().and_then(|s| s.parse().ok()).unwrap_or(f64::MAX)
+}
+
+#[test]
+fn host_commands_on_a_real_kernel_bind_inspect_reset_guard_and_roll_back() {
+    let Some(bin) = guest_bin("host commands on a real kernel") else { return };
+    let dtb = rig_dtb("host", None, false);
+    let steps = boot(&bin, "host.sh", None, "mem=256M iomem=relaxed", &dtb);
+
+    // host list: the real devices, with their real drivers, of_node paths and verdicts.
     let list = steps.json("list");
-    let rng = list
-        .as_array()
-        .and_then(|a| a.iter().find(|d| d["name"] == "a000000.virtio_mmio"))
-        .unwrap_or_else(|| panic!("no a000000.virtio_mmio in host list: {list}"));
+    let row = |name: &str| {
+        list.as_array()
+            .and_then(|a| a.iter().find(|d| d["name"] == name))
+            .unwrap_or_else(|| panic!("no {name} in host list: {list}"))
+            .clone()
+    };
+    let rng = row("a000000.virtio_mmio");
     assert_eq!(rng["driver"], "virtio-mmio");
     assert_eq!(rng["dt_path"], "/virtio_mmio@a000000");
     assert_eq!(rng["compatible"], serde_json::json!(["virtio,mmio"]));
-    let fw_cfg = list.as_array().and_then(|a| a.iter().find(|d| d["name"] == "9020000.fw-cfg"));
-    assert!(fw_cfg.is_some_and(|d| d["dt_path"] == "/fw-cfg@9020000"), "{list}");
+    assert_eq!(row("50000000.reset-controller")["driver"], "simple-reset", "reset-simple probed our node");
+    assert_eq!(row("9020000.fw-cfg")["dt_path"], "/fw-cfg@9020000");
+    // The policy reads the live DT (/sys/firmware/fdt): a shared line names its sharer, a node
+    // without resets has no method, and the dedicated line is refused for what it lacks.
+    let shared = row("a000200.virtio_mmio");
+    let reasons = shared["verdict"]["reasons"].to_string();
+    assert!(reasons.contains("/virtio_mmio@a000400"), "{shared}");
+    assert_eq!(row("9020000.fw-cfg")["verdict"]["method"], "none");
+    assert_eq!(rng["verdict"]["method"], "generic");
+    assert!(!rng["verdict"]["reasons"].to_string().contains("shared"), "{rng}");
+    assert!(steps.ok("list-text").contains("The vfio-platform driver is present"));
+
+    // The policy's refusal of the shared line, before anything is written.
+    let (refusal, rc) = steps.get("shared-refused");
+    assert_ne!(*rc, 0, "{refusal}");
+    assert!(
+        refusal.contains("the policy refuses a000200.virtio_mmio")
+            && refusal.contains("/virtio_mmio@a000400")
+    );
+    assert!(!refusal.contains("wrote "), "{refusal}");
+    assert_eq!(steps.ok("shared-after"), steps.ok("shared-before"));
 
     // host bind: vfio-platform takes it, in a no-IOMMU group whose device file is noiommu-N.
     let bind = steps.json("bind");
@@ -132,12 +244,8 @@ fn host_commands_on_a_real_kernel_bind_inspect_reset_unbind_and_roll_back() {
 
     // host reset: VFIO_DEVICE_RESET reaches the handler; the kernel logs each reset (open, RESET,
     // release).
-    let reset = steps.json("reset");
-    assert_eq!(reset["reset"], "ok");
+    assert_eq!(steps.json("reset")["reset"], "ok");
     let dmesg = steps.ok("dmesg");
-    let resets = dmesg.matches("virtio-mmio reset: status").count();
-    // info: open + close; reset: open + RESET + close.
-    assert!(resets >= 5, "expected at least 5 handler runs, saw {resets}:\n{dmesg}");
     assert!(dmesg.contains("Adding kernel taint for vfio-noiommu group"), "{dmesg}");
 
     // host unbind: back on its driver, and the sysfs state is as before.
@@ -151,4 +259,113 @@ fn host_commands_on_a_real_kernel_bind_inspect_reset_unbind_and_roll_back() {
     assert!(refused.contains("every device touched is back in its recorded state"), "{refused}");
     assert_eq!(steps.ok("refused-after"), steps.ok("refused-before"));
     assert!(dmesg.contains("No reset function found for device 9020000.fw-cfg"), "{dmesg}");
+
+    // The guard: the VMM stand-in held the device; after its SIGKILL each step ran once, the
+    // first within 100 ms of the exit, and the device is back on its driver.
+    assert!(steps.ok("hold").contains("holding a000000.virtio_mmio"), "{}", steps.ok("hold"));
+    let guard = steps.ok("guard");
+    assert!(guard.contains("guard exit 0"), "{guard}");
+    assert!(guard.contains("exited") && guard.contains("running 2 step(s)"), "{guard}");
+    let reset_steps: Vec<&str> =
+        guard.lines().filter(|l| l.contains("a000000.virtio_mmio reset through VFIO")).collect();
+    assert_eq!(reset_steps.len(), 1, "{guard}");
+    assert!(
+        stamp(reset_steps[0]) < 0.1,
+        "the reset started {} s after the exit:\n{guard}",
+        stamp(reset_steps[0])
+    );
+    assert_eq!(guard.matches("a000000.virtio_mmio is back on virtio-mmio").count(), 1, "{guard}");
+    assert_eq!(steps.ok("guard-after"), steps.ok("state-before"));
+    // Each open and release of the device ran the kernel's reset handler: info (2), reset (3),
+    // the stand-in (2: its open, and the release at its death), the guard (3).
+    let resets = dmesg.matches("virtio-mmio reset: status").count();
+    assert!(resets >= 10, "expected at least 10 handler runs, saw {resets}:\n{dmesg}");
+
+    // /dev/mem under iomem=relaxed: the real register is read back (bit 5 kept) and line 0 is
+    // asserted then released.
+    let devmem = steps.json("devmem");
+    let ops = devmem["ops"].as_array().unwrap();
+    let writes: Vec<u64> =
+        ops.iter().filter(|o| o["op"] == "write32").filter_map(|o| o["value"].as_u64()).collect();
+    assert_eq!(writes, vec![0x21, 0x20], "{devmem}");
+    let reads: Vec<u64> =
+        ops.iter().filter(|o| o["op"] == "read32").filter_map(|o| o["value"].as_u64()).collect();
+    assert!(reads.first() == Some(&0x20), "the first read saw the real register: {devmem}");
+    assert_eq!(steps.ok("devmem-after").trim(), "0x00000020");
+}
+
+#[test]
+fn a_stock_debian_kernel_is_told_what_it_lacks() {
+    let Some(bin) = guest_bin("stock kernel") else { return };
+    let dtb = rig_dtb("stock", None, false);
+    let steps = boot(&bin, "stock.sh", None, "mem=256M", &dtb);
+    let config = "/boot/config-6.1.0-";
+    let list = steps.ok("list-text");
+    assert!(list.contains("was built without vfio-platform (# CONFIG_VFIO_PLATFORM is not set in"), "{list}");
+    assert!(list.contains(config) && list.contains("CONFIG_VFIO_PLATFORM=m"), "{list}");
+    let (bind, rc) = steps.get("bind");
+    assert_ne!(*rc, 0, "{bind}");
+    assert!(bind.contains("cannot bind to vfio-platform") && bind.contains("CONFIG_VFIO_PLATFORM"), "{bind}");
+    assert!(!bind.contains("wrote "), "nothing is written: {bind}");
+    let (info, rc) = steps.get("info");
+    assert_ne!(*rc, 0, "{info}");
+    assert!(
+        info.contains("not vfio-platform") && info.contains("# CONFIG_VFIO_PLATFORM is not set"),
+        "{info}"
+    );
+    // Strict devmem: the controller's registers are claimed by reset-simple.
+    let (devmem, rc) = steps.get("devmem");
+    assert_ne!(*rc, 0, "{devmem}");
+    assert!(devmem.contains("CONFIG_IO_STRICT_DEVMEM=y in /boot/config-"), "{devmem}");
+    assert!(devmem.contains("50000000.reset-controller"), "names the claimant: {devmem}");
+    assert!(devmem.contains("iomem=relaxed"), "{devmem}");
+}
+
+/// The SMMUv3 runs: GICv3 gives a type1 container at once; GICv2 has no MSI remapping, so
+/// type1 refuses (EPERM) until allow_unsafe_interrupts is set.
+fn smmu_run(tag: &str, machine: &str) -> Steps {
+    let dtb = rig_dtb(tag, Some(machine), true);
+    let bin = std::env::var("PLATRESET_GUEST_BIN").unwrap();
+    // An identity default domain keeps virtio-rng's own DMA working behind an SMMU QEMU does not
+    // put in front of virtio-mmio.
+    boot(&bin, "smmu.sh", Some(machine), "mem=256M iommu.passthrough=1", &dtb)
+}
+
+fn assert_type1_group(steps: &Steps, info_step: &str) {
+    let group = steps.ok("group");
+    assert!(group.contains("iommu_groups/"), "a real IOMMU group before binding: {group}");
+    let bound = &steps.json("bind")["bound"][0];
+    assert_eq!(bound["noiommu"], false, "{bound}");
+    assert_eq!(bound["group_file"], format!("/dev/vfio/{}", bound["iommu_group"]));
+    let info = steps.json(info_step);
+    assert_eq!(info["iommu"], "type1v2", "{info}");
+    assert_eq!(info["flags"], serde_json::json!(["RESET", "PLATFORM"]));
+    assert_eq!(steps.json("reset")["reset"], "ok");
+    assert_eq!(steps.json("unbind")["driver"], "virtio-mmio");
+}
+
+#[test]
+fn behind_an_smmuv3_with_gicv3_a_device_gets_a_type1_group() {
+    if guest_bin("SMMUv3 with GICv3").is_none() {
+        return;
+    }
+    let steps = smmu_run("smmu-gicv3", "gic-version=3,iommu=smmuv3");
+    assert_type1_group(&steps, "info");
+}
+
+#[test]
+fn behind_an_smmuv3_with_gicv2_type1_needs_unsafe_interrupts_and_says_so() {
+    if guest_bin("SMMUv3 with GICv2").is_none() {
+        return;
+    }
+    let steps = smmu_run("smmu-gicv2", "iommu=smmuv3");
+    let (refused, rc) = steps.get("info");
+    assert_ne!(*rc, 0, "{refused}");
+    assert!(
+        refused.contains("no interrupt remapping") && refused.contains("allow_unsafe_interrupts"),
+        "{refused}"
+    );
+    assert!(!refused.contains("permission denied"), "not a permission problem: {refused}");
+    assert!(steps.ok("dmesg").contains("No interrupt remapping support"));
+    assert_type1_group(&steps, "info-allowed");
 }

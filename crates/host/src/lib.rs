@@ -12,5 +12,6 @@ pub mod bind;
 pub mod discover;
 pub mod fake;
 pub mod guard;
+pub mod kernel;
 pub mod sysfs;
 pub mod vfio;

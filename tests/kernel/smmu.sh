@@ -1,0 +1,13 @@
+# A device behind QEMU's SMMUv3 (its DT node given `iommus`): a real IOMMU group and a type1
+# container. On GICv2 type1 refuses until allow_unsafe_interrupts is set (no MSI remapping).
+. /lib.sh
+insmod vfio.ko && insmod vfio_iommu_type1.ko && insmod vfio_virqfd.ko || exit 1
+insmod vfio-platform-base.ko && insmod vfio-platform.ko && insmod vfio_platform_virtio_mmio_reset.ko || exit 1
+step group readlink /sys/bus/platform/devices/$D/iommu_group
+step bind platreset host bind $D --yes --force --format json
+step info platreset host info $D --format json
+step allow sh -c 'echo 1 > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts'
+step info-allowed platreset host info $D --format json
+step reset platreset host reset $D --yes --format json
+step unbind platreset host unbind $D --yes --format json
+step dmesg dmesg
