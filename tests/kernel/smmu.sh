@@ -10,4 +10,10 @@ step allow sh -c 'echo 1 > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_
 step info-allowed platreset host info $D --format json
 step reset platreset host reset $D --yes --format json
 step unbind platreset host unbind $D --yes --format json
+# Transport 1 has no `iommus`, so no group, and no-IOMMU mode is off: refused before any
+# write; with --force the kernel's own refusal is met and rolled back.
+step nogroup-before state $S
+step nogroup platreset host bind $S --yes
+step nogroup-forced platreset host bind $S --yes --force
+step nogroup-after state $S
 step dmesg dmesg

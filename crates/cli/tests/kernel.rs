@@ -351,6 +351,20 @@ fn behind_an_smmuv3_with_gicv3_a_device_gets_a_type1_group() {
     }
     let steps = smmu_run("smmu-gicv3", "gic-version=3,iommu=smmuv3");
     assert_type1_group(&steps, "info");
+    // A device without a group while no-IOMMU mode is off: refused before any write; forced,
+    // vfio-platform's probe fails (-EINVAL, as FakeKernel models by default) and is rolled back.
+    let (refused, rc) = steps.get("nogroup");
+    assert_ne!(*rc, 0, "{refused}");
+    assert!(
+        refused.contains("a000200.virtio_mmio has no IOMMU group")
+            && refused.contains("no-IOMMU mode is off")
+    );
+    assert!(!refused.contains("wrote "), "{refused}");
+    let (forced, rc) = steps.get("nogroup-forced");
+    assert_ne!(*rc, 0, "{forced}");
+    assert!(forced.contains("every device touched is back in its recorded state"), "{forced}");
+    assert_eq!(steps.ok("nogroup-after"), steps.ok("nogroup-before"));
+    assert!(steps.ok("dmesg").contains("probe of a000200.virtio_mmio failed with error -22"));
 }
 
 #[test]
