@@ -276,7 +276,7 @@ pub fn plan_bind<S: AsRef<str>>(root: &SysfsRoot, devices: &[S]) -> Result<Plan,
     let mut states = Vec::new();
     for name in &names {
         let link = root.device_link(name)?;
-        if link.symlink_metadata().is_err() {
+        if !root.exists(&link)? {
             return Err(BindError::NoSuchDevice { device: name.to_string(), path: link });
         }
         let state = DeviceState {
@@ -318,9 +318,8 @@ pub fn execute<W: Writer + ?Sized>(plan: &Plan, writer: &mut W) -> Result<Report
             touched.push(device);
         }
         for write in writes {
-            if let Err(e) = writer.write(&write.path, &write.bytes) {
-                let cause = HostError::write(&write.path, e).to_string();
-                return Err(fail(plan, &touched, &device.name, write.step, cause, writer));
+            if let Err(e) = writer.write(&plan.root, &write.path, &write.bytes) {
+                return Err(fail(plan, &touched, &device.name, write.step, e.to_string(), writer));
             }
         }
     }
@@ -378,6 +377,7 @@ fn fail<W: Writer + ?Sized>(
 /// Writes `bytes` to `path`, recording the action; returns whether it worked.
 fn restore_write<W: Writer + ?Sized>(
     writer: &mut W,
+    root: &SysfsRoot,
     device: &str,
     action: String,
     path: Result<PathBuf, HostError>,
@@ -385,7 +385,7 @@ fn restore_write<W: Writer + ?Sized>(
     steps: &mut Vec<RestoreStep>,
 ) -> bool {
     let error = match path {
-        Ok(path) => writer.write(&path, bytes).err().map(|e| HostError::write(&path, e).to_string()),
+        Ok(path) => writer.write(root, &path, bytes).err().map(|e| e.to_string()),
         Err(e) => Some(e.to_string()),
     };
     let ok = error.is_none();
@@ -407,7 +407,7 @@ fn restore_device<W: Writer + ?Sized>(
     match root.driver(name) {
         Ok(Some(current)) if Some(&current) != state.driver.as_ref() => {
             let path = root.driver_attr(&current, "unbind");
-            restore_write(writer, name, format!("unbind from {current}"), path, &line, steps);
+            restore_write(writer, root, name, format!("unbind from {current}"), path, &line, steps);
         }
         Ok(_) => {}
         Err(e) => steps.push(RestoreStep {
@@ -422,15 +422,23 @@ fn restore_device<W: Writer + ?Sized>(
         None => (b"\n".to_vec(), "clear driver_override (write \"\\n\")".to_string()),
     };
     let path = root.device_attr(name, "driver_override");
-    restore_write(writer, name, action, path, &bytes, steps);
+    restore_write(writer, root, name, action, path, &bytes, steps);
     if let Some(original) = &state.driver {
         let current = root.driver(name).ok().flatten();
         if current.as_ref() != Some(original) {
             let path = root.driver_attr(original, "bind");
-            let bound = restore_write(writer, name, format!("bind to {original}"), path, &line, steps);
+            let bound = restore_write(writer, root, name, format!("bind to {original}"), path, &line, steps);
             if !bound {
                 let path = Ok(root.drivers_probe());
-                restore_write(writer, name, "probe through drivers_probe".to_string(), path, &line, steps);
+                restore_write(
+                    writer,
+                    root,
+                    name,
+                    "probe through drivers_probe".to_string(),
+                    path,
+                    &line,
+                    steps,
+                );
             }
         }
     }
@@ -466,7 +474,7 @@ pub fn unbind<W: Writer + ?Sized>(
 ) -> Result<UnbindReport, BindError> {
     let name = validate_name(dev)?;
     let link = root.device_link(name)?;
-    if link.symlink_metadata().is_err() {
+    if !root.exists(&link)? {
         return Err(BindError::NoSuchDevice { device: name.to_string(), path: link });
     }
     let previous_driver = root.driver(name)?;
@@ -478,10 +486,10 @@ pub fn unbind<W: Writer + ?Sized>(
     }
     writes.push(("probe through drivers_probe", root.drivers_probe(), line));
     for (step, path, bytes) in writes {
-        writer.write(&path, &bytes).map_err(|e| BindError::UnbindFailed {
+        writer.write(root, &path, &bytes).map_err(|cause| BindError::UnbindFailed {
             device: name.to_string(),
             step: step.to_string(),
-            cause: HostError::write(&path, e),
+            cause,
         })?;
     }
     Ok(UnbindReport { device: name.to_string(), previous_driver, driver: root.driver(name)? })
@@ -496,12 +504,20 @@ pub fn persist_path(root: &Path, dev: &str) -> Result<PathBuf, BindError> {
 /// `/etc/driverctl.d/<bus>-<device>`, holding the driver name; driverctl's udev rule applies it
 /// when the device appears. `root` is `/` on a live system, a test directory in tests. Returns
 /// the file written.
+///
+/// The file is replaced atomically beneath `root` ([`SysfsRoot::replace_file`]): missing
+/// directories are made, a symlink on the way out of the root, or in place of the file, is
+/// refused and nothing is written through it.
 pub fn persist(root: &Path, dev: &str) -> Result<PathBuf, BindError> {
-    let path = persist_path(root, dev)?;
-    let io_error = |source| BindError::Persist { path: path.clone(), source };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io_error)?;
+    persist_beneath(&SysfsRoot::new(root), dev)
+}
+
+/// [`persist`] below an already opened root.
+pub fn persist_beneath(root: &SysfsRoot, dev: &str) -> Result<PathBuf, BindError> {
+    let path = persist_path(root.root(), dev)?;
+    match root.replace_file(&path, format!("{VFIO_PLATFORM}\n").as_bytes()) {
+        Ok(()) => Ok(path),
+        Err(HostError::Io { path, source }) => Err(BindError::Persist { path, source }),
+        Err(e) => Err(BindError::Host(e)),
     }
-    std::fs::write(&path, format!("{VFIO_PLATFORM}\n")).map_err(io_error)?;
-    Ok(path)
 }

@@ -47,13 +47,16 @@ pub fn read_device(root: &SysfsRoot, name: &str) -> Result<PlatformDevice, HostE
 /// Every device under `<root>/sys/bus/platform/devices`, sorted by name.
 pub fn list(root: &SysfsRoot) -> Result<Vec<PlatformDevice>, HostError> {
     let dir = root.platform_devices_dir();
-    if !dir.is_dir() {
-        return Err(HostError::NoPlatformBus { path: dir, root: root.root().to_path_buf() });
-    }
+    let entries = match root.list_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.is_not_found() => {
+            return Err(HostError::NoPlatformBus { path: dir, root: root.root().to_path_buf() })
+        }
+        Err(e) => return Err(e),
+    };
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(&dir).map_err(|e| HostError::io(&dir, e))? {
-        let entry = entry.map_err(|e| HostError::io(&dir, e))?;
-        let name = entry.file_name().into_string().map_err(|raw| HostError::Malformed {
+    for entry in entries {
+        let name = entry.into_string().map_err(|raw| HostError::Malformed {
             path: dir.clone(),
             what: format!("device name {raw:?} is not UTF-8"),
         })?;
@@ -73,14 +76,13 @@ pub fn real_root_status() -> String {
 pub fn status_of(root: &Path) -> String {
     let root = SysfsRoot::new(root);
     let devices = root.platform_devices_dir();
-    let mut text = if devices.is_dir() {
-        let count = std::fs::read_dir(&devices).map(|d| d.count()).unwrap_or(0);
-        format!("{} exists ({count} platform devices).", devices.display())
-    } else {
-        format!(
+    let mut text = match root.list_dir(&devices) {
+        Ok(entries) => format!("{} exists ({} platform devices).", devices.display(), entries.len()),
+        Err(e) if e.is_not_found() => format!(
             "{} does not exist: this is not a platform-bus system, or sysfs is not mounted.",
             devices.display()
-        )
+        ),
+        Err(e) => format!("{} cannot be listed: {e}.", devices.display()),
     };
     let vfio = root.platform_drivers_dir().join(VFIO_PLATFORM);
     if vfio.is_dir() {

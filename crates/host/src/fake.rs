@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::io::Errno;
 
-use crate::sysfs::{SysfsRoot, Writer, VFIO_PLATFORM};
+use crate::sysfs::{HostError, SysfsRoot, Writer, VFIO_PLATFORM};
 
 /// One device in a fake tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -447,9 +447,20 @@ fn errno(e: Errno) -> io::Error {
 }
 
 impl Writer for FakeKernel {
-    fn write(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    /// Opens `path` as the real writer would (beneath `root`, regular files only, no link at
+    /// the last component — the checks the VFS makes before a store sees the bytes), then
+    /// changes the tree as the kernel's store would.
+    fn write(&mut self, root: &SysfsRoot, path: &Path, bytes: &[u8]) -> Result<(), HostError> {
         let n = self.writes_seen;
         self.writes_seen += 1;
+        root.check_writable(path)?;
+        self.store(n, path, bytes).map_err(|e| HostError::write(path, e))
+    }
+}
+
+impl FakeKernel {
+    /// What the kernel does with write number `n` of `bytes` to `path`.
+    fn store(&mut self, n: usize, path: &Path, bytes: &[u8]) -> io::Result<()> {
         let hit = self.failures.iter().position(|(trigger, _)| match trigger {
             Trigger::Nth(k) => *k == n,
             Trigger::Suffix(suffix) => path.ends_with(suffix),

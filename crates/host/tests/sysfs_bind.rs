@@ -261,11 +261,11 @@ fn driver_override_is_cleared_by_a_newline_and_not_by_an_empty_write() {
     let root = fake.sysfs_root();
     let path = root.device_attr("1000.ethernet", "driver_override").unwrap();
     let mut kernel = fake.kernel();
-    kernel.write(&path, b"vfio-platform\n").unwrap();
+    kernel.write(&root, &path, b"vfio-platform\n").unwrap();
     assert_eq!(root.driver_override("1000.ethernet").unwrap().as_deref(), Some("vfio-platform"));
-    kernel.write(&path, b"").unwrap();
+    kernel.write(&root, &path, b"").unwrap();
     assert_eq!(root.driver_override("1000.ethernet").unwrap().as_deref(), Some("vfio-platform"));
-    kernel.write(&path, b"\n").unwrap();
+    kernel.write(&root, &path, b"\n").unwrap();
     assert_eq!(root.driver_override("1000.ethernet").unwrap(), None);
 }
 
@@ -359,10 +359,11 @@ fn the_real_writer_never_creates_a_file_and_the_log_keeps_failures() {
     let dir = scratch("real-writer");
     let attr = dir.join("driver_override");
     std::fs::write(&attr, b"(null)\n").unwrap();
+    let root = SysfsRoot::new(&dir);
     let mut writer = LoggingWriter::new(platreset_host::sysfs::RealWriter);
-    writer.write(&attr, b"vfio-platform\n").unwrap();
+    writer.write(&root, &attr, b"vfio-platform\n").unwrap();
     assert_eq!(std::fs::read(&attr).unwrap(), b"vfio-platform\n");
-    assert!(writer.write(&dir.join("missing"), b"x").is_err());
+    assert!(writer.write(&root, &dir.join("missing"), b"x").is_err());
     assert!(!dir.join("missing").exists());
     assert_eq!(writer.log().len(), 2);
     assert!(writer.log()[1].error.is_some());
