@@ -9,7 +9,7 @@
 //! Every write goes through a [`Writer`]; nothing here decides whether a device *should* be
 //! assigned — the policy does.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -273,6 +273,9 @@ pub fn plan_bind<S: AsRef<str>>(root: &SysfsRoot, devices: &[S]) -> Result<Plan,
         }
     }
     let requested: BTreeSet<&str> = names.iter().copied().collect();
+    // Each group's members are listed, and their drivers read, once however many of its devices
+    // are asked for: the first member outside the request still on a host driver, if any.
+    let mut blockers: BTreeMap<u32, Option<(String, String)>> = BTreeMap::new();
     let mut states = Vec::new();
     for name in &names {
         let link = root.device_link(name)?;
@@ -286,25 +289,46 @@ pub fn plan_bind<S: AsRef<str>>(root: &SysfsRoot, devices: &[S]) -> Result<Plan,
             iommu_group: root.iommu_group(name)?,
         };
         if let Some(group) = state.iommu_group {
-            for sibling in root.iommu_group_members(group)? {
-                if requested.contains(sibling.as_str()) {
-                    continue;
+            let blocker = match blockers.get(&group) {
+                Some(blocker) => blocker.clone(),
+                None => {
+                    let blocker = host_bound_sibling(root, group, &requested)?;
+                    blockers.insert(group, blocker.clone());
+                    blocker
                 }
-                if let Some(driver) = root.driver(&sibling)? {
-                    if driver != VFIO_PLATFORM {
-                        return Err(BindError::GroupSiblingOnHostDriver {
-                            device: name.to_string(),
-                            group,
-                            sibling,
-                            driver,
-                        });
-                    }
-                }
+            };
+            if let Some((sibling, driver)) = blocker {
+                return Err(BindError::GroupSiblingOnHostDriver {
+                    device: name.to_string(),
+                    group,
+                    sibling,
+                    driver,
+                });
             }
         }
         states.push(state);
     }
     Ok(Plan { root: root.clone(), devices: states })
+}
+
+/// The first member of `group` (by name) that is not in `requested` and is bound to a driver
+/// other than vfio-platform, with that driver.
+fn host_bound_sibling(
+    root: &SysfsRoot,
+    group: u32,
+    requested: &BTreeSet<&str>,
+) -> Result<Option<(String, String)>, BindError> {
+    for sibling in root.iommu_group_members(group)? {
+        if requested.contains(sibling.as_str()) {
+            continue;
+        }
+        if let Some(driver) = root.driver(&sibling)? {
+            if driver != VFIO_PLATFORM {
+                return Ok(Some((sibling, driver)));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Performs the plan's writes device by device, then checks each device sits on vfio-platform

@@ -1,9 +1,13 @@
 //! Discovery: the platform devices a sysfs root shows, each with its DT node, compatible strings,
 //! driver, `driver_override`, IOMMU group and that group's other members.
 //!
-//! Owns: reading only. Nothing here writes.
+//! Owns: reading only. Nothing here writes. A listing costs work linear in the tree: each
+//! IOMMU group's members are listed once per listing and shared by every member
+//! ([`GroupMembers`]), never listed again per device.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::sysfs::{HostError, SysfsRoot, VFIO_PLATFORM};
 
@@ -22,16 +26,55 @@ pub struct PlatformDevice {
     pub driver_override: Option<String>,
     /// Its IOMMU group, if it has one.
     pub iommu_group: Option<u32>,
-    /// Every device in that group (itself included), sorted.
-    pub group_members: Vec<String>,
+    /// Every device in that group (itself included), sorted; one list shared by all the
+    /// members of a group, so a group of n devices costs n names, not n².
+    pub group_members: Arc<[String]>,
+}
+
+/// The members of each IOMMU group, listed once and shared, for one pass over many devices.
+#[derive(Debug, Default)]
+pub struct GroupMembers {
+    groups: BTreeMap<u32, Arc<[String]>>,
+}
+
+impl GroupMembers {
+    /// An empty cache.
+    pub fn new() -> Self {
+        GroupMembers::default()
+    }
+
+    /// The members of `group`, listed on first use.
+    pub fn of(&mut self, root: &SysfsRoot, group: u32) -> Result<Arc<[String]>, HostError> {
+        if let Some(members) = self.groups.get(&group) {
+            return Ok(Arc::clone(members));
+        }
+        let members: Arc<[String]> = root.iommu_group_members(group)?.into();
+        self.groups.insert(group, Arc::clone(&members));
+        Ok(members)
+    }
 }
 
 /// Reads one device.
 pub fn read_device(root: &SysfsRoot, name: &str) -> Result<PlatformDevice, HostError> {
+    read_device_with(root, name, &mut GroupMembers::new())
+}
+
+/// Reads several devices, listing each IOMMU group once.
+pub fn read_devices<S: AsRef<str>>(root: &SysfsRoot, names: &[S]) -> Result<Vec<PlatformDevice>, HostError> {
+    let mut groups = GroupMembers::new();
+    names.iter().map(|name| read_device_with(root, name.as_ref(), &mut groups)).collect()
+}
+
+/// Reads one device, taking its group's members from (and adding them to) `groups`.
+pub fn read_device_with(
+    root: &SysfsRoot,
+    name: &str,
+    groups: &mut GroupMembers,
+) -> Result<PlatformDevice, HostError> {
     let iommu_group = root.iommu_group(name)?;
     let group_members = match iommu_group {
-        Some(group) => root.iommu_group_members(group)?,
-        None => Vec::new(),
+        Some(group) => groups.of(root, group)?,
+        None => Arc::new([]),
     };
     Ok(PlatformDevice {
         name: name.to_string(),
@@ -63,7 +106,7 @@ pub fn list(root: &SysfsRoot) -> Result<Vec<PlatformDevice>, HostError> {
         names.push(name);
     }
     names.sort();
-    names.iter().map(|name| read_device(root, name)).collect()
+    read_devices(root, &names)
 }
 
 /// In words, what the real `/` offers: whether it has a platform bus and whether the

@@ -2,7 +2,8 @@
 //! root in place of `driver_override`, a driver's `unbind`, `drivers_probe`, a driver
 //! directory, `etc/driverctl.d` or the driverctl file is refused with the path named and the
 //! file outside left as it was; a FIFO, a link to `/dev/zero` or a huge file in place of an
-//! attribute is an error, never a hang or an unbounded read.
+//! attribute is an error, never a hang or an unbounded read; and listing a group of 8,000
+//! devices lists the group once.
 //!
 //! Each case runs with both resolvers: `openat2(RESOLVE_BENEATH)` (this kernel) and the
 //! component-wise walk that kernels before 5.6 get.
@@ -12,6 +13,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use platreset_host::bind::{self, BindError, Step};
@@ -426,4 +428,41 @@ fn relative_links_inside_the_root_are_followed_by_both_resolvers() {
         bind::unbind(&root, DEV, &mut kernel).unwrap();
     }
     assert_eq!(before, fake.snapshot().unwrap());
+}
+
+// --- Linear listing -------------------------------------------------------------------------
+
+#[test]
+fn listing_an_iommu_group_of_8000_devices_lists_the_group_once() {
+    const N: usize = 8000;
+    let mut devices: Vec<FakeDevice> = (0..N)
+        .map(|i| FakeDevice::new(&format!("{:08x}.dev", 0x1000_0000 + i)).driver("fake").group(7))
+        .collect();
+    // A second, small group and a device with none, so "once per group" is not "once".
+    devices.push(FakeDevice::new("f0000000.dma").driver("fake-dma").group(8));
+    devices.push(FakeDevice::new("f1000000.timer").driver("fake-timer"));
+    let spec = FakeSpec { devices, extra_drivers: vec!["vfio-platform".to_string()] };
+    let fake = FakeSysfs::build(&scratch("linear"), &spec).unwrap();
+    let root = fake.sysfs_root();
+
+    let listed = discover::list(&root).unwrap();
+    assert_eq!(listed.len(), N + 2);
+    let work = root.work();
+    // The bus directory once, each of the two groups once.
+    assert_eq!(work.dirs_listed, 3, "{work:?}");
+    assert_eq!(work.entries_read, 2 * N as u64 + 3, "{work:?}");
+    // Opens grow with the devices, not with their square: a device costs a few dozen.
+    assert!(work.opens < 64 * (N as u64 + 2), "{work:?}");
+    // One member list shared by the whole group.
+    let group: Vec<_> = listed.iter().filter(|d| d.iommu_group == Some(7)).collect();
+    assert_eq!(group.len(), N);
+    assert_eq!(group[0].group_members.len(), N);
+    assert!(group.iter().all(|d| Arc::ptr_eq(&d.group_members, &group[0].group_members)));
+
+    // Planning to bind the whole group lists it once as well.
+    let planner = fake.sysfs_root();
+    let names: Vec<&str> = group.iter().map(|d| d.name.as_str()).collect();
+    let plan = bind::plan_bind(&planner, &names).unwrap();
+    assert_eq!(plan.devices().len(), N);
+    assert_eq!(planner.work().dirs_listed, 1, "{:?}", planner.work());
 }

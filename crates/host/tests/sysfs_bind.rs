@@ -69,11 +69,11 @@ fn list_shows_dt_path_compatible_driver_and_group_members() {
     assert_eq!(eth.driver.as_deref(), Some("fake-eth"));
     assert_eq!(eth.driver_override, None);
     assert_eq!(eth.iommu_group, Some(1));
-    assert_eq!(eth.group_members, ["1000.ethernet"]);
+    assert_eq!(&eth.group_members[..], ["1000.ethernet"]);
 
     let i2c = &devices[2];
     assert_eq!(i2c.iommu_group, Some(3));
-    assert_eq!(i2c.group_members, ["3000.i2c", "3100.spi"]);
+    assert_eq!(&i2c.group_members[..], ["3000.i2c", "3100.spi"]);
 
     let timer = &devices[4];
     assert_eq!((timer.dt_path.as_deref(), timer.iommu_group), (None, None));
