@@ -1,9 +1,13 @@
-# The main real-kernel run (no-IOMMU mode, iomem=relaxed): list, the policy's refusals, bind,
-# info, reset, unbind, a real rollback, a guard against a real SIGKILL, and a reset written
-# through /dev/mem to the reset-simple register.
+# The main real-kernel run (no-IOMMU mode, iomem=relaxed, reset_required=1): the generic reset
+# module (kmod/vfio-platform-reset-generic) for the rig's compatibles; list, the policy's
+# refusals, bind, info, reset (the reset-simple register seen asserted, then released), unbind,
+# real rollbacks, a guard against a real SIGKILL, and a reset written through /dev/mem to the
+# reset-simple register.
 . /lib.sh
 insmod vfio.ko enable_unsafe_noiommu_mode=1 && insmod vfio_iommu_type1.ko && insmod vfio_virqfd.ko || exit 1
-insmod vfio-platform-base.ko && insmod vfio-platform.ko && insmod vfio_platform_virtio_mmio_reset.ko || exit 1
+insmod vfio-platform-base.ko && insmod vfio-platform.ko || exit 1
+step generic insmod vfio-platform-reset-generic.ko "$GENERIC" pulse_us=10
+step reset-required cat /sys/module/vfio_platform/parameters/reset_required
 
 step list platreset host list --format json
 step list-text platreset host list
@@ -20,6 +24,24 @@ step state-after state $D
 step refused-before state $F
 step refused platreset host bind $F --yes --force --format json
 step refused-after state $F
+# The shared compatible: the module refused it, so vfio-platform finds no reset and the bind
+# is rolled back.
+step shared-forced platreset host bind $S --yes --force
+step shared-forced-after state $S
+
+# The reset seen from outside the kernel: with a 1 s pulse, the controller's register read
+# through /dev/mem while the reset runs has the line's bit set, and clear afterwards.
+step rebind-slow platreset host bind $D --yes --force --format json
+echo 1000000 > /sys/module/vfio_platform_reset_generic/parameters/pulse_us
+platreset host reset $D --yes --format json > /tmp/slow.log 2>&1 &
+slow=$!
+sleep 0.5
+step during devmem 0x50000000 32
+wait $slow
+step slow-reset cat /tmp/slow.log
+step after devmem 0x50000000 32
+echo 10 > /sys/module/vfio_platform_reset_generic/parameters/pulse_us
+step unbind-slow platreset host unbind $D --yes --format json
 
 # The guard: a VMM stand-in holds the device open; the guard watches it through a pidfd; the
 # stand-in dies by SIGKILL; the guard resets through VFIO and gives the device back, once.

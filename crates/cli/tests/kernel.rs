@@ -136,6 +136,14 @@ fn rig_dtb(tag: &str, machine: Option<&str>, iommus: bool) -> PathBuf {
         .set_u32s("reg", &[0, CONTROLLER, 0, 4])
         .set_u32s("#reset-cells", &[1])
         .set_u32s("phandle", &[rc]);
+    // Own first compatibles, so that vfio-platform's handler lookup (by first compatible) can
+    // tell the dedicated transport from the shared ones; virtio-mmio still drives them.
+    let mut name = |path: &str, first: &str| {
+        root.find_mut(path).unwrap().set_strs("compatible", &[first, "virtio,mmio"]);
+    };
+    name("/virtio_mmio@a000000", "platreset,rig-dedicated");
+    name("/virtio_mmio@a000200", "platreset,rig-shared");
+    name("/virtio_mmio@a000400", "platreset,rig-shared");
     let mut wire = |path: &str, cells: &[u32]| {
         root.find_mut(path).unwrap_or_else(|| panic!("QEMU's DT has no {path}")).set_u32s("resets", cells);
     };
@@ -174,6 +182,10 @@ fn boot(bin: &str, script: &str, machine: Option<&str>, append: &str, dtb: &Path
         .output()
         .expect("scripts/kernel-rig runs");
     let console = String::from_utf8_lossy(&out.stdout);
+    // Kept beside the DTB for whoever reads a failure.
+    let kept = dtb.with_file_name(format!("{script}.console"));
+    std::fs::write(&kept, console.as_bytes()).unwrap();
+    eprintln!("{script}: console kept in {}", kept.display());
     assert!(
         out.status.success(),
         "kernel-rig boot failed: {}\n{console}",
@@ -206,7 +218,7 @@ fn host_commands_on_a_real_kernel_bind_inspect_reset_guard_and_roll_back() {
     let rng = row("a000000.virtio_mmio");
     assert_eq!(rng["driver"], "virtio-mmio");
     assert_eq!(rng["dt_path"], "/virtio_mmio@a000000");
-    assert_eq!(rng["compatible"], serde_json::json!(["virtio,mmio"]));
+    assert_eq!(rng["compatible"], serde_json::json!(["platreset,rig-dedicated", "virtio,mmio"]));
     assert_eq!(row("50000000.reset-controller")["driver"], "simple-reset", "reset-simple probed our node");
     assert_eq!(row("9020000.fw-cfg")["dt_path"], "/fw-cfg@9020000");
     // The policy reads the live DT (/sys/firmware/fdt): a shared line names its sharer, a node
@@ -265,6 +277,35 @@ fn host_commands_on_a_real_kernel_bind_inspect_reset_guard_and_roll_back() {
     assert_eq!(steps.ok("refused-after"), steps.ok("refused-before"));
     assert!(dmesg.contains("No reset function found for device 9020000.fw-cfg"), "{dmesg}");
 
+    // The generic reset module (issue 13): loaded with reset_required=1, it registered the
+    // dedicated compatible and refused the shared one, naming the sharer; the shared device is
+    // then refused by vfio-platform itself (no reset) and rolled back.
+    assert_eq!(steps.get("generic").1, 0, "{}", steps.get("generic").0);
+    assert_eq!(steps.ok("reset-required").trim(), "Y");
+    assert!(dmesg.contains("vfio_platform_reset_generic: platreset,rig-dedicated: registered"), "{dmesg}");
+    assert!(
+        dmesg.contains(
+            "platreset,rig-shared: /virtio_mmio@a000200 shares a reset line with /virtio_mmio@a000400 (enabled): not registering it"
+        ),
+        "{dmesg}"
+    );
+    assert!(!dmesg.contains("WARNING"), "the module's load made the kernel warn:\n{dmesg}");
+    let (shared, rc) = steps.get("shared-forced");
+    assert_ne!(*rc, 0, "{shared}");
+    assert!(shared.contains("every device touched is back in its recorded state"), "{shared}");
+    assert_eq!(steps.ok("shared-forced-after"), steps.ok("shared-before"));
+    assert!(dmesg.contains("No reset function found for device a000200.virtio_mmio"), "{dmesg}");
+    // The reset seen from outside: with a 1 s pulse, the register read through /dev/mem while
+    // VFIO opened the device had the line's bit set; afterwards it is clear again.
+    assert_eq!(steps.ok("during").trim(), "0x00000001");
+    assert_eq!(steps.ok("after").trim(), "0x00000000");
+    assert_eq!(steps.json("slow-reset")["reset"], "ok");
+    assert_eq!(
+        dmesg.matches("generic reset: 1 line(s) asserted for 1000000 us, released").count(),
+        3,
+        "{dmesg}"
+    );
+
     // The guard: the VMM stand-in held the device; after its SIGKILL each step ran once, the
     // first within 100 ms of the exit, and the device is back on its driver.
     assert!(steps.ok("hold").contains("holding a000000.virtio_mmio"), "{}", steps.ok("hold"));
@@ -281,10 +322,10 @@ fn host_commands_on_a_real_kernel_bind_inspect_reset_guard_and_roll_back() {
     );
     assert_eq!(guard.matches("a000000.virtio_mmio is back on virtio-mmio").count(), 1, "{guard}");
     assert_eq!(steps.ok("guard-after"), steps.ok("state-before"));
-    // Each open and release of the device ran the kernel's reset handler: info (2), reset (3),
-    // the stand-in (2: its open, and the release at its death), the guard (3).
-    let resets = dmesg.matches("virtio-mmio reset: status").count();
-    assert!(resets >= 10, "expected at least 10 handler runs, saw {resets}:\n{dmesg}");
+    // Each open and release of the device ran the generic reset: info (2), reset (3), the slow
+    // reset (3), the stand-in (2: its open, and the release at its death), the guard (3).
+    let resets = dmesg.matches("a000000.virtio_mmio: generic reset: 1 line(s) asserted for").count();
+    assert_eq!(resets, 13, "expected 13 generic resets:\n{dmesg}");
 
     // /dev/mem under iomem=relaxed: the real register is read back (bit 5 kept) and line 0 is
     // asserted then released.
@@ -361,7 +402,7 @@ fn behind_an_smmuv3_with_gicv3_a_device_gets_a_type1_group() {
     let (refused, rc) = steps.get("nogroup");
     assert_ne!(*rc, 0, "{refused}");
     assert!(
-        refused.contains("a000200.virtio_mmio has no IOMMU group")
+        refused.contains("a000600.virtio_mmio has no IOMMU group")
             && refused.contains("no-IOMMU mode is off")
     );
     assert!(!refused.contains("wrote "), "{refused}");
@@ -369,7 +410,7 @@ fn behind_an_smmuv3_with_gicv3_a_device_gets_a_type1_group() {
     assert_ne!(*rc, 0, "{forced}");
     assert!(forced.contains("every device touched is back in its recorded state"), "{forced}");
     assert_eq!(steps.ok("nogroup-after"), steps.ok("nogroup-before"));
-    assert!(steps.ok("dmesg").contains("probe of a000200.virtio_mmio failed with error -22"));
+    assert!(steps.ok("dmesg").contains("probe of a000600.virtio_mmio failed with error -22"));
 }
 
 #[test]
