@@ -86,17 +86,28 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         println!("  {} {spec} ({what}): {summary}", if pass { "PASS" } else { "FAIL" });
     }
 
+    println!("\nStep 5 - kmod: the line that lets the kernel itself reset the eligible devices, through the");
+    println!(
+        "generic reset module (kmod/vfio-platform-reset-generic), with vfio-platform's reset_required=1"
+    );
+    println!("(`platreset kmod <your.dtb> --install` writes it and a DKMS tree):\n");
+    let plan = crate::kmod::evaluator_plan(DEMO_DTB, file, &settings.policy)?;
+    println!("  {}", crate::kmod::options_line(&plan));
+
     println!("\nWhat it shows:");
     println!("  - the PWM channels share one reset line (cpg 523): resetting one resets the others, so");
     println!("    none may go to a VM alone (the case that sank the 2018 series); the simulator shows it;");
     println!("  - the SD host and the Ethernet MAC have dedicated lines, sit behind the SMMU, and the");
     println!("    simulator shows their reset stops DMA and interrupts (recorded in data/allowlist.toml): eligible;");
     println!("  - the DMA engine has no IOMMU; and if its IP ignored reset, verify would catch the DMA;");
-    println!("  - the UART's reset-simple driver has no .reset: Linux's reset_control_reset would fail.");
+    println!("  - the UART's reset-simple driver has no .reset: Linux's reset_control_reset would fail;");
+    println!("  - the kernel module takes exactly the two eligible compatibles: vfio-platform then resets");
+    println!("    them on every open, VFIO_DEVICE_RESET and close, even after the VMM is killed.");
     println!(
         "\nNext: `platreset audit <your.dtb>` on your own board, `platreset explain <your.dtb> <device>`"
     );
     println!("for the rules one by one, `platreset verify <your.dtb> <device>` to watch its reset, and");
     println!("`platreset guest-dt <your.dtb> <device> --target qemu|crosvm|xen|avf` for the guest's node.");
+
     Ok(())
 }

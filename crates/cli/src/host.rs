@@ -364,10 +364,7 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
             for d in found.iter().filter(|d| d.iommu_group.is_none()) {
                 if let Some(missing) = facts.no_group_missing(&d.name) {
                     if !force {
-                        return Err(CliError::Refused(format!(
-                            "{missing}: {}; --force tries anyway",
-                            missing.fix
-                        )));
+                        return Err(CliError::Refused(format!("{missing}; --force tries anyway")));
                     }
                     eprintln!(
                         "platreset: WARNING: --force: {missing}; vfio-platform will probably refuse it"

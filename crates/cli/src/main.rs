@@ -8,9 +8,11 @@ mod audit;
 mod demo;
 mod error;
 mod explain;
+mod files;
 mod guest_dt;
 mod host;
 mod json;
+mod kmod;
 mod policy_args;
 mod reset;
 mod verify;
@@ -114,6 +116,17 @@ enum Command {
     ///   sudo platreset host guard --pid "$(pidof crosvm)" ee100000.mmc --yes
     #[command(verbatim_doc_comment)]
     Host(host::HostArgs),
+    /// What the kernel's generic reset module (kmod/vfio-platform-reset-generic) needs on this
+    /// board: the compatibles whose every device the policy finds safe to reset through its own
+    /// DT reset lines, as a /etc/modprobe.d file and a DKMS source tree, and why each other device
+    /// was left out. A dry run unless --install.
+    ///
+    /// Examples:
+    ///   platreset kmod board.dtb
+    ///   platreset kmod board.dtb --allow-pulse --format json | jq .excluded
+    ///   sudo platreset kmod --install
+    #[command(verbatim_doc_comment)]
+    Kmod(kmod::KmodArgs),
     /// Show what platreset finds on a built-in example SoC (no hardware, no downloads).
     Demo(demo::DemoArgs),
 }
@@ -128,6 +141,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(&args),
         Command::GuestDt(args) => guest_dt::run(&args),
         Command::Host(args) => host::run(&args),
+        Command::Kmod(args) => kmod::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     match result {

@@ -27,6 +27,10 @@ fn demo_runs_without_hardware_and_shows_a_shared_line_and_an_eligible_device() {
         "{text}"
     );
     assert!(text.contains("FAIL /soc/dma-controller@e6700000 (broken IP"), "{text}");
+    assert!(
+        text.contains("options vfio_platform_reset_generic compatibles=\"renesas,etheravb-r8a774a1;renesas,sdhi-r8a774a1\""),
+        "the kmod step: {text}"
+    );
 }
 
 #[test]

@@ -166,12 +166,27 @@ static ONE_GUEST: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Boots `script` on `dtb` and returns its steps; the boot's time is printed for the CI note.
 fn boot(bin: &str, script: &str, machine: Option<&str>, append: &str, dtb: &Path) -> Steps {
+    boot_with(bin, script, machine, append, dtb, &[])
+}
+
+/// [`boot`] with files added to the initramfs (`SRC=DEST`, KVER in DEST the kernel release).
+fn boot_with(
+    bin: &str,
+    script: &str,
+    machine: Option<&str>,
+    append: &str,
+    dtb: &Path,
+    adds: &[String],
+) -> Steps {
     let _one = ONE_GUEST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let started = Instant::now();
     let mut cmd = rig();
     cmd.arg("boot");
     if let Some(machine) = machine {
         cmd.args(["--machine", machine]);
+    }
+    for add in adds {
+        cmd.args(["--add", add]);
     }
     let out = cmd
         .args(["--append", append, "--dtb"])
@@ -369,15 +384,50 @@ fn a_stock_debian_kernel_is_told_what_it_lacks() {
 
 /// The SMMUv3 runs: GICv3 gives a type1 container at once; GICv2 has no MSI remapping, so
 /// type1 refuses (EPERM) until allow_unsafe_interrupts is set.
+///
+/// The generic reset module comes the way a user gets it: `platreset kmod --install` (this very
+/// build, on the host) writes the modprobe file and the DKMS tree for the guest's DT, the rig
+/// builds that tree against the guest's kernel, and the guest's modprobe loads it on demand.
 fn smmu_run(tag: &str, machine: &str) -> Steps {
     let dtb = rig_dtb(tag, Some(machine), true);
     let bin = std::env::var("PLATRESET_GUEST_BIN").unwrap();
+    let root = dtb.with_file_name("install");
+    let out = Command::new(env!("CARGO_BIN_EXE_platreset"))
+        .arg("kmod")
+        .arg(&dtb)
+        .args(["--trust-reset", "--allow-pulse", "--install", "--root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "platreset kmod --install: {}", String::from_utf8_lossy(&out.stderr));
+    let tree = root.join(format!("usr/src/vfio-platform-reset-generic-{}", env!("CARGO_PKG_VERSION")));
+    let built = rig().arg("build-module").arg(&tree).output().unwrap();
+    assert!(built.status.success(), "building the DKMS tree: {}", String::from_utf8_lossy(&built.stderr));
+    let ko = String::from_utf8_lossy(&built.stdout).lines().last().unwrap_or_default().to_string();
+    assert!(ko.ends_with("vfio-platform-reset-generic.ko"), "{ko}");
+    let conf = root.join("etc/modprobe.d/platreset-reset-generic.conf");
+    let adds = [
+        format!("{}=/etc/modprobe.d/platreset-reset-generic.conf", conf.display()),
+        format!("{ko}=/lib/modules/KVER/updates/dkms/vfio-platform-reset-generic.ko"),
+    ];
     // An identity default domain keeps virtio-rng's own DMA working behind an SMMU QEMU does not
     // put in front of virtio-mmio.
-    boot(&bin, "smmu.sh", Some(machine), "mem=256M iommu.passthrough=1", &dtb)
+    boot_with(&bin, "smmu.sh", Some(machine), "mem=256M iommu.passthrough=1", &dtb, &adds)
 }
 
 fn assert_type1_group(steps: &Steps, info_step: &str) {
+    // The module platreset kmod wrote and the rig built from its DKMS tree, loaded by the
+    // kernel's request_module() through the alias, with the parameters of the modprobe file.
+    let conf = steps.ok("modprobe-conf");
+    assert!(
+        conf.contains(
+            "options vfio_platform_reset_generic compatibles=\"platreset,rig-dedicated\" pulse_us=10"
+        ) && conf.contains("alias vfio-reset:platreset,rig-dedicated vfio_platform_reset_generic"),
+        "{conf}"
+    );
+    assert!(!steps.ok("lsmod-before").contains("vfio_platform_reset_generic"));
+    assert!(steps.ok("lsmod-after").contains("vfio_platform_reset_generic"), "{}", steps.ok("lsmod-after"));
+    assert_eq!(steps.ok("parameters"), "platreset,rig-dedicated\n10\n");
     let group = steps.ok("group");
     assert!(group.contains("iommu_groups/"), "a real IOMMU group before binding: {group}");
     let bound = &steps.json("bind")["bound"][0];

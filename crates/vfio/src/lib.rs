@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod allowlist;
+pub mod generic_module;
 pub mod group;
 pub mod handlers;
 pub mod lifecycle;
