@@ -143,10 +143,32 @@ fn host_err(e: impl std::fmt::Display) -> CliError {
     CliError::Host(e.to_string())
 }
 
-/// The verdict of each device with a DT node, from the host's DTB (none when it cannot be read).
+/// The members of a device's IOMMU group each JSON row names at most (with `group_size` and
+/// `group_members_truncated` beside): every row naming every member of a group of N devices is
+/// N² names, 5.5 GB for a crafted group of 8,000.
+const MAX_GROUP_MEMBERS: usize = 64;
+
+/// The members a text row shows before "+N more".
+const MAX_GROUP_NAMES_SHOWN: usize = 8;
+
+/// The largest flattened DT read from the host (real ones are well under 1 MiB).
+const MAX_HOST_DTB: usize = 64 << 20;
+
+/// The verdict of each device with a DT node, from the host's DTB: `--dtb`, else
+/// `<root>/sys/firmware/fdt` read beneath the root (none when the running kernel shows none).
 fn verdicts(args: &HostArgs, devices: &[PlatformDevice]) -> Result<Vec<Option<Verdict>>, CliError> {
-    let path = args.common.dtb.clone().unwrap_or_else(|| args.common.sysfs_root.join("sys/firmware/fdt"));
-    let Ok(blob) = std::fs::read(&path) else { return Ok(vec![None; devices.len()]) };
+    let (path, blob) = match &args.common.dtb {
+        Some(path) => (path.clone(), crate::files::read_regular(path, MAX_HOST_DTB)?),
+        None => {
+            let root = SysfsRoot::new(&args.common.sysfs_root);
+            let path = args.common.sysfs_root.join("sys/firmware/fdt");
+            match root.read_file(&path, MAX_HOST_DTB) {
+                Ok(blob) => (path, blob),
+                Err(e) if e.is_not_found() => return Ok(vec![None; devices.len()]),
+                Err(e) => return Err(host_err(e)),
+            }
+        }
+    };
     let file = path.display().to_string();
     let fdt = Fdt::parse(&blob).map_err(|source| CliError::Dtb { file, source })?;
     let topology = Topology::build(&fdt);
@@ -167,27 +189,6 @@ fn verdict_text(v: &Option<Verdict>) -> String {
     }
 }
 
-/// vfio_platform's `reset_required` as the loaded module reports it (None: not loaded).
-fn reset_required(root: &std::path::Path) -> Option<bool> {
-    let text =
-        std::fs::read_to_string(root.join("sys/module/vfio_platform/parameters/reset_required")).ok()?;
-    Some(matches!(text.trim(), "Y" | "y" | "1"))
-}
-
-/// The running kernel's release (`<root>/proc/sys/kernel/osrelease`), if readable.
-fn kernel_release(root: &std::path::Path) -> Option<String> {
-    let text = read_small(&root.join("proc/sys/kernel/osrelease"))?;
-    Some(text.trim().to_string())
-}
-
-/// A small attribute file, read up to one page (sysfs and procfs attributes are no larger).
-fn read_small(path: &std::path::Path) -> Option<String> {
-    use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path).ok()?.take(4096).read_to_string(&mut text).ok()?;
-    Some(text)
-}
-
 /// Linux 6.1's vfio-platform fails its probe with -ENOENT for a device without a reset handler
 /// even with `reset_required=0` (5f6c7e0831a1, 6.1; fixed by 168a9c91fe0a in 6.2; seen on
 /// Debian's 6.1.192 under QEMU): on such a kernel the parameter does not help.
@@ -197,9 +198,9 @@ fn reset_required_ignored(release: Option<&str>) -> bool {
 
 /// The file VFIO gives IOMMU group `group`: `/dev/vfio/noiommu-N` when the kernel made it for a
 /// device without an IOMMU (the group's sysfs `name` is `vfio-noiommu`), else `/dev/vfio/N`.
-fn group_file_of(root: &std::path::Path, group: u32) -> PathBuf {
-    let name = read_small(&root.join(format!("sys/kernel/iommu_groups/{group}/name")));
-    group_file(group, name.as_deref().map(str::trim))
+fn group_file_of(root: &std::path::Path, group: u32) -> Result<PathBuf, CliError> {
+    let name = SysfsRoot::new(root).iommu_group_name(group).map_err(host_err)?;
+    Ok(group_file(group, name.as_deref()))
 }
 
 /// A device without any reset: what the loaded module will do with it, in words.
@@ -309,7 +310,9 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                         .map(|(d, v)| {
                             json!({"name": d.name, "dt_path": d.dt_path, "compatible": d.compatible, "driver": d.driver,
                                    "driver_override": d.driver_override, "iommu_group": d.iommu_group,
-                                   "group_members": &d.group_members[..],
+                                   "group_members": &d.group_members[..d.group_members.len().min(MAX_GROUP_MEMBERS)],
+                                   "group_size": d.group_members.len(),
+                                   "group_members_truncated": d.group_members.len() > MAX_GROUP_MEMBERS,
                                    "verdict": v.as_ref().map(|v| json!({"eligible": v.eligible(), "method": v.method.as_str(),
                                         "reasons": v.reasons.iter().map(Reason::text).collect::<Vec<_>>()}))})
                         })
@@ -328,6 +331,11 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                     )?;
                     for (d, v) in devices.iter().zip(&verdicts) {
                         let group = match d.iommu_group {
+                            Some(g) if d.group_members.len() > MAX_GROUP_NAMES_SHOWN => format!(
+                                "group {g} [{} +{} more]",
+                                d.group_members[..MAX_GROUP_NAMES_SHOWN].join(" "),
+                                d.group_members.len() - MAX_GROUP_NAMES_SHOWN
+                            ),
                             Some(g) => format!("group {g} [{}]", d.group_members.join(" ")),
                             None => "no IOMMU group".into(),
                         };
@@ -341,7 +349,8 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                         )?;
                     }
                     writeln!(out, "{}", status_of(&args.common.sysfs_root))?;
-                    for missing in KernelFacts::read(&args.common.sysfs_root).missing_for_vfio() {
+                    // status_of names a missing vfio-platform; VFIO itself is the other half.
+                    if let Some(missing) = KernelFacts::read(&args.common.sysfs_root).vfio_missing() {
                         writeln!(out, "kernel: {missing}")?;
                     }
                 }
@@ -371,8 +380,7 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                     );
                 }
             }
-            let reset_required = reset_required(&args.common.sysfs_root);
-            let release = kernel_release(&args.common.sysfs_root);
+            let (reset_required, release) = (facts.reset_required, facts.release.clone());
             for (d, v) in found.iter().zip(verdicts(args, &found)?) {
                 if let Some(v) = v.as_ref().filter(|v| v.method == platreset_vfio::policy::Method::None) {
                     check_reset_required(&d.name, reset_required, *force, release.as_deref(), v)?;
@@ -431,7 +439,7 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
             let report = result.map_err(host_err)?;
             let mut rows = Vec::new();
             for b in &report.bound {
-                let file = group_file_of(sysfs, b.iommu_group);
+                let file = group_file_of(sysfs, b.iommu_group)?;
                 let noiommu = file.to_string_lossy().contains("noiommu-");
                 let kept = if *keep { Some(persist(sysfs, &b.device).map_err(host_err)?) } else { None };
                 if noiommu {
@@ -486,7 +494,7 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
             let d = platreset_host::discover::read_device(&root, device).map_err(host_err)?;
             let dry_run = matches!(&args.command, HostCommand::Reset { yes: false, .. });
             let group = vfio_group_of(&d, &KernelFacts::read(&args.common.sysfs_root), !dry_run)?;
-            let file = group_file_of(&args.common.sysfs_root, group);
+            let file = group_file_of(&args.common.sysfs_root, group)?;
             if let HostCommand::Reset { yes: false, .. } = &args.command {
                 writeln!(
                     out,
@@ -560,7 +568,7 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
             for name in devices {
                 let d = platreset_host::discover::read_device(&root, name).map_err(host_err)?;
                 let group = vfio_group_of(&d, &facts, *yes)?;
-                let group_file = group_file_of(&args.common.sysfs_root, group);
+                let group_file = group_file_of(&args.common.sysfs_root, group)?;
                 let (name, yes, generic, dt_path, dtb) =
                     (name.clone(), *yes, *generic_reset, d.dt_path.clone(), dtb.clone());
                 steps.push(Box::new(move || {

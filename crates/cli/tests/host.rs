@@ -191,3 +191,24 @@ fn guard_info_and_reset_refuse_a_device_that_is_not_on_vfio_platform() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_huge_iommu_group_is_named_in_bounded_rows() {
+    let dir = std::env::temp_dir().join(format!("platreset-cli-host-biggroup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let devices = (0..100).map(|i| FakeDevice::new(&format!("{:x}.dev", 0x1000 + i)).group(7)).collect();
+    let _tree = FakeSysfs::build(&dir, &FakeSpec { devices, extra_drivers: vec![] }).unwrap();
+    let root = dir.to_str().unwrap();
+    let out = run(&["host", "list", "--sysfs-root", root, "--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for row in rows.as_array().unwrap() {
+        assert_eq!(row["group_members"].as_array().unwrap().len(), 64, "{row}");
+        assert_eq!(row["group_size"], 100);
+        assert_eq!(row["group_members_truncated"], true);
+    }
+    let text = String::from_utf8_lossy(&run(&["host", "list", "--sysfs-root", root]).stdout).into_owned();
+    assert!(text.contains("group 7 [1000.dev 1001.dev") && text.contains(" +92 more]"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

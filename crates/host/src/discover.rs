@@ -128,14 +128,11 @@ pub fn status_of(root: &Path) -> String {
         Err(e) => format!("{} cannot be listed: {e}.", devices.display()),
     };
     let vfio = root.platform_drivers_dir().join(VFIO_PLATFORM);
-    if vfio.is_dir() {
-        text.push_str(&format!(" The vfio-platform driver is present ({}).", vfio.display()));
-    } else {
-        text.push_str(&format!(
-            " The vfio-platform driver is not present ({} is missing): load it with \
-             `modprobe vfio-platform` before binding devices.",
-            vfio.display()
-        ));
+    match crate::kernel::KernelFacts::read(root.root()).vfio_platform_missing() {
+        None => text.push_str(&format!(" The vfio-platform driver is present ({}).", vfio.display())),
+        Some(missing) => {
+            text.push_str(&format!(" No vfio-platform driver ({} is missing): {missing}.", vfio.display()))
+        }
     }
     text
 }

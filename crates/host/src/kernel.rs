@@ -13,11 +13,12 @@
 //! told which option is missing, not shown a bare ENOENT or EPERM.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::sysfs::SysfsRoot;
+
 /// The largest kernel config or `/proc` file read (Debian's arm64 config is ~270 KB).
-const MAX_FILE: u64 = 4 << 20;
+const MAX_FILE: usize = 4 << 20;
 
 /// A kernel option's value in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +131,8 @@ pub struct KernelFacts {
     pub noiommu_mode: Option<bool>,
     /// `sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts`.
     pub allow_unsafe_interrupts: Option<bool>,
+    /// `sys/module/vfio_platform/parameters/reset_required` (absent: vfio-platform not loaded).
+    pub reset_required: Option<bool>,
     /// `proc/iomem`'s claims (empty when unreadable or read without privilege).
     pub iomem: Vec<IomemClaim>,
 }
@@ -155,25 +158,15 @@ impl std::fmt::Display for Missing {
     }
 }
 
-/// Reads a small regular file without following a final symlink or blocking, up to
-/// [`MAX_FILE`] bytes; `None` when it cannot be read (the facts then say "unknown").
-fn read_text(path: &Path) -> Option<String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32 | rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)
-        .ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    let mut text = String::new();
-    file.take(MAX_FILE).read_to_string(&mut text).ok()?;
-    Some(text)
+/// Reads a small regular file beneath the root (never blocking, never through a final symlink,
+/// at most [`MAX_FILE`] bytes); `None` when it cannot be read (the facts then say "unknown").
+fn read_text(root: &SysfsRoot, relative: &str) -> Option<String> {
+    let bytes = root.read_file(&root.root().join(relative), MAX_FILE).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-fn read_bool(path: &Path) -> Option<bool> {
-    match read_text(path)?.trim() {
+fn read_bool(root: &SysfsRoot, relative: &str) -> Option<bool> {
+    match read_text(root, relative)?.trim() {
         "Y" | "y" | "1" => Some(true),
         "N" | "n" | "0" => Some(false),
         _ => None,
@@ -204,28 +197,33 @@ fn find_module(dir: &Path) -> Option<PathBuf> {
 impl KernelFacts {
     /// Reads every fact under `root`; what cannot be read stays unknown.
     pub fn read(root: &Path) -> KernelFacts {
-        let release = read_text(&root.join("proc/sys/kernel/osrelease")).map(|r| r.trim().to_string());
+        let sysfs = SysfsRoot::new(root);
+        let release = read_text(&sysfs, "proc/sys/kernel/osrelease").map(|r| r.trim().to_string());
         let (config, vfio_platform_module) =
             match release.as_deref().filter(|r| crate::sysfs::name_problem(r).is_none()) {
                 Some(release) => {
-                    let path = root.join("boot").join(format!("config-{release}"));
-                    let config = read_text(&path).map(|text| KernelConfig::parse(&path, &text));
+                    let relative = format!("boot/config-{release}");
+                    let config = read_text(&sysfs, &relative)
+                        .map(|text| KernelConfig::parse(&root.join(&relative), &text));
                     (config, find_module(&root.join("lib/modules").join(release)))
                 }
                 None => (None, None),
             };
+        let exists = |relative: &str| sysfs.exists(&root.join(relative)).unwrap_or(false);
         KernelFacts {
             release,
             config,
-            cmdline: read_text(&root.join("proc/cmdline")).map(|c| c.trim().to_string()),
-            vfio_platform_loaded: root.join("sys/bus/platform/drivers/vfio-platform").is_dir(),
+            cmdline: read_text(&sysfs, "proc/cmdline").map(|c| c.trim().to_string()),
+            vfio_platform_loaded: exists("sys/bus/platform/drivers/vfio-platform"),
             vfio_platform_module,
-            vfio_loaded: root.join("dev/vfio/vfio").exists(),
-            noiommu_mode: read_bool(&root.join("sys/module/vfio/parameters/enable_unsafe_noiommu_mode")),
+            vfio_loaded: exists("dev/vfio/vfio"),
+            noiommu_mode: read_bool(&sysfs, "sys/module/vfio/parameters/enable_unsafe_noiommu_mode"),
             allow_unsafe_interrupts: read_bool(
-                &root.join("sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts"),
+                &sysfs,
+                "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts",
             ),
-            iomem: read_text(&root.join("proc/iomem")).map(|t| parse_iomem(&t)).unwrap_or_default(),
+            reset_required: read_bool(&sysfs, "sys/module/vfio_platform/parameters/reset_required"),
+            iomem: read_text(&sysfs, "proc/iomem").map(|t| parse_iomem(&t)).unwrap_or_default(),
         }
     }
 

@@ -414,6 +414,17 @@ impl SysfsRoot {
         Ok(members)
     }
 
+    /// IOMMU group `group`'s `name` attribute (`vfio-noiommu` for the groups VFIO makes for
+    /// devices without an IOMMU), if it has one.
+    pub fn iommu_group_name(&self, group: u32) -> Result<Option<String>, HostError> {
+        let path = self.root.join("sys/kernel/iommu_groups").join(group.to_string()).join("name");
+        match self.read_attribute(&path) {
+            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).trim_end_matches('\n').to_string())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The device's DT node directory (its `of_node` link, resolved), if it has one.
     pub fn of_node_dir(&self, dev: &str) -> Result<Option<PathBuf>, HostError> {
         self.resolve_optional(&self.device_attr(dev, "of_node")?)
