@@ -193,7 +193,8 @@ pub fn run(args: &KmodArgs) -> Result<(), CliError> {
                 "parameter": plan.parameter(),
                 "pulse_us": plan.pulse_us,
                 "included": plan.included.iter().map(|i| json!({
-                    "compatible": i.compatible, "devices": i.devices, "pulse": i.pulse})).collect::<Vec<_>>(),
+                    "compatible": i.compatible, "devices": i.devices, "pulse": i.pulse,
+                    "firmware": i.firmware})).collect::<Vec<_>>(),
                 "excluded": plan.excluded.iter().map(|e| json!({
                     "compatible": e.compatible, "device": e.device, "rule": e.why.rule(),
                     "reason": e.why.text()})).collect::<Vec<_>>(),
@@ -211,7 +212,17 @@ pub fn run(args: &KmodArgs) -> Result<(), CliError> {
             )?;
             for included in &plan.included {
                 let pulse = if included.pulse { ", pulse" } else { "" };
-                writeln!(out, "  + {}  ({}{pulse})", included.compatible, included.devices.join(", "))?;
+                let firmware = if included.firmware.is_empty() {
+                    String::new()
+                } else {
+                    format!(", the kernel resets it through {}", included.firmware.join(", "))
+                };
+                writeln!(
+                    out,
+                    "  + {}  ({}{pulse}{firmware})",
+                    included.compatible,
+                    included.devices.join(", ")
+                )?;
             }
             if !plan.excluded.is_empty() {
                 writeln!(out, "left out ({} device(s)):", plan.excluded.len())?;

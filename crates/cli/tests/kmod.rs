@@ -128,10 +128,10 @@ fn install_with_nothing_eligible_is_refused_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to install"));
     assert!(!target.exists());
-    // The same board with --trust-reset lists acme,dedicated.
+    // The same board with --trust-reset lists acme,dedicated, and the firmware-reset device the kernel can reset.
     let out = run(&["kmod", dtb.to_str().unwrap(), "--trust-reset", "--format", "json"]);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["parameter"], "acme,dedicated");
+    assert_eq!(doc["parameter"], "acme,dedicated;acme,firmware-reset");
     std::fs::remove_dir_all(root).unwrap();
 }
 

@@ -8,11 +8,16 @@
 //!
 //! The module is stricter than the policy in one place and this plan follows it: it refuses a
 //! line that any other node lists, even a disabled one, so a device accepted only through
-//! `--allow-shared-with-disabled` is left out here.
+//! `--allow-shared-with-disabled` is left out here. And it reaches further in one: it resets
+//! through the kernel's own reset framework, which drives the firmware interfaces (SCMI, TI-SCI,
+//! ZynqMP/Versal EEMI, BPMP, Raspberry Pi) that platreset cannot drive from userspace — a line
+//! refused only for that (rule 2) is no obstacle here; every other rule still applies.
 
 use std::collections::BTreeMap;
 
 use platreset_fdt::NodeId;
+
+use platreset_reset::perform::Support;
 
 use crate::policy::{Evaluator, Method, Reason};
 
@@ -89,6 +94,9 @@ pub struct Included {
     pub devices: Vec<String>,
     /// Whether one of its lines is reset by a pulse (the controller has no `.reset`).
     pub pulse: bool,
+    /// The firmware interfaces its lines go through, which the kernel drives and platreset
+    /// cannot (empty for register-level controllers).
+    pub firmware: Vec<&'static str>,
 }
 
 /// A device left out, and why.
@@ -134,6 +142,39 @@ fn unusable(compatible: &str) -> Option<&'static str> {
     }
 }
 
+/// The reasons left once the lines refused only because their controller is firmware (which
+/// the kernel's framework drives) are set aside, with those firmware interfaces.
+fn beyond_firmware(
+    evaluator: &Evaluator<'_, '_, '_, '_>,
+    id: NodeId,
+    reasons: &[Reason],
+) -> (Vec<Reason>, Vec<&'static str>) {
+    let lines = evaluator.topology().consumer(id).and_then(|c| c.resets.as_ref().ok());
+    let mut left = Vec::new();
+    let mut firmware = Vec::new();
+    for reason in reasons {
+        let interface = match reason {
+            Reason::Unsupported { index, .. } => lines
+                .and_then(|lines| lines.get(*index))
+                .and_then(|line| evaluator.controller_support(line.controller()))
+                .and_then(|support| match support {
+                    Support::Firmware(interface) => Some(*interface),
+                    _ => None,
+                }),
+            _ => None,
+        };
+        match interface {
+            Some(interface) => {
+                if !firmware.contains(&interface) {
+                    firmware.push(interface);
+                }
+            }
+            None => left.push(reason.clone()),
+        }
+    }
+    (left, firmware)
+}
+
 /// The plan for the board `evaluator` was built on, in one pass over its nodes.
 pub fn plan(evaluator: &Evaluator<'_, '_, '_, '_>) -> ModulePlan {
     let topology = evaluator.topology();
@@ -165,6 +206,7 @@ pub fn plan(evaluator: &Evaluator<'_, '_, '_, '_>) -> ModulePlan {
         let compatible = String::from_utf8_lossy(first).into_owned();
         let mut left_out = Vec::new();
         let mut pulse = false;
+        let mut firmware: Vec<&'static str> = Vec::new();
         for &id in &members {
             let device = evaluator.path(id).into_owned();
             if let Some(why) = unusable(&compatible) {
@@ -176,8 +218,14 @@ pub fn plan(evaluator: &Evaluator<'_, '_, '_, '_>) -> ModulePlan {
                 continue;
             }
             let verdict = evaluator.verdict(id);
-            let why = if !verdict.eligible() {
-                Some(Exclusion::Refused(verdict.reasons.clone()))
+            let (refused, through) = beyond_firmware(evaluator, id, &verdict.reasons);
+            for interface in through {
+                if !firmware.contains(&interface) {
+                    firmware.push(interface);
+                }
+            }
+            let why = if !refused.is_empty() {
+                Some(Exclusion::Refused(refused))
             } else if verdict.method != Method::Generic {
                 Some(Exclusion::OtherMethod(verdict.method.clone()))
             } else {
@@ -195,7 +243,7 @@ pub fn plan(evaluator: &Evaluator<'_, '_, '_, '_>) -> ModulePlan {
         if left_out.is_empty() {
             any_pulse |= pulse;
             let devices = members.iter().map(|&id| evaluator.path(id).into_owned()).collect();
-            result.included.push(Included { compatible, devices, pulse });
+            result.included.push(Included { compatible, devices, pulse, firmware });
             continue;
         }
         // The eligible siblings of a device left out are left out with it.
@@ -251,7 +299,7 @@ mod tests {
     #[test]
     fn a_compatible_is_listed_when_every_enabled_device_carrying_it_first_is_eligible() {
         let plan = plan_of(trusting());
-        assert_eq!(plan.parameter(), "acme,dedicated");
+        assert_eq!(plan.parameter(), "acme,dedicated;acme,firmware-reset");
         assert_eq!(
             plan.included[0].devices,
             vec!["/mmc@ee100000", "/mmc@ee120000"],
@@ -291,9 +339,9 @@ mod tests {
     fn a_pulse_only_line_is_listed_with_allow_pulse_and_sets_the_module_pulse() {
         assert_eq!(excluded(&plan_of(trusting()), "/serial@e6e60000").rule(), 2);
         let plan = plan_of(Options { allow_pulse: true, pulse_us: 25, ..trusting() });
-        assert_eq!(plan.parameter(), "acme,dedicated;acme,pulsed");
+        assert_eq!(plan.parameter(), "acme,dedicated;acme,firmware-reset;acme,pulsed");
         assert_eq!(plan.pulse_us, Some(25));
-        assert!(plan.included[1].pulse && !plan.included[0].pulse);
+        assert!(plan.included[2].pulse && !plan.included[0].pulse);
     }
 
     #[test]
@@ -302,6 +350,21 @@ mod tests {
         let why = excluded(&plan, "/spi@e6e90000");
         assert!(matches!(why, Exclusion::SharedWithDisabled(_)), "{why:?}");
         assert!(why.text().contains("the module refuses any line another node lists"));
+    }
+
+    #[test]
+    fn a_line_platreset_refuses_only_for_its_firmware_is_the_kernels_to_reset() {
+        let plan = plan_of(trusting());
+        let firmware = plan.included.iter().find(|i| i.compatible == "acme,firmware-reset").unwrap();
+        assert_eq!(firmware.firmware.len(), 1);
+        assert!(firmware.firmware[0].contains("ZynqMP"), "{:?}", firmware.firmware);
+        // Every other rule still applies: without --trust-reset it is out for rule 4 alone.
+        let plan = plan_of(Options::default());
+        let why = excluded(&plan, "/ethernet@ff0b0000");
+        assert!(
+            matches!(why, Exclusion::Refused(r) if r.iter().map(Reason::rule).collect::<Vec<_>>() == [4]),
+            "{why:?}"
+        );
     }
 
     #[test]
