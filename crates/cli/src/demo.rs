@@ -6,8 +6,8 @@ use clap::Args;
 
 use crate::audit::{self, Format, Input};
 use crate::error::CliError;
+use platreset_policy::policy::Options;
 use platreset_sim::Fault;
-use platreset_vfio::policy::Options;
 
 /// The example SoC's device tree, compiled from `data/demo-soc.dts`.
 pub const DEMO_DTB: &[u8] = include_bytes!("../../../data/demo-soc.dtb");

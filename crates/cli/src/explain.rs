@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use platreset_acpi::AcpiDevice;
 use platreset_fdt::{Fdt, Node, NodeId};
+use platreset_policy::allowlist::Entry;
+use platreset_policy::group::Group;
+use platreset_policy::policy::{self, Evaluator, LineSupport, Method, Policy, Reason, Verdict};
+use platreset_reset::handlers::COMPATIBLES;
 use platreset_reset::DEFAULT_PULSE_US;
 use platreset_topology::Topology;
-use platreset_vfio::allowlist::Entry;
-use platreset_vfio::group::Group;
-use platreset_vfio::handlers::COMPATIBLES;
-use platreset_vfio::policy::{self, Evaluator, LineSupport, Method, Policy, Reason, Verdict};
 use serde_json::{json, Value};
 
 use crate::error::CliError;

@@ -262,7 +262,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 /// The devices the allowlist records as not mastering DMA.
 fn non_dma(host: &Fdt<'_>, devices: &[HostDevice]) -> Vec<String> {
-    let Ok(allowlist) = platreset_vfio::allowlist::Allowlist::builtin() else { return Vec::new() };
+    let Ok(allowlist) = platreset_policy::allowlist::Allowlist::builtin() else { return Vec::new() };
     let machine: Vec<&[u8]> = host.root().compatible().collect();
     devices
         .iter()

@@ -16,8 +16,8 @@ use platreset_host::guard::{run_guard, Step};
 use platreset_host::kernel::KernelFacts;
 use platreset_host::sysfs::{LoggingWriter, RealWriter, SysfsRoot};
 use platreset_host::vfio::{group_file, Container, Group, IommuType};
+use platreset_policy::policy::{Evaluator, Reason, Verdict};
 use platreset_topology::Topology;
-use platreset_vfio::policy::{Evaluator, Reason, Verdict};
 use serde_json::json;
 
 use crate::error::CliError;
@@ -382,7 +382,7 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
             }
             let (reset_required, release) = (facts.reset_required, facts.release.clone());
             for (d, v) in found.iter().zip(verdicts(args, &found)?) {
-                if let Some(v) = v.as_ref().filter(|v| v.method == platreset_vfio::policy::Method::None) {
+                if let Some(v) = v.as_ref().filter(|v| v.method == platreset_policy::policy::Method::None) {
                     check_reset_required(&d.name, reset_required, *force, release.as_deref(), v)?;
                 }
                 if let Some(v) = v.filter(|v| !v.eligible()) {

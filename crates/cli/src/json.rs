@@ -3,8 +3,8 @@
 //!
 //! Owns: those shapes. Must not: decide what a command prints around them.
 
+use platreset_policy::policy::{Reason, Verdict};
 use platreset_reset::MmioOp;
-use platreset_vfio::policy::{Reason, Verdict};
 use serde_json::{json, Value};
 
 /// `{"eligible", "method", "reasons", "warnings"}`.

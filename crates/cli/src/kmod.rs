@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use platreset_fdt::Fdt;
+use platreset_policy::generic_module::{plan, ModulePlan};
+use platreset_policy::policy::{Evaluator, Policy};
 use platreset_reset::DEFAULT_PULSE_US;
 use platreset_topology::Topology;
-use platreset_vfio::generic_module::{plan, ModulePlan};
-use platreset_vfio::policy::{Evaluator, Policy};
 use serde_json::json;
 
 use crate::error::CliError;

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args};
 use platreset_acpi::AcpiDevice;
-use platreset_vfio::allowlist::Allowlist;
-use platreset_vfio::policy::{Options, Policy};
+use platreset_policy::allowlist::Allowlist;
+use platreset_policy::policy::{Options, Policy};
 
 use crate::error::CliError;
 

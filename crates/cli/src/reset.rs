@@ -7,10 +7,10 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use platreset_fdt::Fdt;
+use platreset_policy::policy::{Evaluator, Reason};
 use platreset_reset::perform::{bind_lines, perform, LineOutcome, LineSelect, Operation};
 use platreset_reset::{MmioOp, Trace, DEFAULT_PULSE_US};
 use platreset_topology::Topology;
-use platreset_vfio::policy::{Evaluator, Reason};
 use serde_json::json;
 
 use crate::error::CliError;

@@ -11,11 +11,11 @@ use std::str::FromStr;
 
 use clap::{Args, ValueEnum};
 use platreset_fdt::{Fdt, NodeId};
+use platreset_policy::policy::{Evaluator, Method, Verdict};
 use platreset_reset::DEFAULT_PULSE_US;
 use platreset_sim::verify::{verify, Performer, Report, VerifyError, MODEL_VERSION};
 use platreset_sim::Fault;
 use platreset_topology::Topology;
-use platreset_vfio::policy::{Evaluator, Method, Verdict};
 use serde_json::{json, Value};
 
 use crate::audit::inputs;
@@ -180,7 +180,7 @@ pub(crate) fn summary_of(
     file: &str,
     spec: &str,
     faults: &[Fault],
-    policy: &platreset_vfio::policy::Policy,
+    policy: &platreset_policy::policy::Policy,
 ) -> Result<(bool, String), CliError> {
     let fdt = Fdt::parse(blob).map_err(|source| CliError::Dtb { file: file.to_string(), source })?;
     let node = fdt.resolve(spec).map_err(|source| CliError::Lookup { file: file.to_string(), source })?;
@@ -244,7 +244,7 @@ struct Outcome {
 fn run_all(
     args: &VerifyArgs,
     faults: &[Fault],
-    policy: &platreset_vfio::policy::Policy,
+    policy: &platreset_policy::policy::Policy,
     acpi: &[platreset_acpi::AcpiDevice],
 ) -> Result<(), CliError> {
     let files = inputs::collect(std::slice::from_ref(&args.dtb))?;
@@ -281,7 +281,7 @@ fn run_all(
             fdt.nodes()
                 .filter(|n| {
                     n.compatible().next().is_some_and(|c| {
-                        platreset_vfio::handlers::COMPATIBLES.iter().any(|h| h.as_bytes() == c)
+                        platreset_reset::handlers::COMPATIBLES.iter().any(|h| h.as_bytes() == c)
                     })
                 })
                 .map(|n| n.id()),

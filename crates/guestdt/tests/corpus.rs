@@ -11,9 +11,9 @@ use platreset_dtedit::{from_fdt, Node as DtNode};
 use platreset_fdt::Fdt;
 use platreset_guestdt::props::Tree;
 use platreset_guestdt::{avf, crosvm, qemu, xen, GuestError, HostDevice, Output, Overrides, TargetOptions};
+use platreset_policy::allowlist::Allowlist;
+use platreset_policy::policy::{Evaluator, Options, Policy};
 use platreset_topology::Topology;
-use platreset_vfio::allowlist::Allowlist;
-use platreset_vfio::policy::{Evaluator, Options, Policy};
 
 /// Properties that hold phandles on a host: in a guest they may only point inside the guest tree.
 const PHANDLE_PROPS: [&str; 4] = ["clocks", "iommus", "interrupt-parent", "resets"];

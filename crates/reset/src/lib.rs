@@ -2,8 +2,10 @@
 //!
 //! Owns: the consumer-side semantics of reset controls (exclusive and shared, acquire and
 //! release, reference-counted deassert, once-per-lifetime shared reset: [`control`]), the
-//! [`ResetOps`] a controller driver implements, and the [`Mmio`] seam every register access goes
-//! through, with the [`Trace`] backend that records accesses for dry runs.
+//! [`ResetOps`] a controller driver implements, the device-specific reset handlers vfio-platform
+//! has for three devices ([`handlers`], beside the controller drivers: both are register-level
+//! resets over [`Mmio`]), and the [`Mmio`] seam every register access goes through, with the
+//! [`Trace`] backend that records accesses for dry runs.
 //!
 //! Must not: decide whether a device may be handed to a VM (the policy's job), or touch hardware
 //! by itself: real access is a backend the caller chooses explicitly. It reads a controller's DT
@@ -16,6 +18,7 @@ mod addr;
 mod bind;
 pub mod control;
 pub mod controllers;
+pub mod handlers;
 pub mod maps;
 mod mmio;
 mod ops;

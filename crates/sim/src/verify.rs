@@ -6,11 +6,11 @@
 //! policy's verdict beside it) or word the policy's reasons.
 
 use platreset_fdt::NodeId;
+use platreset_policy::policy::Method;
+use platreset_reset::handlers::handler_for;
 use platreset_reset::perform::{bind_lines, perform, LineSelect, Operation};
 use platreset_reset::{MmioOp, PhysAddr, Window};
 use platreset_topology::Topology;
-use platreset_vfio::handlers::handler_for;
-use platreset_vfio::policy::Method;
 use thiserror::Error;
 
 use crate::soc::{Fault, SimError, Soc};

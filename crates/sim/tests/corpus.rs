@@ -7,11 +7,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use platreset_fdt::Fdt;
+use platreset_policy::allowlist::Allowlist;
+use platreset_policy::policy::{Evaluator, Method, Options, Policy, Reason};
 use platreset_sim::verify::{verify, Performer};
 use platreset_sim::{Fault, Soc};
 use platreset_topology::Topology;
-use platreset_vfio::allowlist::Allowlist;
-use platreset_vfio::policy::{Evaluator, Method, Options, Policy, Reason};
 
 const BOARDS: [&str; 3] = [
     "arm64/renesas/r8a774a1-hihope-rzg2m.dtb",

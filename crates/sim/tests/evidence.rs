@@ -5,11 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use platreset_fdt::Fdt;
+use platreset_policy::allowlist::{Allowlist, Evidence};
+use platreset_policy::policy::{Evaluator, Options, Policy};
 use platreset_sim::verify::{verify, Performer, MODEL_VERSION};
 use platreset_sim::Soc;
 use platreset_topology::Topology;
-use platreset_vfio::allowlist::{Allowlist, Evidence};
-use platreset_vfio::policy::{Evaluator, Options, Policy};
 
 #[test]
 fn every_simulator_evidence_is_a_passing_verify_run_of_this_model_version() {

@@ -1,5 +1,5 @@
 //! The register-level models of the three devices Linux's device-specific vfio-platform handlers
-//! reset (REFERENCE §1), checked by running platreset's real handlers (crates/vfio/src/handlers.rs)
+//! reset (REFERENCE §1), checked by running platreset's real handlers (crates/policy/src/handlers.rs)
 //! on them through `verify`, and by running deliberately wrong sequences that must be caught.
 //!
 //! Fixture: tests/dts/sim-handlers.dts. Addresses below come from its `reg` (the `soc` bus has an
@@ -12,11 +12,11 @@ mod common;
 
 use common::{failed, reg};
 use platreset_fdt::{Fdt, NodeId};
+use platreset_policy::policy::Method;
 use platreset_reset::Mmio;
 use platreset_sim::verify::{verify, Performer, Report, Sequence, VerifyError};
 use platreset_sim::{Fault, SimError, SimMmio, Soc};
 use platreset_topology::Topology;
-use platreset_vfio::policy::Method;
 
 const XGMAC: &str = "/soc/ethernet@fff50000";
 const XGBE: &str = "/soc/ethernet@e0700000";

@@ -8,10 +8,10 @@ mod common;
 
 use common::{failed, verify_generic};
 use platreset_fdt::Fdt;
+use platreset_policy::policy::Method;
 use platreset_sim::verify::{verify, Performer, Report};
 use platreset_sim::Fault;
 use platreset_topology::Topology;
-use platreset_vfio::policy::Method;
 
 fn run(blob: &[u8], path: &str, faults: &[Fault]) -> Report {
     verify_generic(blob, path, faults, Performer::Resolved)

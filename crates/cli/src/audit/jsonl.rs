@@ -181,7 +181,7 @@ pub fn record_after(out: &mut Vec<u8>, prefix: &[u8], r: &NodeRecord<'_>) {
 mod tests {
     use super::*;
     use crate::audit::report::{LineRecord, VerdictRecord};
-    use platreset_vfio::policy::{Method, Verdict};
+    use platreset_policy::policy::{Method, Verdict};
 
     fn sample(text: &str) -> NodeRecord<'static> {
         NodeRecord {

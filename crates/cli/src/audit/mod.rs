@@ -19,9 +19,9 @@ use crate::error::CliError;
 use crate::policy_args::PolicyArgs;
 pub use inputs::Input;
 use platreset_acpi::AcpiDevice;
+use platreset_policy::allowlist::Allowlist;
+use platreset_policy::policy::{Options, Policy};
 use platreset_reset::DEFAULT_PULSE_US;
-use platreset_vfio::allowlist::Allowlist;
-use platreset_vfio::policy::{Options, Policy};
 use report::{FileReport, Filter};
 
 /// Output formats of `audit`.

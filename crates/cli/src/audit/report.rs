@@ -6,10 +6,10 @@ use std::borrow::Cow;
 
 use platreset_acpi::AcpiDevice;
 use platreset_fdt::{Fdt, NodeId};
+use platreset_policy::group::Group;
+use platreset_policy::policy::{Evaluator, LineSupport, Policy, Reason, Verdict};
 use platreset_reset::perform::Support;
 use platreset_topology::Topology;
-use platreset_vfio::group::Group;
-use platreset_vfio::policy::{Evaluator, LineSupport, Policy, Reason, Verdict};
 use serde::Serialize;
 
 /// Text that borrows from the tree (or the path cache) while a file is processed, and is made

@@ -3,11 +3,11 @@
 #![allow(dead_code)]
 
 use platreset_fdt::Fdt;
+use platreset_policy::policy::Method;
 use platreset_reset::{MmioOp, PhysAddr, Reg};
 use platreset_sim::verify::{verify, Performer, Report};
 use platreset_sim::Fault;
 use platreset_topology::Topology;
-use platreset_vfio::policy::Method;
 
 /// What a reset that never reaches the device breaks: the line never rises, so the DMA goes on
 /// and the registers keep the guest's values.

@@ -272,7 +272,7 @@ quiescence = { kind = "simulator", model = "acme-soc", version = "1", source = "
     #[test]
     fn the_shipped_allowlist_parses_and_records_the_three_upstream_handlers() {
         let list = Allowlist::builtin().unwrap();
-        for handler in crate::handlers::COMPATIBLES {
+        for handler in platreset_reset::handlers::COMPATIBLES {
             let entry = list.lookup([handler.as_bytes()], [b"any"]).unwrap();
             assert!(entry.dma, "{handler}");
             assert_eq!(entry.quiescence.as_ref().map(Evidence::kind), Some("upstream-handler"));

@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use platreset_reset::{Mmio, MmioError, Reg, Window};
+use crate::{Mmio, MmioError, Reg, Window};
 use thiserror::Error;
 
 /// Why a handler failed.
@@ -70,7 +70,7 @@ fn reg(window: &Window, offset: u64, name: impl Into<Cow<'static, str>>) -> Resu
     let name = name.into();
     window.reg(offset, name.clone()).ok_or_else(|| {
         HandlerError::Mmio(MmioError::OutOfWindow {
-            addr: platreset_reset::PhysAddr::new(window.base.get().saturating_add(offset)),
+            addr: crate::PhysAddr::new(window.base.get().saturating_add(offset)),
             name: name.into_owned(),
         })
     })
@@ -257,7 +257,7 @@ mod tests {
 
     use std::collections::HashMap;
 
-    use platreset_reset::{MmioOp, PhysAddr, Trace};
+    use crate::{MmioOp, PhysAddr, Trace};
 
     use super::*;
 

@@ -7,10 +7,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use platreset_fdt::Fdt;
+use platreset_policy::allowlist::Allowlist;
+use platreset_policy::policy::{Evaluator, Method, Options, Policy, Reason};
+use platreset_reset::handlers::COMPATIBLES;
 use platreset_topology::Topology;
-use platreset_vfio::allowlist::Allowlist;
-use platreset_vfio::handlers::COMPATIBLES;
-use platreset_vfio::policy::{Evaluator, Method, Options, Policy, Reason};
 
 #[derive(Default, Debug)]
 struct Counts {

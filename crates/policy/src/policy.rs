@@ -20,8 +20,8 @@ use platreset_reset::{ResetOps, DEFAULT_PULSE_US};
 use platreset_topology::{Consumer, ResetLine, Topology};
 
 use crate::allowlist::{Allowlist, Entry};
-use crate::handlers::COMPATIBLES;
 pub use crate::reason::Reason;
+use platreset_reset::handlers::COMPATIBLES;
 
 /// How vfio-platform would reset the device, in the kernel's order of precedence.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,5 @@
 pub mod allowlist;
 pub mod generic_module;
 pub mod group;
-pub mod handlers;
-pub mod lifecycle;
 pub mod policy;
 mod reason;
