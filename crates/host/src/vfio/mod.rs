@@ -1,372 +1,33 @@
-//! The VFIO user-space ABI (REFERENCE §1) and a small safe API over it: a container, a group
-//! attached to it with a type1 IOMMU, and a device opened from the group whose info, regions and
-//! IRQs can be read and which can be reset.
+//! A small safe API over the VFIO user-space ABI (REFERENCE §1): a container, a group attached
+//! to it with an IOMMU type, and a device opened from the group whose info, regions and IRQs can
+//! be read and which can be reset.
 //!
-//! Owns: the ioctl numbers (computed from the `_IO` encoding, checked against the system's
-//! `<linux/vfio.h>` in `tests/vfio_abi.rs`), the `#[repr(C)]` structs, and the wording of every
-//! VFIO error — each names the file and the ioctl, and explains the kernel's rule where one applies
-//! (EINVAL from `VFIO_DEVICE_RESET` means vfio-platform found no reset for the device).
-//! Must not: bind drivers or decide whether a device may be assigned (`bind` and the policy do).
+//! Owns: the order of the calls, and the wording of every VFIO error — each names the file and
+//! the ioctl, and explains the kernel's rule where one applies (EINVAL from `VFIO_DEVICE_RESET`
+//! means vfio-platform found no reset for the device; EPERM from `VFIO_SET_IOMMU` means no
+//! interrupt remapping). Must not: bind drivers or decide whether a device may be assigned
+//! (`bind` and the policy do).
 //!
-//! This is the only module of the crate that uses `unsafe`: one `unsafe impl Ioctl` and one
-//! `unsafe` block per ioctl wrapper, each saying what makes the call sound.
+//! Layers, as rust-vmm splits them: [`abi`] holds the numbers and structs, [`sys`] the raw calls
+//! behind the [`VfioSys`] trait (the kernel's, with the crate's only `unsafe`), and [`fake`] an
+//! in-memory twin of the kernel's answers so this layer is tested without `/dev/vfio`.
 
-use std::ffi::{CStr, CString};
+pub mod abi;
+pub mod fake;
+pub mod sys;
+
+use std::ffi::CString;
 use std::fmt;
 use std::io;
-use std::mem::{offset_of, size_of};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::ioctl::{opcode, Ioctl, IoctlOutput, Opcode};
 
-// ---------------------------------------------------------------------------------------------
-// ABI: numbers, flags and structs, exactly as <linux/vfio.h> defines them.
-// ---------------------------------------------------------------------------------------------
-
-/// `VFIO_TYPE`: the ioctl "magic" byte of every VFIO ioctl (`';'`, 0x3B).
-pub const VFIO_TYPE: u8 = b';';
-/// `VFIO_BASE`: VFIO ioctl numbers are `VFIO_BASE + n`.
-pub const VFIO_BASE: u8 = 100;
-
-/// `_IO(VFIO_TYPE, VFIO_BASE + n)`. VFIO encodes no size or direction in its numbers (the
-/// structs carry `argsz` instead), so every VFIO ioctl is a plain `_IO`.
-const fn vfio_io(n: u8) -> Opcode {
-    opcode::none(VFIO_TYPE, VFIO_BASE + n)
-}
-
-/// `VFIO_GET_API_VERSION` (n = 0): returns the API version as the ioctl's result.
-pub const VFIO_GET_API_VERSION: Opcode = vfio_io(0);
-/// `VFIO_CHECK_EXTENSION` (n = 1): argument is an extension number; result > 0 if supported.
-pub const VFIO_CHECK_EXTENSION: Opcode = vfio_io(1);
-/// `VFIO_SET_IOMMU` (n = 2): argument is the IOMMU type (e.g. [`VFIO_TYPE1v2_IOMMU`]).
-pub const VFIO_SET_IOMMU: Opcode = vfio_io(2);
-/// `VFIO_GROUP_GET_STATUS` (n = 3): fills a [`vfio_group_status`].
-pub const VFIO_GROUP_GET_STATUS: Opcode = vfio_io(3);
-/// `VFIO_GROUP_SET_CONTAINER` (n = 4): argument points to the container's fd (`__s32`).
-pub const VFIO_GROUP_SET_CONTAINER: Opcode = vfio_io(4);
-/// `VFIO_GROUP_UNSET_CONTAINER` (n = 5): no argument.
-pub const VFIO_GROUP_UNSET_CONTAINER: Opcode = vfio_io(5);
-/// `VFIO_GROUP_GET_DEVICE_FD` (n = 6): argument is the device name (NUL-terminated); result is
-/// a new fd.
-pub const VFIO_GROUP_GET_DEVICE_FD: Opcode = vfio_io(6);
-/// `VFIO_DEVICE_GET_INFO` (n = 7): fills a [`vfio_device_info`].
-pub const VFIO_DEVICE_GET_INFO: Opcode = vfio_io(7);
-/// `VFIO_DEVICE_GET_REGION_INFO` (n = 8): fills a [`vfio_region_info`] for its `index`.
-pub const VFIO_DEVICE_GET_REGION_INFO: Opcode = vfio_io(8);
-/// `VFIO_DEVICE_GET_IRQ_INFO` (n = 9): fills a [`vfio_irq_info`] for its `index`.
-pub const VFIO_DEVICE_GET_IRQ_INFO: Opcode = vfio_io(9);
-/// `VFIO_DEVICE_SET_IRQS` (n = 10): takes a `vfio_irq_set` (not wrapped here: nothing in
-/// platreset signals or masks IRQs).
-pub const VFIO_DEVICE_SET_IRQS: Opcode = vfio_io(10);
-/// `VFIO_DEVICE_RESET` (n = 11): no argument; vfio-platform returns EINVAL when the device has
-/// no reset (REFERENCE §1).
-pub const VFIO_DEVICE_RESET: Opcode = vfio_io(11);
-
-/// `VFIO_API_VERSION`: the only API version there has ever been.
-pub const VFIO_API_VERSION: i32 = 0;
-/// `VFIO_TYPE1_IOMMU`: the original type1 IOMMU backend.
-pub const VFIO_TYPE1_IOMMU: u32 = 1;
-/// `VFIO_TYPE1v2_IOMMU`: type1 with v2 semantics (preferred when available).
-#[allow(non_upper_case_globals)] // the kernel's name, kept so it can be grepped for
-pub const VFIO_TYPE1v2_IOMMU: u32 = 3;
-/// `VFIO_NOIOMMU_IOMMU`: the only IOMMU type a no-IOMMU group's container accepts.
-pub const VFIO_NOIOMMU_IOMMU: u32 = 8;
-
-/// `VFIO_GROUP_FLAGS_VIABLE`: every device of the IOMMU group is bound to a VFIO driver or none.
-pub const VFIO_GROUP_FLAGS_VIABLE: u32 = 1 << 0;
-/// `VFIO_GROUP_FLAGS_CONTAINER_SET`: the group is already attached to a container.
-pub const VFIO_GROUP_FLAGS_CONTAINER_SET: u32 = 1 << 1;
-
-/// `VFIO_DEVICE_FLAGS_RESET`: the device supports `VFIO_DEVICE_RESET`.
-pub const VFIO_DEVICE_FLAGS_RESET: u32 = 1 << 0;
-/// `VFIO_DEVICE_FLAGS_PCI`: a vfio-pci device.
-pub const VFIO_DEVICE_FLAGS_PCI: u32 = 1 << 1;
-/// `VFIO_DEVICE_FLAGS_PLATFORM`: a vfio-platform device.
-pub const VFIO_DEVICE_FLAGS_PLATFORM: u32 = 1 << 2;
-/// `VFIO_DEVICE_FLAGS_AMBA`: a vfio-amba device.
-pub const VFIO_DEVICE_FLAGS_AMBA: u32 = 1 << 3;
-
-/// `VFIO_REGION_INFO_FLAG_READ`: the region can be read through the device fd.
-pub const VFIO_REGION_INFO_FLAG_READ: u32 = 1 << 0;
-/// `VFIO_REGION_INFO_FLAG_WRITE`: the region can be written through the device fd.
-pub const VFIO_REGION_INFO_FLAG_WRITE: u32 = 1 << 1;
-/// `VFIO_REGION_INFO_FLAG_MMAP`: the region can be mmapped.
-pub const VFIO_REGION_INFO_FLAG_MMAP: u32 = 1 << 2;
-/// `VFIO_REGION_INFO_FLAG_CAPS`: the region info has a capability chain.
-pub const VFIO_REGION_INFO_FLAG_CAPS: u32 = 1 << 3;
-
-/// `VFIO_IRQ_INFO_EVENTFD`: the IRQ can signal an eventfd.
-pub const VFIO_IRQ_INFO_EVENTFD: u32 = 1 << 0;
-/// `VFIO_IRQ_INFO_MASKABLE`: the IRQ can be masked.
-pub const VFIO_IRQ_INFO_MASKABLE: u32 = 1 << 1;
-/// `VFIO_IRQ_INFO_AUTOMASKED`: the IRQ is level-triggered and masked on delivery.
-pub const VFIO_IRQ_INFO_AUTOMASKED: u32 = 1 << 2;
-/// `VFIO_IRQ_INFO_NORESIZE`: the IRQ index cannot be resized once set up.
-pub const VFIO_IRQ_INFO_NORESIZE: u32 = 1 << 3;
-
-/// `struct vfio_group_status` (argument of `VFIO_GROUP_GET_STATUS`).
-#[allow(non_camel_case_types)] // the kernel's name, so the ABI test and readers can match them
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct vfio_group_status {
-    /// Size of this struct as the caller knows it.
-    pub argsz: u32,
-    /// `VFIO_GROUP_FLAGS_*`.
-    pub flags: u32,
-}
-
-/// `struct vfio_device_info` (argument of `VFIO_DEVICE_GET_INFO`).
-#[allow(non_camel_case_types)] // the kernel's name
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct vfio_device_info {
-    /// Size of this struct as the caller knows it.
-    pub argsz: u32,
-    /// `VFIO_DEVICE_FLAGS_*`.
-    pub flags: u32,
-    /// Highest region index + 1.
-    pub num_regions: u32,
-    /// Highest IRQ index + 1.
-    pub num_irqs: u32,
-    /// Offset of the first capability (valid only with `VFIO_DEVICE_FLAGS_CAPS`).
-    pub cap_offset: u32,
-}
-
-/// `struct vfio_region_info` (argument of `VFIO_DEVICE_GET_REGION_INFO`).
-#[allow(non_camel_case_types)] // the kernel's name
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct vfio_region_info {
-    /// Size of this struct as the caller knows it.
-    pub argsz: u32,
-    /// `VFIO_REGION_INFO_FLAG_*`.
-    pub flags: u32,
-    /// Region index (input).
-    pub index: u32,
-    /// Offset of the first capability (valid only with `VFIO_REGION_INFO_FLAG_CAPS`).
-    pub cap_offset: u32,
-    /// Region size in bytes.
-    pub size: u64,
-    /// Offset of the region within the device fd.
-    pub offset: u64,
-}
-
-/// `struct vfio_irq_info` (argument of `VFIO_DEVICE_GET_IRQ_INFO`).
-#[allow(non_camel_case_types)] // the kernel's name
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct vfio_irq_info {
-    /// Size of this struct as the caller knows it.
-    pub argsz: u32,
-    /// `VFIO_IRQ_INFO_*`.
-    pub flags: u32,
-    /// IRQ index (input).
-    pub index: u32,
-    /// Number of IRQs within this index.
-    pub count: u32,
-}
-
-/// `argsz` for a struct: its size, which the kernel checks against the fields it fills.
-fn argsz<T>() -> u32 {
-    // The VFIO structs are at most 32 bytes: the conversion cannot fail, and the fallback only
-    // keeps the code free of panics.
-    u32::try_from(size_of::<T>()).unwrap_or(u32::MAX)
-}
-
-/// Every number this module shares with `<linux/vfio.h>`, as `(name, value)` pairs: ioctl
-/// numbers, constants, flags, and `sizeof`/`offsetof` of the structs, named the way a C program
-/// would print them (`sizeof(struct vfio_irq_info)`, `offsetof(struct vfio_irq_info, count)`).
-/// `tests/vfio_abi.rs` compares this table with the system header.
-pub fn abi_table() -> Vec<(&'static str, u64)> {
-    // `usize` to `u64` is lossless on every target Linux runs on.
-    let z = |n: usize| n as u64;
-    vec![
-        ("VFIO_GET_API_VERSION", u64::from(VFIO_GET_API_VERSION)),
-        ("VFIO_CHECK_EXTENSION", u64::from(VFIO_CHECK_EXTENSION)),
-        ("VFIO_SET_IOMMU", u64::from(VFIO_SET_IOMMU)),
-        ("VFIO_GROUP_GET_STATUS", u64::from(VFIO_GROUP_GET_STATUS)),
-        ("VFIO_GROUP_SET_CONTAINER", u64::from(VFIO_GROUP_SET_CONTAINER)),
-        ("VFIO_GROUP_UNSET_CONTAINER", u64::from(VFIO_GROUP_UNSET_CONTAINER)),
-        ("VFIO_GROUP_GET_DEVICE_FD", u64::from(VFIO_GROUP_GET_DEVICE_FD)),
-        ("VFIO_DEVICE_GET_INFO", u64::from(VFIO_DEVICE_GET_INFO)),
-        ("VFIO_DEVICE_GET_REGION_INFO", u64::from(VFIO_DEVICE_GET_REGION_INFO)),
-        ("VFIO_DEVICE_GET_IRQ_INFO", u64::from(VFIO_DEVICE_GET_IRQ_INFO)),
-        ("VFIO_DEVICE_SET_IRQS", u64::from(VFIO_DEVICE_SET_IRQS)),
-        ("VFIO_DEVICE_RESET", u64::from(VFIO_DEVICE_RESET)),
-        ("VFIO_TYPE", u64::from(VFIO_TYPE)),
-        ("VFIO_BASE", u64::from(VFIO_BASE)),
-        ("VFIO_API_VERSION", VFIO_API_VERSION as u64),
-        ("VFIO_NOIOMMU_IOMMU", u64::from(VFIO_NOIOMMU_IOMMU)),
-        ("VFIO_TYPE1_IOMMU", u64::from(VFIO_TYPE1_IOMMU)),
-        ("VFIO_TYPE1v2_IOMMU", u64::from(VFIO_TYPE1v2_IOMMU)),
-        ("VFIO_GROUP_FLAGS_VIABLE", u64::from(VFIO_GROUP_FLAGS_VIABLE)),
-        ("VFIO_GROUP_FLAGS_CONTAINER_SET", u64::from(VFIO_GROUP_FLAGS_CONTAINER_SET)),
-        ("VFIO_DEVICE_FLAGS_RESET", u64::from(VFIO_DEVICE_FLAGS_RESET)),
-        ("VFIO_DEVICE_FLAGS_PCI", u64::from(VFIO_DEVICE_FLAGS_PCI)),
-        ("VFIO_DEVICE_FLAGS_PLATFORM", u64::from(VFIO_DEVICE_FLAGS_PLATFORM)),
-        ("VFIO_DEVICE_FLAGS_AMBA", u64::from(VFIO_DEVICE_FLAGS_AMBA)),
-        ("VFIO_REGION_INFO_FLAG_READ", u64::from(VFIO_REGION_INFO_FLAG_READ)),
-        ("VFIO_REGION_INFO_FLAG_WRITE", u64::from(VFIO_REGION_INFO_FLAG_WRITE)),
-        ("VFIO_REGION_INFO_FLAG_MMAP", u64::from(VFIO_REGION_INFO_FLAG_MMAP)),
-        ("VFIO_REGION_INFO_FLAG_CAPS", u64::from(VFIO_REGION_INFO_FLAG_CAPS)),
-        ("VFIO_IRQ_INFO_EVENTFD", u64::from(VFIO_IRQ_INFO_EVENTFD)),
-        ("VFIO_IRQ_INFO_MASKABLE", u64::from(VFIO_IRQ_INFO_MASKABLE)),
-        ("VFIO_IRQ_INFO_AUTOMASKED", u64::from(VFIO_IRQ_INFO_AUTOMASKED)),
-        ("VFIO_IRQ_INFO_NORESIZE", u64::from(VFIO_IRQ_INFO_NORESIZE)),
-        ("sizeof(struct vfio_group_status)", z(size_of::<vfio_group_status>())),
-        ("offsetof(struct vfio_group_status, argsz)", z(offset_of!(vfio_group_status, argsz))),
-        ("offsetof(struct vfio_group_status, flags)", z(offset_of!(vfio_group_status, flags))),
-        ("sizeof(struct vfio_device_info)", z(size_of::<vfio_device_info>())),
-        ("offsetof(struct vfio_device_info, argsz)", z(offset_of!(vfio_device_info, argsz))),
-        ("offsetof(struct vfio_device_info, flags)", z(offset_of!(vfio_device_info, flags))),
-        ("offsetof(struct vfio_device_info, num_regions)", z(offset_of!(vfio_device_info, num_regions))),
-        ("offsetof(struct vfio_device_info, num_irqs)", z(offset_of!(vfio_device_info, num_irqs))),
-        ("offsetof(struct vfio_device_info, cap_offset)", z(offset_of!(vfio_device_info, cap_offset))),
-        ("sizeof(struct vfio_region_info)", z(size_of::<vfio_region_info>())),
-        ("offsetof(struct vfio_region_info, argsz)", z(offset_of!(vfio_region_info, argsz))),
-        ("offsetof(struct vfio_region_info, flags)", z(offset_of!(vfio_region_info, flags))),
-        ("offsetof(struct vfio_region_info, index)", z(offset_of!(vfio_region_info, index))),
-        ("offsetof(struct vfio_region_info, cap_offset)", z(offset_of!(vfio_region_info, cap_offset))),
-        ("offsetof(struct vfio_region_info, size)", z(offset_of!(vfio_region_info, size))),
-        ("offsetof(struct vfio_region_info, offset)", z(offset_of!(vfio_region_info, offset))),
-        ("sizeof(struct vfio_irq_info)", z(size_of::<vfio_irq_info>())),
-        ("offsetof(struct vfio_irq_info, argsz)", z(offset_of!(vfio_irq_info, argsz))),
-        ("offsetof(struct vfio_irq_info, flags)", z(offset_of!(vfio_irq_info, flags))),
-        ("offsetof(struct vfio_irq_info, index)", z(offset_of!(vfio_irq_info, index))),
-        ("offsetof(struct vfio_irq_info, count)", z(offset_of!(vfio_irq_info, count))),
-    ]
-}
-
-// ---------------------------------------------------------------------------------------------
-// The raw calls: one `Ioctl` type, one small wrapper per ioctl.
-// ---------------------------------------------------------------------------------------------
-
-/// One VFIO ioctl whose output is the kernel's non-negative return value: VFIO returns results
-/// (API version, extension support, a new fd) that way, which rustix's `NoArg`/`Setter`/`Updater`
-/// patterns discard.
-struct VfioCall {
-    opcode: Opcode,
-    arg: *mut core::ffi::c_void,
-}
-
-// SAFETY: `opcode` and `output_from_ptr` do what the trait asks: the opcode is the caller's (each
-// wrapper below passes the VFIO number matching its argument), and the output is the raw return
-// value, read without touching `arg`. IS_MUTATING is true because several VFIO ioctls write
-// into the struct behind `arg`; saying so for the others only costs an optimisation.
-#[allow(unsafe_code)]
-unsafe impl Ioctl for VfioCall {
-    type Output = IoctlOutput;
-    const IS_MUTATING: bool = true;
-
-    fn opcode(&self) -> Opcode {
-        self.opcode
-    }
-
-    fn as_ptr(&mut self) -> *mut core::ffi::c_void {
-        self.arg
-    }
-
-    unsafe fn output_from_ptr(
-        out: IoctlOutput,
-        _arg: *mut core::ffi::c_void,
-    ) -> rustix::io::Result<IoctlOutput> {
-        Ok(out)
-    }
-}
-
-/// The VFIO ioctls whose argument is an integer or nothing, so no user memory is involved. An
-/// enum rather than a free opcode so that a pointer-taking number cannot be sent with an integer.
-#[derive(Clone, Copy)]
-enum ValueCall {
-    GetApiVersion,
-    CheckExtension(u32),
-    SetIommu(u32),
-    DeviceReset,
-}
-
-impl ValueCall {
-    fn opcode_and_value(self) -> (Opcode, u32) {
-        match self {
-            ValueCall::GetApiVersion => (VFIO_GET_API_VERSION, 0),
-            ValueCall::CheckExtension(extension) => (VFIO_CHECK_EXTENSION, extension),
-            ValueCall::SetIommu(iommu) => (VFIO_SET_IOMMU, iommu),
-            ValueCall::DeviceReset => (VFIO_DEVICE_RESET, 0),
-        }
-    }
-}
-
-/// Makes a [`ValueCall`]; its output is the kernel's return value.
-#[allow(unsafe_code)]
-fn ioctl_value(fd: BorrowedFd<'_>, call: ValueCall) -> Result<IoctlOutput, Errno> {
-    let (opcode, value) = call.opcode_and_value();
-    // `u32` always fits a pointer-sized integer on the 32- and 64-bit targets Linux runs on.
-    let call = VfioCall { opcode, arg: core::ptr::without_provenance_mut(value as usize) };
-    // SAFETY: every `ValueCall` takes no argument or an integer by value: the kernel reads no
-    // user memory through the argument, and the pointer we pass has no provenance to misuse. On a
-    // non-VFIO fd these numbers are unknown to the driver (ENOTTY); `Container::open` makes this
-    // the first call on a file, before anything else is sent to it.
-    unsafe { rustix::ioctl::ioctl(fd, call) }
-}
-
-/// An ioctl whose argument is a pointer to `*value`, which the kernel reads and may fill in. The
-/// ioctl is the one `T` belongs to, so a struct cannot be handed to the wrong number.
-#[allow(unsafe_code)]
-fn ioctl_struct<T: AbiArgument>(fd: BorrowedFd<'_>, value: &mut T) -> Result<IoctlOutput, Errno> {
-    let call = VfioCall { opcode: T::OPCODE, arg: core::ptr::from_mut(value).cast() };
-    // SAFETY: `value` is a live, exclusive, properly aligned `T`, and `T::OPCODE` is the ioctl
-    // whose argument is exactly a `T` (checked against <linux/vfio.h> by tests/vfio_abi.rs); the
-    // kernel accesses at most `argsz` (= size of `T`) bytes, or the 4 bytes of SET_CONTAINER's
-    // `__s32`. Every bit pattern is valid for these plain-integer types, so whatever the kernel
-    // writes leaves a valid `T`.
-    unsafe { rustix::ioctl::ioctl(fd, call) }
-}
-
-/// The plain-integer types that are ioctl arguments, each with the one ioctl that takes it.
-trait AbiArgument {
-    const OPCODE: Opcode;
-}
-impl AbiArgument for vfio_group_status {
-    const OPCODE: Opcode = VFIO_GROUP_GET_STATUS;
-}
-impl AbiArgument for vfio_device_info {
-    const OPCODE: Opcode = VFIO_DEVICE_GET_INFO;
-}
-impl AbiArgument for vfio_region_info {
-    const OPCODE: Opcode = VFIO_DEVICE_GET_REGION_INFO;
-}
-impl AbiArgument for vfio_irq_info {
-    const OPCODE: Opcode = VFIO_DEVICE_GET_IRQ_INFO;
-}
-/// The container fd (`__s32`) passed by pointer to `VFIO_GROUP_SET_CONTAINER`.
-#[repr(transparent)]
-struct ContainerFd(i32);
-impl AbiArgument for ContainerFd {
-    const OPCODE: Opcode = VFIO_GROUP_SET_CONTAINER;
-}
-
-/// `VFIO_GROUP_GET_DEVICE_FD`: the argument is a NUL-terminated name, the result a new fd.
-#[allow(unsafe_code)]
-fn ioctl_get_device_fd(group: BorrowedFd<'_>, name: &CStr) -> Result<OwnedFd, Errno> {
-    let call = VfioCall { opcode: VFIO_GROUP_GET_DEVICE_FD, arg: name.as_ptr().cast_mut().cast() };
-    // SAFETY: the kernel only reads the string (strndup_user, up to its NUL, which `CStr`
-    // guarantees), so handing it a pointer derived from a shared reference writes nothing.
-    let raw = unsafe { rustix::ioctl::ioctl(group, call) }?;
-    if raw < 0 {
-        // The kernel reports failure through errno, never a negative "fd"; refuse to wrap one.
-        return Err(Errno::BADF);
-    }
-    // SAFETY: on success GET_DEVICE_FD returns a new file descriptor installed in our table for
-    // the caller to own; nothing else refers to it, so `OwnedFd` may take ownership.
-    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Errors.
-// ---------------------------------------------------------------------------------------------
+pub use abi::*;
+pub use fake::FakeVfio;
+pub use sys::{Kernel, VfioSys};
 
 /// Why a VFIO step failed. Every variant names the file (or device) and the step.
 #[derive(Debug, thiserror::Error)]
@@ -586,9 +247,8 @@ fn ioctl_error(path: &Path, kind: FileKind, step: &'static str, errno: Errno) ->
     }
 }
 
-fn open_rw(path: &Path, kind: FileKind) -> Result<OwnedFd, VfioError> {
-    rustix::fs::open(path, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|errno| open_error(path, kind, errno))
+fn open_rw<S: VfioSys>(sys: &S, path: &Path, kind: FileKind) -> Result<OwnedFd, VfioError> {
+    sys.open(path).map_err(|errno| open_error(path, kind, errno))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -639,9 +299,11 @@ impl IommuType {
     }
 }
 
-/// An open VFIO container (`/dev/vfio/vfio`) whose API version has been checked.
+/// An open VFIO container (`/dev/vfio/vfio`) whose API version has been checked, making its
+/// calls through `S` (the kernel, unless a test gives [`FakeVfio`]).
 #[derive(Debug)]
-pub struct Container {
+pub struct Container<S: VfioSys = Kernel> {
+    sys: S,
     fd: OwnedFd,
     path: PathBuf,
     /// The IOMMU type set by the first group attached (0 = none yet): SET_IOMMU is allowed once
@@ -649,7 +311,7 @@ pub struct Container {
     iommu: AtomicU32,
 }
 
-impl Container {
+impl Container<Kernel> {
     /// Opens the default container, [`DEFAULT_CONTAINER`].
     pub fn open_default() -> Result<Self, VfioError> {
         Self::open(Path::new(DEFAULT_CONTAINER))
@@ -657,13 +319,21 @@ impl Container {
 
     /// Opens the container at `path` and checks it speaks [`VFIO_API_VERSION`].
     pub fn open(path: &Path) -> Result<Self, VfioError> {
-        let fd = open_rw(path, FileKind::Container)?;
-        let version = ioctl_value(fd.as_fd(), ValueCall::GetApiVersion)
+        Self::open_with(Kernel, path)
+    }
+}
+
+impl<S: VfioSys> Container<S> {
+    /// Opens the container at `path` through `sys` and checks it speaks [`VFIO_API_VERSION`].
+    pub fn open_with(sys: S, path: &Path) -> Result<Self, VfioError> {
+        let fd = open_rw(&sys, path, FileKind::Container)?;
+        let version = sys
+            .get_api_version(fd.as_fd())
             .map_err(|e| ioctl_error(path, FileKind::Container, "VFIO_GET_API_VERSION", e))?;
         if version != VFIO_API_VERSION {
             return Err(VfioError::ApiVersion { path: path.to_path_buf(), found: version });
         }
-        Ok(Container { fd, path: path.to_path_buf(), iommu: AtomicU32::new(0) })
+        Ok(Container { sys, fd, path: path.to_path_buf(), iommu: AtomicU32::new(0) })
     }
 
     /// The container's file.
@@ -673,7 +343,8 @@ impl Container {
 
     /// Whether the container supports `extension` (`VFIO_CHECK_EXTENSION`).
     pub fn check_extension(&self, extension: u32) -> Result<bool, VfioError> {
-        ioctl_value(self.fd.as_fd(), ValueCall::CheckExtension(extension))
+        self.sys
+            .check_extension(self.fd.as_fd(), extension)
             .map(|supported| supported > 0)
             .map_err(|e| ioctl_error(&self.path, FileKind::Container, "VFIO_CHECK_EXTENSION", e))
     }
@@ -701,7 +372,7 @@ impl Container {
         } else {
             return Err(VfioError::NoIommuType { path: self.path.clone() });
         };
-        ioctl_value(self.fd.as_fd(), ValueCall::SetIommu(kind.number())).map_err(|errno| {
+        self.sys.set_iommu(self.fd.as_fd(), kind.number()).map_err(|errno| {
             match (kind, errno) {
                 // vfio_iommu_type1_attach_group: -EPERM when the IRQ domain cannot remap MSIs and
                 // allow_unsafe_interrupts is off (seen on a real 6.1 kernel with GICv2 + SMMUv3).
@@ -722,29 +393,30 @@ impl Container {
 /// The group does not borrow the container: once attached, the kernel keeps the container alive
 /// for as long as the group is set to it.
 #[derive(Debug)]
-pub struct Group {
+pub struct Group<S: VfioSys = Kernel> {
+    sys: S,
     fd: OwnedFd,
     path: PathBuf,
     iommu: IommuType,
 }
 
-impl Group {
+impl<S: VfioSys> Group<S> {
     /// Opens the group at `group_path`, checks it is viable, attaches it to `container` and makes
-    /// sure the container has an IOMMU type (type1v2, else type1).
-    pub fn open(container: &Container, group_path: &Path) -> Result<Self, VfioError> {
-        let fd = open_rw(group_path, FileKind::Group)?;
+    /// sure the container has an IOMMU type (type1v2, else type1, else no-IOMMU).
+    pub fn open(container: &Container<S>, group_path: &Path) -> Result<Self, VfioError> {
+        let sys = container.sys.clone();
+        let fd = open_rw(&sys, group_path, FileKind::Group)?;
         let mut status = vfio_group_status { argsz: argsz::<vfio_group_status>(), flags: 0 };
-        ioctl_struct(fd.as_fd(), &mut status)
+        sys.group_get_status(fd.as_fd(), &mut status)
             .map_err(|e| ioctl_error(group_path, FileKind::Group, "VFIO_GROUP_GET_STATUS", e))?;
         if status.flags & VFIO_GROUP_FLAGS_VIABLE == 0 {
             return Err(VfioError::NotViable { path: group_path.to_path_buf() });
         }
-        let mut container_fd = ContainerFd(std::os::fd::AsRawFd::as_raw_fd(&container.fd));
-        ioctl_struct(fd.as_fd(), &mut container_fd)
+        sys.group_set_container(fd.as_fd(), container.fd.as_fd())
             .map_err(|e| ioctl_error(group_path, FileKind::Group, "VFIO_GROUP_SET_CONTAINER", e))?;
         // The group's fd is dropped on error, which detaches it from the container again.
         let iommu = container.ensure_iommu()?;
-        Ok(Group { fd, path: group_path.to_path_buf(), iommu })
+        Ok(Group { sys, fd, path: group_path.to_path_buf(), iommu })
     }
 
     /// The group's file.
@@ -760,14 +432,14 @@ impl Group {
     /// Opens the device `name` of this group (`VFIO_GROUP_GET_DEVICE_FD`). The name is validated
     /// first (see [`validate_device_name`]). Note that vfio-platform resets the device on its
     /// first open.
-    pub fn device(&self, name: &str) -> Result<Device, VfioError> {
+    pub fn device(&self, name: &str) -> Result<Device<S>, VfioError> {
         let cname = validate_device_name(name)?;
-        let fd = ioctl_get_device_fd(self.fd.as_fd(), &cname).map_err(|errno| match errno {
+        let fd = self.sys.group_get_device_fd(self.fd.as_fd(), &cname).map_err(|errno| match errno {
             Errno::NODEV => VfioError::NoSuchDevice { group: self.path.clone(), device: name.to_owned() },
             Errno::INVAL => VfioError::OpenRefused { group: self.path.clone(), device: name.to_owned() },
             _ => ioctl_error(&self.path, FileKind::Group, "VFIO_GROUP_GET_DEVICE_FD", errno),
         })?;
-        Ok(Device { fd, label: format!("{name} in {}", self.path.display()) })
+        Ok(Device { sys: self.sys.clone(), fd, label: format!("{name} in {}", self.path.display()) })
     }
 }
 
@@ -783,7 +455,8 @@ pub fn validate_device_name(name: &str) -> Result<CString, VfioError> {
 
 /// An open VFIO device.
 #[derive(Debug)]
-pub struct Device {
+pub struct Device<S: VfioSys = Kernel> {
+    sys: S,
     fd: OwnedFd,
     /// `<name> in <group file>`, for errors.
     label: String,
@@ -916,7 +589,7 @@ impl fmt::Display for IrqInfo {
     }
 }
 
-impl Device {
+impl<S: VfioSys> Device<S> {
     fn error(&self, step: &'static str, errno: Errno) -> VfioError {
         ioctl_error(Path::new(&self.label), FileKind::Device, step, errno)
     }
@@ -929,7 +602,9 @@ impl Device {
     /// Flags, number of regions and number of IRQ indexes.
     pub fn info(&self) -> Result<DeviceInfo, VfioError> {
         let mut info = vfio_device_info { argsz: argsz::<vfio_device_info>(), ..Default::default() };
-        ioctl_struct(self.fd.as_fd(), &mut info).map_err(|e| self.error("VFIO_DEVICE_GET_INFO", e))?;
+        self.sys
+            .device_get_info(self.fd.as_fd(), &mut info)
+            .map_err(|e| self.error("VFIO_DEVICE_GET_INFO", e))?;
         Ok(DeviceInfo { flags: info.flags, num_regions: info.num_regions, num_irqs: info.num_irqs })
     }
 
@@ -939,7 +614,8 @@ impl Device {
             .map(|index| {
                 let mut region =
                     vfio_region_info { argsz: argsz::<vfio_region_info>(), index, ..Default::default() };
-                ioctl_struct(self.fd.as_fd(), &mut region)
+                self.sys
+                    .device_get_region_info(self.fd.as_fd(), &mut region)
                     .map_err(|e| self.error("VFIO_DEVICE_GET_REGION_INFO", e))?;
                 Ok(RegionInfo { index, flags: region.flags, size: region.size, offset: region.offset })
             })
@@ -951,7 +627,8 @@ impl Device {
         (0..self.info()?.num_irqs)
             .map(|index| {
                 let mut irq = vfio_irq_info { argsz: argsz::<vfio_irq_info>(), index, ..Default::default() };
-                ioctl_struct(self.fd.as_fd(), &mut irq)
+                self.sys
+                    .device_get_irq_info(self.fd.as_fd(), &mut irq)
                     .map_err(|e| self.error("VFIO_DEVICE_GET_IRQ_INFO", e))?;
                 Ok(IrqInfo { index, flags: irq.flags, count: irq.count })
             })
@@ -961,7 +638,7 @@ impl Device {
     /// `VFIO_DEVICE_RESET`. EINVAL is vfio-platform's answer for a device without a reset
     /// (REFERENCE §1) and becomes [`VfioError::NoReset`].
     pub fn reset(&self) -> Result<(), VfioError> {
-        match ioctl_value(self.fd.as_fd(), ValueCall::DeviceReset) {
+        match self.sys.device_reset(self.fd.as_fd()) {
             Ok(_) => Ok(()),
             Err(Errno::INVAL) => Err(VfioError::NoReset { device: self.label.clone() }),
             Err(e) => Err(self.error("VFIO_DEVICE_RESET", e)),
