@@ -245,6 +245,17 @@ fn host_commands_on_a_real_kernel_bind_inspect_reset_guard_and_roll_back() {
     assert_eq!(rng["verdict"]["method"], "generic");
     assert!(!rng["verdict"]["reasons"].to_string().contains("shared"), "{rng}");
     assert!(steps.ok("list-text").contains("The vfio-platform driver is present"));
+    // The kernel's platform-device names, as platreset derives them from the DT (of_device_make_bus_id).
+    let blob = std::fs::read(&dtb).unwrap();
+    let fdt = Fdt::parse(&blob).unwrap();
+    let mut compared = 0;
+    for row in list.as_array().unwrap() {
+        let Some(path) = row["dt_path"].as_str() else { continue };
+        let derived = fdt.find_path(path).unwrap().platform_device_name();
+        assert_eq!(derived.as_deref(), row["name"].as_str(), "{path}");
+        compared += 1;
+    }
+    assert!(compared > 40, "{compared} names compared");
 
     // The policy's refusal of the shared line, before anything is written.
     let (refusal, rc) = steps.get("shared-refused");

@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 mod bytes;
+mod device_name;
 mod error;
 mod header;
 mod lookup;

@@ -33,7 +33,7 @@
 //! file with serde-xml-rs). `kind` is the first compatible's part after the vendor prefix (the
 //! README: "only used for debugging"), else the base name; `sysfs_path` is
 //! `/sys/bus/platform/devices/<name>`, the name from [`crate::TargetOptions::sysfs_names`], else
-//! Linux's platform-device name `<hex address>.<base name>`. The line for the VMM is the
+//! Linux's platform-device name ([`platreset_fdt::Node::platform_device_name`]). The line for the VMM is the
 //! README's `vm run-microdroid` with one `--devices` per device, for one guest.
 //!
 //! Refused: a device without `iommus` unless the allowlist records it as not mastering DMA

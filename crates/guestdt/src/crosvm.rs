@@ -33,9 +33,7 @@
 //! The arguments (`src/crosvm/cmdline.rs`): `--vfio PATH,iommu=…,dt-symbol=LABEL` per device,
 //! PATH being `/sys/bus/platform/devices/<name>`; the name is [`crate::TargetOptions::sysfs_names`]'
 //! entry for the host path, else derived as Linux names a DT platform device
-//! (`of_device_make_bus_id` in drivers/of/platform.c: `"%llx.%pOFn"`, the translated first
-//! address in lower-case hex without `0x`, a dot, the node name without unit address; the rare
-//! nodes with a `mask` property get another form, so give their name in `sysfs_names`).
+//! ([`platreset_fdt::Node::platform_device_name`], `of_device_make_bus_id`'s rule).
 //! `iommu=off` (crosvm's default): all guest RAM is mapped through the host IOMMU. Not
 //! `viommu`: crosvm (commit f1e797a6) attaches only PCI devices to its virtio-iommu
 //! (`create_vfio_device` returns no mapper for a platform device) and a `viommu` container maps

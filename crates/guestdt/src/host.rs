@@ -71,6 +71,8 @@ pub struct HostDevice {
     pub path: String,
     /// Node name without the unit address.
     pub base_name: String,
+    /// The name Linux gives its platform device (`e6800000.ethernet`).
+    pub kernel_name: Option<String>,
     /// DT label, if the host tree has one for it.
     pub label: Option<String>,
     /// MMIO regions, CPU addresses.
@@ -122,14 +124,15 @@ impl HostDevice {
         let base_name = name.split('@').next().unwrap_or_default().to_string();
         let label = label_of(tree, node);
         let iommus = iommus(tree, node);
-        Ok(HostDevice { path, base_name, label, regions, irqs, iommus, decisions, values })
+        let kernel_name = node.platform_device_name();
+        Ok(HostDevice { path, base_name, kernel_name, label, regions, irqs, iommus, decisions, values })
     }
 
     /// Its name in `/sys/bus/platform/devices`: the user's when given (`names` by host path), else
-    /// the kernel's for a DT platform device, `<first address in hex>.<node name>`.
+    /// the kernel's for a DT platform device ([`platreset_fdt::Node::platform_device_name`]).
     pub fn sysfs_name(&self, names: &[(String, String)]) -> String {
         names.iter().find(|(path, _)| *path == self.path).map_or_else(
-            || format!("{:x}.{}", self.regions.first().map_or(0, |r| r.0), self.base_name),
+            || self.kernel_name.clone().unwrap_or_else(|| self.base_name.clone()),
             |(_, name)| name.clone(),
         )
     }
