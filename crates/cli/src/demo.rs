@@ -10,7 +10,7 @@ use platreset_policy::policy::Options;
 use platreset_sim::Fault;
 
 /// The example SoC's device tree, compiled from `data/demo-soc.dts`.
-pub const DEMO_DTB: &[u8] = include_bytes!("../../../data/demo-soc.dtb");
+pub const DEMO_DTB: &[u8] = include_bytes!("../data/demo-soc.dtb");
 
 /// Arguments of `platreset demo`.
 #[derive(Debug, Args)]

@@ -31,10 +31,10 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 const SOURCES: [(&str, &str); 3] = [
     (
         "vfio-platform-reset-generic.c",
-        include_str!("../../../kmod/vfio-platform-reset-generic/vfio-platform-reset-generic.c"),
+        include_str!("../data/vfio-platform-reset-generic/vfio-platform-reset-generic.c"),
     ),
-    ("Kbuild", include_str!("../../../kmod/vfio-platform-reset-generic/Kbuild")),
-    ("Makefile", include_str!("../../../kmod/vfio-platform-reset-generic/Makefile")),
+    ("Kbuild", include_str!("../data/vfio-platform-reset-generic/Kbuild")),
+    ("Makefile", include_str!("../data/vfio-platform-reset-generic/Makefile")),
 ];
 
 /// Output formats.

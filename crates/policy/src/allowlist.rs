@@ -10,7 +10,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 /// The allowlist shipped with platreset.
-pub const BUILTIN: &str = include_str!("../../../data/allowlist.toml");
+pub const BUILTIN: &str = include_str!("../allowlist.toml");
 
 /// Where the shipped allowlist comes from, for messages.
 pub const BUILTIN_NAME: &str = "data/allowlist.toml (built in)";

@@ -100,8 +100,8 @@ fn from_vendor(compatible: &str, vendors: &[&str]) -> bool {
     vendors.iter().any(|v| compatible.starts_with(v))
 }
 
-const SUNXI_JSON: &str = include_str!("../../../data/reset-maps/sunxi-ng.json");
-const RCAR_JSON: &str = include_str!("../../../data/reset-maps/renesas-cpg-mssr.json");
+const SUNXI_JSON: &str = include_str!("../reset-maps/sunxi-ng.json");
+const RCAR_JSON: &str = include_str!("../reset-maps/renesas-cpg-mssr.json");
 
 /// Every sunxi-ng table. Empty only if the embedded data did not parse, which the tests of
 /// this module rule out for the data the binary was built with.
@@ -266,9 +266,9 @@ pub struct ImxTable {
     pub resets: Vec<ImxSignal>,
 }
 
-const ROCKCHIP_JSON: &str = include_str!("../../../data/reset-maps/rockchip.json");
-const QCOM_JSON: &str = include_str!("../../../data/reset-maps/qcom-gcc.json");
-const IMX_JSON: &str = include_str!("../../../data/reset-maps/imx-src.json");
+const ROCKCHIP_JSON: &str = include_str!("../reset-maps/rockchip.json");
+const QCOM_JSON: &str = include_str!("../reset-maps/qcom-gcc.json");
+const IMX_JSON: &str = include_str!("../reset-maps/imx-src.json");
 
 /// The Rockchip CRU a compatible names.
 pub fn rockchip(compatible: &str) -> Option<&'static RockchipTable> {
@@ -403,7 +403,7 @@ mod tegra_tests {
     #[test]
     fn tegra_bank_counts_match_the_extracted_data() {
         let data: serde_json::Value =
-            serde_json::from_str(include_str!("../../../data/reset-maps/tegra-car.json")).unwrap();
+            serde_json::from_str(include_str!("../reset-maps/tegra-car.json")).unwrap();
         for table in data["tables"].as_array().unwrap() {
             let banks = table["banks"].as_u64().unwrap() as u32;
             for compatible in table["compatibles"].as_array().unwrap() {
