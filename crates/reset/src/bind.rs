@@ -1,6 +1,8 @@
 //! Binding a DT reset-controller node to a driver, as the kernel's `of_device_id` tables do:
 //! by `compatible`, in the node's own order of preference, with the per-SoC parameters.
-//! Controllers whose resets go through firmware are recognised and never driven by MMIO.
+//! Controllers whose resets go through firmware are recognised and never driven by MMIO. The
+//! driver's registers are the node's first `reg`, or, for the cell of a multi-function device,
+//! the window its parent's driver hands it.
 
 use platreset_fdt::{FdtError, Node};
 use thiserror::Error;
@@ -49,6 +51,18 @@ pub enum BindError {
         /// The controller's path.
         node: String,
     },
+    /// The controller is a cell of a multi-function device that gives it no registers.
+    #[error("controller {node} gets no registers from {parent} (MFD cell {cell}): {why}")]
+    MfdCell {
+        /// The controller's path.
+        node: String,
+        /// The multi-function device's path.
+        parent: String,
+        /// The cell's name in the MFD driver.
+        cell: String,
+        /// Why it gets no registers.
+        why: String,
+    },
     /// The DT does not describe it well enough (untranslatable `reg`, malformed property).
     #[error("controller {node}: {source}")]
     Dt {
@@ -57,6 +71,19 @@ pub enum BindError {
         /// What the reader found.
         source: FdtError,
     },
+}
+
+/// The register window the driver of the reset-controller `node` is given, as the kernel gives
+/// it: the first `reg` entry (CPU physical), or, for a node that is a cell of a multi-function
+/// device, the cell's ([`simple::mfd_cell_window`]), whatever the node's own `reg` says.
+fn controller_window(node: &Node<'_, '_>) -> Result<Window, BindError> {
+    if let Some(window) = simple::mfd_cell_window(node)? {
+        return Ok(window);
+    }
+    let path = || node.path();
+    let regs = node.reg_cpu().map_err(|source| BindError::Dt { node: path(), source })?;
+    let first = regs.first().ok_or_else(|| BindError::NoReg { node: path() })?;
+    Ok(Window { base: PhysAddr::new(first.address), size: first.size })
 }
 
 /// Firmware-mediated reset providers: (compatible, interface).
@@ -90,11 +117,7 @@ pub fn bind(node: &Node<'_, '_>) -> Result<Binding, BindError> {
             return Ok(Binding::Firmware { compatible: c.clone(), interface });
         }
     }
-    let window = || -> Result<Window, BindError> {
-        let regs = node.reg_cpu().map_err(|source| BindError::Dt { node: path.clone(), source })?;
-        let first = regs.first().ok_or_else(|| BindError::NoReg { node: path.clone() })?;
-        Ok(Window { base: PhysAddr::new(first.address), size: first.size })
-    };
+    let window = || controller_window(node);
     // The first compatible a driver knows wins, as the node lists them most specific first.
     for c in &compatible {
         let c = c.as_str();
@@ -138,8 +161,11 @@ pub fn bind(node: &Node<'_, '_>) -> Result<Binding, BindError> {
             Box::new(meson::MesonReset::new(window()?, *banks, *level))
         } else if stm32::COMPATIBLES.contains(&c) {
             Box::new(stm32::Stm32Rcc::new(window()?))
-        } else if let Some((_, banks)) = tegra::COMPATIBLES.iter().find(|(k, _)| *k == c) {
-            Box::new(tegra::TegraCar::new(window()?, *banks))
+        } else if tegra::COMPATIBLES.iter().any(|(k, _)| *k == c) {
+            match tegra::TegraCar::for_compatible(window()?, c) {
+                Some(driver) => Box::new(driver),
+                None => continue,
+            }
         } else if c == imx::COMPATIBLE {
             Box::new(imx::ImxSrc::new(window()?))
         } else if aspeed::COMPATIBLES.contains(&c) {

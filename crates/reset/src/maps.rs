@@ -95,6 +95,8 @@ const RCAR_VENDORS: &[&str] = &["renesas,"];
 const ROCKCHIP_VENDORS: &[&str] = &["rockchip,"];
 const QCOM_VENDORS: &[&str] = &["qcom,"];
 const IMX_VENDORS: &[&str] = &["fsl,"];
+const TEGRA_VENDORS: &[&str] = &["nvidia,"];
+const MFD_VENDORS: &[&str] = &["allwinner,"];
 
 fn from_vendor(compatible: &str, vendors: &[&str]) -> bool {
     vendors.iter().any(|v| compatible.starts_with(v))
@@ -412,5 +414,205 @@ mod tegra_tests {
                 assert_eq!(ours.map(|(_, b)| *b), Some(banks), "{c}");
             }
         }
+    }
+}
+
+/// One register access of a Tegra special reset's handler, in the order the kernel makes it
+/// (`special_resets[].assert` / `.deassert` in `data/reset-maps/tegra-car.json`). Offsets are
+/// from the CAR base; `reg_name` is the register's macro as the kernel source spells it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum CarStep {
+    /// `writel(value, base + reg)`.
+    Write {
+        /// Register offset.
+        reg: u64,
+        /// Register name.
+        reg_name: String,
+        /// Value written.
+        value: u32,
+    },
+    /// Read the register, OR in `mask`, write it back.
+    SetBits {
+        /// Register offset.
+        reg: u64,
+        /// Register name.
+        reg_name: String,
+        /// Bits set.
+        mask: u32,
+    },
+    /// Read the register, AND out `mask`, write it back.
+    ClearBits {
+        /// Register offset.
+        reg: u64,
+        /// Register name.
+        reg_name: String,
+        /// Bits cleared.
+        mask: u32,
+    },
+    /// A read whose value is unused (the kernel's write barrier).
+    Read {
+        /// Register offset.
+        reg: u64,
+        /// Register name.
+        reg_name: String,
+    },
+    /// `udelay(us)`.
+    Udelay {
+        /// Microseconds.
+        us: u32,
+    },
+}
+
+/// A reset past a Tegra CAR's peripheral banks, driven by the SoC's own handlers.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TegraSpecialReset {
+    /// The DT id (`banks * 32 + n`).
+    pub id: u32,
+    /// The binding's name for it (`TEGRA210_RST_ADSP`).
+    pub symbol: String,
+    /// What the assert handler does.
+    pub assert: Vec<CarStep>,
+    /// What the deassert handler does.
+    pub deassert: Vec<CarStep>,
+}
+
+/// One Tegra CAR (`tables[]` of `data/reset-maps/tegra-car.json`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct TegraTable {
+    /// The SoC's name (`tegra210-car`).
+    pub name: String,
+    /// Compatibles.
+    pub compatibles: Vec<String>,
+    /// Peripheral reset banks (`periph_banks`).
+    pub banks: u32,
+    /// The kernel's `nr_resets`: `banks * 32` plus the special resets.
+    pub nr_resets: u32,
+    /// The special resets, in id order.
+    #[serde(default)]
+    pub special_resets: Vec<TegraSpecialReset>,
+}
+
+const TEGRA_JSON: &str = include_str!("../../../data/reset-maps/tegra-car.json");
+
+/// The Tegra CAR a compatible names.
+pub fn tegra(compatible: &str) -> Option<&'static TegraTable> {
+    static TABLES: OnceLock<Vec<TegraTable>> = OnceLock::new();
+    if !from_vendor(compatible, TEGRA_VENDORS) {
+        return None;
+    }
+    tables(&TABLES, TEGRA_JSON).iter().find(|t| t.compatibles.iter().any(|c| c == compatible))
+}
+
+/// A reset controller one cell of a multi-function device is: its registers are `size` bytes at
+/// `offset` from the start of the parent's first `reg`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MfdCell {
+    /// The compatible the cell gives to the parent's child node it is matched with.
+    pub of_compatible: String,
+    /// The cell's platform device name.
+    pub name: String,
+    /// Offset of the registers from the parent's first `reg`.
+    pub offset: u64,
+    /// Size of the register window.
+    pub size: u64,
+}
+
+/// A multi-function device whose driver creates reset controllers as cells
+/// (`mfd_parents` of `data/reset-maps/reset-simple.json`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct MfdParent {
+    /// The kernel's cell-set name (`sun6i_a31_prcm_data`).
+    pub name: String,
+    /// The parent's compatibles.
+    pub compatibles: Vec<String>,
+    /// The MFD driver.
+    pub file: String,
+    /// Its reset-controller cells.
+    pub cells: Vec<MfdCell>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MfdFile {
+    mfd_parents: Vec<MfdParent>,
+}
+
+const RESET_SIMPLE_JSON: &str = include_str!("../../../data/reset-maps/reset-simple.json");
+
+/// The multi-function device a compatible probes, if its driver creates reset controllers.
+pub fn mfd_parent(compatible: &str) -> Option<&'static MfdParent> {
+    static PARENTS: OnceLock<Vec<MfdParent>> = OnceLock::new();
+    if !from_vendor(compatible, MFD_VENDORS) {
+        return None;
+    }
+    PARENTS
+        .get_or_init(|| {
+            serde_json::from_str::<MfdFile>(RESET_SIMPLE_JSON).map(|f| f.mfd_parents).unwrap_or_default()
+        })
+        .iter()
+        .find(|p| p.compatibles.iter().any(|c| c == compatible))
+}
+
+#[cfg(test)]
+mod tegra_and_mfd_tests {
+    use super::*;
+
+    #[test]
+    fn embedded_tegra_and_mfd_data_parse_completely() {
+        let cars = serde_json::from_str::<TableFile<TegraTable>>(TEGRA_JSON).unwrap();
+        assert_eq!(cars.tables.len(), 6);
+        let mfd = serde_json::from_str::<MfdFile>(RESET_SIMPLE_JSON).unwrap();
+        assert_eq!(mfd.mfd_parents.len(), 2);
+        for c in cars.tables.iter().flat_map(|t| &t.compatibles) {
+            assert!(from_vendor(c, TEGRA_VENDORS) && tegra(c).is_some(), "{c}");
+        }
+        for c in mfd.mfd_parents.iter().flat_map(|p| &p.compatibles) {
+            assert!(from_vendor(c, MFD_VENDORS) && mfd_parent(c).is_some(), "{c}");
+        }
+    }
+
+    // clk-tegra210.c: TEGRA210_RST_DFLL_DVCO (224) sets / clears bit 0 of RST_DFLL_DVCO (0x2F4),
+    // each followed by a read of it; TEGRA210_RST_ADSP (225) writes GENMASK(26, 21) | BIT(7) to
+    // RST_DEV_Y_SET, and releases BIT(21) first, 5 us before GENMASK(26, 22) | BIT(7).
+    #[test]
+    fn tegra210_special_resets_are_the_kernels_handlers() {
+        let t210 = tegra("nvidia,tegra210-car").unwrap();
+        assert_eq!((t210.banks, t210.nr_resets), (7, 226));
+        let dvco = &t210.special_resets[0];
+        assert_eq!((dvco.id, dvco.symbol.as_str()), (224, "TEGRA210_RST_DFLL_DVCO"));
+        let name = "RST_DFLL_DVCO".to_string();
+        assert_eq!(
+            dvco.assert,
+            [
+                CarStep::SetBits { reg: 0x2F4, reg_name: name.clone(), mask: 1 },
+                CarStep::Read { reg: 0x2F4, reg_name: name.clone() }
+            ]
+        );
+        assert_eq!(dvco.deassert[0], CarStep::ClearBits { reg: 0x2F4, reg_name: name, mask: 1 });
+        let adsp = &t210.special_resets[1];
+        assert_eq!(adsp.id, 225);
+        let set = "CLK_RST_CONTROLLER_RST_DEV_Y_SET".to_string();
+        let clr = "CLK_RST_CONTROLLER_RST_DEV_Y_CLR".to_string();
+        assert_eq!(adsp.assert, [CarStep::Write { reg: 0x2A8, reg_name: set, value: 0x07E0_0080 }]);
+        assert_eq!(
+            adsp.deassert,
+            [
+                CarStep::Write { reg: 0x2AC, reg_name: clr.clone(), value: 0x0020_0000 },
+                CarStep::Udelay { us: 5 },
+                CarStep::Write { reg: 0x2AC, reg_name: clr, value: 0x07C0_0080 }
+            ]
+        );
+    }
+
+    // drivers/mfd/sun6i-prcm.c: both PRCMs give their "allwinner,sun6i-a31-clock-reset" cell
+    // DEFINE_RES_MEM(0xb0, 4).
+    #[test]
+    fn sun6i_prcm_reset_cell_is_four_bytes_at_0xb0() {
+        for prcm in ["allwinner,sun6i-a31-prcm", "allwinner,sun8i-a23-prcm"] {
+            let parent = mfd_parent(prcm).unwrap();
+            let cell = parent.cells.iter().find(|c| c.of_compatible == "allwinner,sun6i-a31-clock-reset");
+            assert_eq!(cell.map(|c| (c.offset, c.size)), Some((0xB0, 4)), "{prcm}");
+        }
+        assert!(mfd_parent("allwinner,sun9i-a80-prcm").is_none());
     }
 }
