@@ -250,25 +250,35 @@ fn check_reset_required(
 }
 
 /// The generic reset of `node` through /dev/mem, as `platreset reset --backend devmem
-/// --write-hardware` does it (the policy's refusals still apply: no --force here).
-fn generic_reset_of(dtb: &std::path::Path, node: &str) -> Result<(), String> {
+/// --write-hardware` does it, through the same library call (the policy's refusals still apply:
+/// no --force here). Returns the report of the accesses made, as `platreset reset` prints it; on
+/// failure the error followed by that report.
+fn generic_reset_of(dtb: &std::path::Path, node: &str) -> Result<String, String> {
+    use platreset_reset::perform::{reset_node, Failure, LineSelect, NodeError, Operation};
     let blob = std::fs::read(dtb).map_err(|e| format!("cannot read {}: {e}", dtb.display()))?;
-    let args = crate::reset::ResetArgs {
-        dtb: dtb.to_path_buf(),
-        node: node.to_string(),
-        line: None,
-        assert: false,
-        deassert: false,
-        backend: crate::reset::Backend::Devmem,
-        write_hardware: true,
-        force: false,
-        devmem: "/dev/mem".into(),
-        lock: platreset_devmem::DEFAULT_LOCK.into(),
-        pulse_us: platreset_reset::DEFAULT_PULSE_US,
-        format: crate::reset::Format::Text,
-        policy: PolicyArgs::defaults(),
-    };
-    crate::reset::run_on(&blob, &dtb.display().to_string(), &args).map_err(|e| e.to_string())
+    let file = dtb.display().to_string();
+    let fdt = Fdt::parse(&blob).map_err(|e| format!("invalid DTB {file}: {e}"))?;
+    let target = fdt.resolve(node).map_err(|e| format!("{e} (in {file})"))?;
+    let topology = Topology::build(&fdt);
+    let pulse_us = platreset_reset::DEFAULT_PULSE_US;
+    let policy_args = PolicyArgs::defaults();
+    let policy = policy_args.policy(pulse_us).map_err(|e| e.to_string())?;
+    let acpi = policy_args.acpi_devices().map_err(|e| e.to_string())?;
+    let verdict = Evaluator::new(&policy, &topology, &acpi).verdict(target.id());
+    let result =
+        reset_node(&topology, target.id(), &LineSelect::All, Operation::Reset, pulse_us, |windows| {
+            crate::reset::refuse_unless_eligible(&verdict, &target.path())?;
+            let (devmem, lock) =
+                (std::path::Path::new("/dev/mem"), std::path::Path::new(platreset_devmem::DEFAULT_LOCK));
+            crate::reset::open_devmem(devmem, lock, windows)
+        });
+    match result {
+        Ok(report) => Ok(crate::reset::report_text(&report)),
+        Err(NodeError::Failed(Failure { report, error })) => {
+            Err(format!("cannot reset {node}: {error}\n{}", crate::reset::report_text(&report)))
+        }
+        Err(e) => Err(format!("cannot reset {node}: {e}")),
+    }
 }
 
 /// The IOMMU group of a device VFIO is to open, or why it cannot be opened: not on
@@ -585,8 +595,8 @@ pub fn run(args: &HostArgs) -> Result<(), CliError> {
                             let node = dt_path.clone().ok_or_else(|| {
                                 format!("{e}; and {name} has no DT node for a generic reset")
                             })?;
-                            generic_reset_of(&dtb, &node).map(|()| {
-                                format!("{name}: VFIO could not ({e}); reset through its reset controllers")
+                            generic_reset_of(&dtb, &node).map(|report| {
+                                format!("{name}: VFIO could not ({e}); reset through its reset controllers:\n{report}")
                             })
                         }
                         Err(e) => {

@@ -1,14 +1,18 @@
 //! `platreset reset`: what resetting a device through its reset controllers does, register by
-//! register, exactly as the kernel's drivers would do it. The default backend records and
-//! writes nothing.
+//! register, exactly as the kernel's drivers would do it, through the library's one call for it
+//! (`platreset_reset::perform::reset_node`). The default backend records and writes nothing.
+//! When a line fails, the report is printed all the same — the lines done, the failed one, the
+//! undo of the lines before it — with the error (a JSON `"error"` field), and the exit status is 1.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use platreset_fdt::Fdt;
-use platreset_policy::policy::{Evaluator, Reason};
-use platreset_reset::perform::{bind_lines, perform, LineOutcome, LineSelect, Operation};
+use platreset_policy::policy::{Evaluator, Reason, Verdict};
+use platreset_reset::perform::{
+    reset_node, ControllerWindow, Failure, LineSelect, NodeError, Operation, Report,
+};
 use platreset_reset::{MmioOp, Trace, DEFAULT_PULSE_US};
 use platreset_topology::Topology;
 use serde_json::json;
@@ -78,11 +82,15 @@ pub struct ResetArgs {
     pub policy: PolicyArgs,
 }
 
-/// A register access of line `line` (its position in `resets`), as `reset --format json` prints it.
-fn op_json(op: &MmioOp, line: usize) -> serde_json::Value {
+/// A register access of line `line` (its position in `resets`), as `reset --format json` prints it;
+/// an access undoing the line after a later line failed carries `"undo": true`.
+fn op_json(op: &MmioOp, line: usize, undo: bool) -> serde_json::Value {
     let mut value = crate::json::op(op);
     if let Some(object) = value.as_object_mut() {
         object.insert("line".into(), line.into());
+        if undo {
+            object.insert("undo".into(), true.into());
+        }
     }
     value
 }
@@ -127,86 +135,72 @@ pub fn run_on(blob: &[u8], file: &str, args: &ResetArgs) -> Result<(), CliError>
         _ => Operation::Reset,
     };
     let fail = |source| CliError::Reset { file: file.clone(), source: Box::new(source) };
-    let lines = bind_lines(&fdt, &topology, node.id(), &select).map_err(fail)?;
     let policy = args.policy.policy(args.pulse_us)?;
     let acpi = args.policy.acpi_devices()?;
     let verdict = Evaluator::new(&policy, &topology, &acpi).verdict(node.id());
-    let outcomes = match args.backend {
+    let result = match args.backend {
         Backend::Trace => {
-            let mut trace = Trace::new();
-            perform(&fdt, node.id(), &lines, operation, &mut trace, args.pulse_us).map_err(fail)?
+            reset_node(&topology, node.id(), &select, operation, args.pulse_us, |_| Ok(Trace::new()))
         }
-        Backend::Devmem => {
+        Backend::Devmem => reset_node(&topology, node.id(), &select, operation, args.pulse_us, |windows| {
             if !args.write_hardware {
                 return Err(CliError::Refused(
                     "--backend devmem writes real registers: add --write-hardware to mean it (leave both out for a dry run)".into(),
                 ));
             }
-            if !verdict.eligible() && !args.force {
-                let reasons: Vec<String> = verdict.reasons.iter().map(ToString::to_string).collect();
-                return Err(CliError::Refused(format!(
-                    "the policy refuses {}: {}; --force acts anyway",
-                    node.path(),
-                    reasons.join("; ")
-                )));
+            if !args.force {
+                refuse_unless_eligible(&verdict, &node.path())?;
             }
-            let mut windows = Vec::new();
-            for line in &lines {
-                let controller = fdt.node(line.line.controller()).map(|c| c.path()).unwrap_or_default();
-                let reg = fdt.node(line.line.controller()).map(|c| c.reg_cpu());
-                match reg {
-                    Some(Ok(regs)) if !regs.is_empty() => windows.push(platreset_reset::Window {
-                        base: platreset_reset::PhysAddr::new(regs[0].address),
-                        size: regs[0].size,
-                    }),
-                    _ => {
-                        return Err(CliError::Refused(format!(
-                            "controller {controller} has no usable reg to map"
-                        )))
-                    }
-                }
-                eprintln!(
-                    "platreset: warning: writing {controller}'s registers behind the kernel's back: its own driver may be using them"
-                );
-            }
-            let mut mem = platreset_devmem::DevMem::open(&args.devmem, &args.lock, &windows)
-                .map_err(|e| CliError::Refused(devmem_refusal(&e)))?;
-            perform(&fdt, node.id(), &lines, operation, &mut mem, args.pulse_us).map_err(fail)?
-        }
+            open_devmem(&args.devmem, &args.lock, windows)
+        }),
+    };
+    let (report, error) = match result {
+        Ok(report) => (report, None),
+        Err(NodeError::Lines(e)) => return Err(fail(e)),
+        Err(NodeError::Backend(e)) => return Err(e),
+        Err(NodeError::Failed(Failure { report, error })) => (report, Some(error)),
     };
     // Warn about each line acted on that other nodes share: they are reset too.
-    let warnings: Vec<String> = verdict
+    let mut warnings: Vec<String> = verdict
         .failed()
         .filter_map(|r| match r {
-            Reason::SharedLine { index, .. } => outcomes
-                .iter()
+            Reason::SharedLine { index, .. } => report
+                .lines()
                 .any(|o| o.index == *index)
                 .then(|| format!("{r}: acting on it acts on them too")),
             _ => None,
         })
         .collect();
-    let controller = |o: &LineOutcome| fdt.node(o.line.controller()).map(|c| c.path()).unwrap_or_default();
+    // Linux ignores a failed undo; say what it leaves behind.
+    warnings.extend(report.undone().filter_map(|o| {
+        let e = o.error.as_ref()?;
+        let left = if o.action == Operation::Deassert { "asserted" } else { "deasserted" };
+        Some(format!("undoing line {} failed, so it may be left {left}: {e}", o.index))
+    }));
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => {
-            let doc = json!({
+            let mut doc = json!({
                 "node": node.path(),
                 "method": verdict.method.as_str(),
-                "operation": match operation { Operation::Reset => "reset", Operation::Assert => "assert", Operation::Deassert => "deassert" },
+                "operation": operation.as_str(),
                 "backend": match args.backend { Backend::Trace => "trace", Backend::Devmem => "devmem" },
-                "lines": outcomes.iter().map(|o| json!({
-                    "controller": controller(o),
+                "lines": report.lines().map(|o| json!({
+                    "controller": o.controller,
                     "args": o.line.args(),
                     "driver": o.driver,
                     "mode": o.mode.map(|m| m.as_str()),
                     "index": o.index,
                     "name": o.name,
                 })).collect::<Vec<_>>(),
-                "ops": outcomes.iter().flat_map(|o| o.ops.iter().map(|op| op_json(op, o.index))).collect::<Vec<_>>(),
+                "ops": report.steps.iter().flat_map(|o| o.ops.iter().map(|op| op_json(op, o.index, o.undo))).collect::<Vec<_>>(),
                 "warnings": warnings,
                 "verdict": {"eligible": verdict.eligible(), "method": verdict.method.as_str(),
                             "reasons": verdict.reasons.iter().map(ToString::to_string).collect::<Vec<_>>()},
             });
+            if let (Some(error), Some(object)) = (&error, doc.as_object_mut()) {
+                object.insert("error".into(), error.to_string().into());
+            }
             writeln!(out, "{doc}")?;
         }
         Format::Text => {
@@ -216,34 +210,86 @@ pub fn run_on(blob: &[u8], file: &str, args: &ResetArgs) -> Result<(), CliError>
                     writeln!(out, "{} ({}): written through {}", node.path(), file, args.devmem.display())?
                 }
             }
-            for o in &outcomes {
-                let args_text: Vec<String> = o.line.args().iter().map(u32::to_string).collect();
-                let how = match o.mode {
-                    Some(platreset_reset::Mode::Kernel) => "the kernel driver's reset sequence".to_string(),
-                    Some(platreset_reset::Mode::Pulse { us }) => {
-                        format!("pulse: assert, {us} us, deassert (the driver has no reset sequence)")
-                    }
-                    None => "single operation".to_string(),
-                };
-                let name = o.name.as_ref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
-                writeln!(
-                    out,
-                    "  line {}{name}: {} <{}>, driver {}, {how}",
-                    o.index,
-                    controller(o),
-                    args_text.join(" "),
-                    o.driver
-                )?;
-                for op in &o.ops {
-                    writeln!(out, "    {}", op_text(op))?;
-                }
-            }
+            write!(out, "{}", report_text(&report))?;
             for w in &warnings {
                 writeln!(out, "warning: {w}")?;
             }
         }
     }
-    Ok(())
+    match error {
+        None => Ok(()),
+        Some(error) => Err(fail(*error)),
+    }
+}
+
+/// The report as `platreset reset` prints it for people: each line with its accesses, then the
+/// undo of the lines before a failed one, each with its own, and what failed.
+pub(crate) fn report_text(report: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    for o in &report.steps {
+        let args_text: Vec<String> = o.line.args().iter().map(u32::to_string).collect();
+        let name = o.name.as_ref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+        let line = format!(
+            "line {}{name}: {} <{}>, driver {}",
+            o.index,
+            o.controller,
+            args_text.join(" "),
+            o.driver
+        );
+        let _ = if o.undo {
+            writeln!(text, "  undo {line}: {} (a later line failed)", o.action.as_str())
+        } else {
+            let how = match o.mode {
+                Some(platreset_reset::Mode::Kernel) => "the kernel driver's reset sequence".to_string(),
+                Some(platreset_reset::Mode::Pulse { us }) => {
+                    format!("pulse: assert, {us} us, deassert (the driver has no reset sequence)")
+                }
+                None => "single operation".to_string(),
+            };
+            writeln!(text, "  {line}, {how}")
+        };
+        for op in &o.ops {
+            let _ = writeln!(text, "    {}", op_text(op));
+        }
+        match &o.error {
+            Some(e) => {
+                let _ = writeln!(text, "    failed: {e}");
+            }
+            // Linux's deassert without a .deassert operation, for one: nothing to write.
+            None if o.ops.is_empty() => {
+                let _ = writeln!(text, "    no register access: nothing to do for this driver");
+            }
+            None => {}
+        }
+    }
+    text
+}
+
+/// Refuses a device the policy refuses (the caller decides whether `--force` lifts it).
+pub(crate) fn refuse_unless_eligible(verdict: &Verdict, node: &str) -> Result<(), CliError> {
+    if verdict.eligible() {
+        return Ok(());
+    }
+    let reasons: Vec<String> = verdict.reasons.iter().map(ToString::to_string).collect();
+    Err(CliError::Refused(format!("the policy refuses {node}: {}; --force acts anyway", reasons.join("; "))))
+}
+
+/// Opens `devmem` for exactly the controllers' register windows, warning for each that its own
+/// driver may be using the registers.
+pub(crate) fn open_devmem(
+    devmem: &Path,
+    lock: &Path,
+    windows: &[ControllerWindow],
+) -> Result<platreset_devmem::DevMem, CliError> {
+    for w in windows {
+        eprintln!(
+            "platreset: warning: writing {}'s registers behind the kernel's back: its own driver may be using them",
+            w.controller
+        );
+    }
+    let windows: Vec<platreset_reset::Window> = windows.iter().map(|w| w.window).collect();
+    platreset_devmem::DevMem::open(devmem, lock, &windows).map_err(|e| CliError::Refused(devmem_refusal(&e)))
 }
 
 /// A `/dev/mem` failure in words: an EPERM (or EACCES) from mapping a window is the kernel's devmem

@@ -1,4 +1,6 @@
-//! Reset controls with Linux's consumer semantics (drivers/reset/core.c, REFERENCE §3).
+//! Reset controls with Linux's consumer semantics (drivers/reset/core.c, REFERENCE §3). Every
+//! hardware operation platreset performs on a node's lines goes through here
+//! ([`crate::perform`] takes each line as an exclusive control, as the kernel's array get does).
 //!
 //! - **Exclusive** controls have one holder: requesting an acquired exclusive control for a line
 //!   that already has one is `Busy`. An exclusive control may be requested *released*; it must

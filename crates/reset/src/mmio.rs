@@ -110,3 +110,27 @@ pub trait Mmio {
         self.write32(reg, new)
     }
 }
+
+/// A backend lent to a caller that takes one by value ([`crate::perform::reset_node`]'s opener),
+/// so the owner can look at it afterwards.
+impl<M: Mmio + ?Sized> Mmio for &mut M {
+    fn read32(&mut self, reg: &Reg) -> Result<u32, MmioError> {
+        (**self).read32(reg)
+    }
+
+    fn write32(&mut self, reg: &Reg, value: u32) -> Result<(), MmioError> {
+        (**self).write32(reg, value)
+    }
+
+    fn delay_us(&mut self, us: u32) -> Result<(), MmioError> {
+        (**self).delay_us(us)
+    }
+
+    fn poll32(&mut self, reg: &Reg, mask: u32, expect: u32, timeout_us: u32) -> Result<u32, MmioError> {
+        (**self).poll32(reg, mask, expect, timeout_us)
+    }
+
+    fn update32(&mut self, reg: &Reg, clear: u32, set: u32, only_if_changed: bool) -> Result<(), MmioError> {
+        (**self).update32(reg, clear, set, only_if_changed)
+    }
+}

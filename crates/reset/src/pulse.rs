@@ -43,7 +43,9 @@ pub fn mode_of(ops: &dyn ResetOps, pulse_us: u32) -> Option<Mode> {
     }
 }
 
-/// Resets line `id` in the mode [`mode_of`] gives.
+/// Resets line `id` in the mode [`mode_of`] gives, calling the driver directly (one line, no
+/// framework: the worked examples' view of a driver). [`crate::perform`] does the same sequence
+/// through the reset framework's controls, with the array rules around it.
 pub fn reset_line(
     ops: &dyn ResetOps,
     mmio: &mut dyn Mmio,
