@@ -185,6 +185,12 @@ impl FakeMem {
     fn lock(&self) -> String {
         self.dir.join("lock").display().to_string()
     }
+    fn set_word(&self, addr: u64, value: u32) {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(self.dir.join("mem")).unwrap();
+        f.seek(SeekFrom::Start(addr)).unwrap();
+        f.write_all(&value.to_le_bytes()).unwrap();
+    }
     fn word(&self, addr: u64) -> u32 {
         use std::io::{Read, Seek, SeekFrom};
         let mut f = std::fs::File::open(self.dir.join("mem")).unwrap();
@@ -308,4 +314,177 @@ fn real_corpus_nodes_reset_as_the_worked_examples_say() {
             expected.iter().map(|(o, a, v)| (o.to_string(), *a, *v)).collect();
         assert_eq!(ops, expected, "{file} {node}");
     }
+}
+
+/// Two-line devices whose second line fails when acted on (inline, compiled with dtc; addresses
+/// below the fake /dev/mem's end):
+/// - `snps,dw-high-reset` at 0x80000: line 0 of `dma@90000` is id 3, RESET0 (0x80000) bit 3.
+/// - `altr,rst-mgr` at 0x81000 with a window of 0x14 bytes: module resets start at +0x10, so id 33
+///   (bank 1, +0x14) translates but lies past the window: the driver refuses it when acting.
+/// - `twice@91000` lists one line twice, which Linux's exclusive array get refuses (-EBUSY).
+const TWO_LINES: &str = r#"/dts-v1/;
+/ {
+    #address-cells = <1>; #size-cells = <1>;
+    high: reset-controller@80000 { compatible = "snps,dw-high-reset"; reg = <0x80000 0x8>; #reset-cells = <1>; };
+    rst: rstmgr@81000 { compatible = "altr,rst-mgr"; reg = <0x81000 0x14>; #reset-cells = <1>; };
+    dma@90000 { reg = <0x90000 0x1000>; resets = <&high 3>, <&rst 33>; reset-names = "bus", "core"; };
+    twice@91000 { reg = <0x91000 0x1000>; resets = <&high 4>, <&high 4>; };
+};
+"#;
+
+/// `TWO_LINES` compiled into `dir`, as a path.
+fn two_lines_dtb(dir: &std::path::Path) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let dts = dir.join("two-lines.dts");
+    std::fs::write(&dts, TWO_LINES).unwrap();
+    let dtb = dir.join("two-lines.dtb");
+    std::fs::write(&dtb, platreset_testkit::compile_dts(&dts)).unwrap();
+    dtb.display().to_string()
+}
+
+/// A failed command's JSON on stdout, checking it failed with `needle` on stderr.
+fn failed_json(args: &[&str], needle: &str) -> Value {
+    let out = platreset(args);
+    assert_eq!(out.status.code(), Some(1), "{args:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("platreset: cannot reset: ") && err.contains(needle), "{args:?}: {err}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// (line, undo, op, addr, value) of each access of a JSON report.
+fn json_ops(doc: &Value) -> Vec<(u64, bool, String, u64, u64)> {
+    doc["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["line"].as_u64().unwrap(),
+                o.get("undo").is_some_and(|u| u == true),
+                o["op"].as_str().unwrap().to_string(),
+                o["addr"].as_u64().unwrap_or(0),
+                o["value"].as_u64().or(o["us"].as_u64()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_failed_second_line_prints_the_report_with_the_undo_and_an_error_field() {
+    let dir = std::env::temp_dir().join(format!("platreset-reset-undo-{}", std::process::id()));
+    let dtb = two_lines_dtb(&dir);
+    let needle =
+        "/dma@90000, reset line 1 on controller /rstmgr@81000: reset id 33 maps to offset 0x14, outside";
+    let doc = failed_json(&["reset", &dtb, "/dma@90000", "--assert", "--format", "json"], needle);
+    let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["node", "method", "operation", "backend", "lines", "ops", "warnings", "verdict", "error"]
+    );
+    assert!(doc["error"].as_str().unwrap().contains(needle), "{}", doc["error"]);
+    assert_eq!(doc["operation"], "assert");
+    assert_eq!(
+        doc["lines"],
+        json!([
+            {"controller": "/reset-controller@80000", "args": [3], "driver": "reset-simple", "mode": null,
+             "index": 0, "name": "bus"},
+            {"controller": "/rstmgr@81000", "args": [33], "driver": "reset-socfpga", "mode": null,
+             "index": 1, "name": "core"}
+        ]),
+        "the line done and the line that failed"
+    );
+    // Line 0 asserted (bit 3 set), line 1 refused before any access, line 0 deasserted again.
+    assert_eq!(
+        json_ops(&doc),
+        [
+            (0, false, "read32".into(), 0x80000, 0),
+            (0, false, "write32".into(), 0x80000, 8),
+            (0, true, "read32".into(), 0x80000, 8),
+            (0, true, "write32".into(), 0x80000, 0),
+        ]
+    );
+    assert_eq!(doc["ops"][2]["undo"], true);
+    assert!(doc["ops"][1].get("undo").is_none(), "only the undo's accesses say so");
+
+    // The text report shows the same, the undo under its own heading.
+    let out = platreset(&["reset", &dtb, "/dma@90000", "--assert"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let wanted = [
+        "  line 0 \"bus\": /reset-controller@80000 <3>, driver reset-simple, single operation",
+        "    write32 0x00080000 RESET0       <- 0x00000008",
+        "  line 1 \"core\": /rstmgr@81000 <33>, driver reset-socfpga, single operation",
+        "    failed: /dma@90000, reset line 1",
+        "  undo line 0 \"bus\": /reset-controller@80000 <3>, driver reset-simple: deassert (a later line failed)",
+        "    write32 0x00080000 RESET0       <- 0x00000000",
+    ];
+    let mut rest = text.as_ref();
+    for w in wanted {
+        let at = rest.find(w).unwrap_or_else(|| panic!("{w:?} not in order in:\n{text}"));
+        rest = &rest[at + w.len()..];
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_failed_second_reset_prints_the_first_lines_pulse_and_no_undo() {
+    let dir = std::env::temp_dir().join(format!("platreset-reset-undo-pulse-{}", std::process::id()));
+    let dtb = two_lines_dtb(&dir);
+    let doc =
+        failed_json(&["reset", &dtb, "/dma@90000", "--format", "json"], "outside the controller's window");
+    assert_eq!(doc["lines"][0]["mode"], "pulse");
+    assert_eq!(doc["lines"][1]["mode"], "pulse");
+    assert_eq!(
+        json_ops(&doc),
+        [
+            (0, false, "read32".into(), 0x80000, 0),
+            (0, false, "write32".into(), 0x80000, 8),
+            (0, false, "delay_us".into(), 0, 10),
+            (0, false, "read32".into(), 0x80000, 8),
+            (0, false, "write32".into(), 0x80000, 0),
+        ],
+        "a completed pulse is not undone (Linux's array reset undoes nothing)"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_line_listed_twice_is_refused_with_an_empty_report() {
+    let dir = std::env::temp_dir().join(format!("platreset-reset-twice-{}", std::process::id()));
+    let dtb = two_lines_dtb(&dir);
+    let doc = failed_json(&["reset", &dtb, "/twice@91000", "--format", "json"], "-EBUSY");
+    assert_eq!(doc["ops"], json!([]));
+    assert_eq!(doc["lines"], json!([]));
+    assert!(
+        doc["error"].as_str().unwrap().contains("reset lines 0 and 1 are the same line"),
+        "{}",
+        doc["error"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn devmem_keeps_the_record_of_the_writes_made_before_a_failure_and_undoes_them() {
+    let fake = FakeMem::new("undo");
+    let dtb = two_lines_dtb(&fake.dir);
+    // Another device's line (bit 0) is asserted in RESET0: it must stay so.
+    fake.set_word(0x80000, 0x1);
+    let (mem, lock) = (fake.mem(), fake.lock());
+    let base = ["reset", &dtb, "/dma@90000", "--backend", "devmem", "--write-hardware", "--force"];
+    let mut args = base.to_vec();
+    args.extend(["--devmem", &mem, "--lock", &lock, "--assert", "--format", "json"]);
+    let doc = failed_json(&args, "outside the controller's window");
+    assert_eq!(doc["backend"], "devmem");
+    assert_eq!(
+        json_ops(&doc),
+        [
+            (0, false, "read32".into(), 0x80000, 1),
+            (0, false, "write32".into(), 0x80000, 9),
+            (0, true, "read32".into(), 0x80000, 9),
+            (0, true, "write32".into(), 0x80000, 1),
+        ],
+        "the writes that really happened, the undo's included"
+    );
+    assert_eq!(fake.word(0x80000), 0x1, "line 0 is back as it was");
+    assert_eq!(fake.word(0x81010), 0, "the second controller was never written");
 }
