@@ -5,7 +5,9 @@
 //! Owns: mapping exactly the pages of the register windows it is opened for (nothing else of
 //! physical memory is reachable through it), refusing any access outside those windows or not
 //! 32-bit aligned, serialising platreset processes with an exclusive lock file, and recording
-//! every access like the dry-run trace. Must not: decide whether an access is wise (callers
+//! every access like the dry-run trace — each once it has reached the device (a poll when it
+//! starts), none that was refused, so the record a caller takes after a failure holds exactly the
+//! writes that really happened. Must not: decide whether an access is wise (callers
 //! gate it behind `--write-hardware` and the policy), or be used by anything but the CLI.
 //!
 //! Tests use a temporary file in place of `/dev/mem`: the mapping code is the same.
@@ -316,6 +318,29 @@ mod tests {
             ops[..],
             [MmioOp::Write32 { .. }, MmioOp::DelayUs { us: 5 }, MmioOp::Read32 { value: 1, .. }]
         ));
+    }
+
+    #[test]
+    fn a_refused_access_is_not_recorded_and_the_accesses_before_it_stay_recorded() {
+        // perform() takes the record after each step, failed ones included: what was written
+        // before a failure must still be there, and nothing that did not happen.
+        let stand = Stand::new("record-error");
+        let mut mem = DevMem::open(&stand.mem(), &stand.lock(), &[WINDOW]).unwrap();
+        mem.write32(&reg(0x2010), 7).unwrap();
+        assert!(mem.write32(&reg(0x9000), 1).is_err());
+        assert!(mem.poll32(&reg(0x2010), 0x8, 0x8, 50).is_err(), "bit 3 never sets");
+        let ops = mem.take_ops();
+        assert!(
+            matches!(
+                ops[..],
+                [
+                    MmioOp::Write32 { value: 7, .. },
+                    MmioOp::Poll32 { mask: 0x8, expect: 0x8, timeout_us: 50, .. }
+                ]
+            ),
+            "{ops:?}"
+        );
+        assert_eq!(&stand.bytes()[0x2010..0x2014], &[7, 0, 0, 0]);
     }
 
     #[test]
