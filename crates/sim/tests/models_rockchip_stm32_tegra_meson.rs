@@ -264,7 +264,142 @@ fn tegra_ids_past_the_banks_are_not_lines() {
     assert_eq!(hw.signal(&[192]), None);
     let t210 = platreset_sim::models::tegra::model("nvidia,tegra210-car", &car).unwrap();
     assert_eq!(t210.signal(&[223]), Some(223));
-    assert_eq!(t210.signal(&[224]), None, "TEGRA210_RST_DFLL_DVCO");
+    // Tegra210's binding numbers its two special resets after the seven banks.
+    assert_eq!(t210.signal(&[224]), Some(224), "TEGRA210_RST_DFLL_DVCO");
+    assert_eq!(t210.signal(&[225]), Some(225), "TEGRA210_RST_ADSP");
+    assert_eq!(t210.signal(&[226]), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tegra210 special resets (sim-tegra210-special.dts): CAR at 0x60006000; DFLL DVCO 224 is bit 0
+// of RST_DFLL_DVCO (+0x2F4), ADSP 225 the bank-Y bits 7 and 21-26 (RST_DEVICES_Y +0x2A4, SET
+// +0x2A8, CLR +0x2AC); the steps the kernel's tegra210_reset_assert/deassert take are
+// data/reset-maps/tegra-car.json's special_resets.
+
+fn tegra210() -> Vec<u8> {
+    platreset_testkit::fixture("sim-tegra210-special")
+}
+
+const T210_RST_DFLL_DVCO: u64 = 0x6000_62f4;
+const T210_RST_DEVICES_Y: u64 = 0x6000_62a4;
+const T210_RST_DEV_Y_SET: u64 = 0x6000_62a8;
+const T210_RST_DEV_Y_CLR: u64 = 0x6000_62ac;
+
+#[test]
+fn tegra210_dfll_on_dvco_224_and_dvfs_155_resets_with_the_kernels_writes_and_passes_every_check() {
+    let report = run(&tegra210(), "/clock@70110000", &[]);
+    assert!(report.pass(), "{:#?}", report.checks);
+    // 224: RST_DFLL_DVCO read-modify-written to bit 0 set, then clear; 155: bank W bit 27.
+    assert_eq!(
+        writes(&report),
+        [(T210_RST_DFLL_DVCO, 1), (T210_RST_DFLL_DVCO, 0), (0x6000_6438, 1 << 27), (0x6000_643c, 1 << 27)]
+    );
+}
+
+#[test]
+fn tegra210_adsp_on_225_resets_the_cluster_and_passes_every_check() {
+    let report = run(&tegra210(), "/adsp@702ef000", &[]);
+    assert!(report.pass(), "{:#?}", report.checks);
+    assert_eq!(
+        writes(&report),
+        [
+            (T210_RST_DEV_Y_SET, 0x07e0_0080),
+            (T210_RST_DEV_Y_CLR, 0x0020_0000),
+            (T210_RST_DEV_Y_CLR, 0x07c0_0080)
+        ]
+    );
+    assert!(report.reset_done - report.reset_start >= 6, "1 us held, 5 us between the releases");
+}
+
+#[test]
+fn tegra210_special_resets_follow_their_registers() {
+    with_soc(&tegra210(), |fdt, soc| {
+        let (dfll, adsp) = (id(fdt, "/clock@70110000"), id(fdt, "/adsp@702ef000"));
+        soc.write32(T210_RST_DFLL_DVCO, 0x1, "RST_DFLL_DVCO").unwrap();
+        assert!(soc.in_reset(dfll) && !soc.in_reset(adsp));
+        assert_eq!(soc.read32(T210_RST_DFLL_DVCO, "RST_DFLL_DVCO").unwrap(), 0x1, "read/write");
+        soc.write32(T210_RST_DFLL_DVCO, 0x0, "RST_DFLL_DVCO").unwrap();
+        assert!(!soc.in_reset(dfll));
+        // Any one of the cluster's bank-Y bits holds the ADSP in reset.
+        for bit in [7, 21, 22, 26] {
+            soc.write32(T210_RST_DEV_Y_SET, 1 << bit, "SET").unwrap();
+            assert!(soc.in_reset(adsp), "bit {bit}");
+            assert_eq!(soc.read32(T210_RST_DEVICES_Y, "RST_DEVICES_Y").unwrap(), 1 << bit);
+            soc.write32(T210_RST_DEV_Y_CLR, 1 << bit, "CLR").unwrap();
+            assert!(!soc.in_reset(adsp), "bit {bit}");
+        }
+        soc.write32(T210_RST_DEV_Y_SET, 1 << 20, "SET").unwrap();
+        assert!(!soc.in_reset(adsp), "bit 20 is not the cluster's");
+    });
+}
+
+#[test]
+fn tegra210_special_reset_bits_are_the_ones_the_kernel_data_touches() {
+    use platreset_reset::maps::{tegra as car_table, CarStep};
+    use platreset_sim::models::tegra::{ADSP_BANK_Y_BITS, BANKS, DFLL_DVCO_RST, RST_DFLL_DVCO, SPECIAL};
+    let t210 = car_table("nvidia,tegra210-car").unwrap();
+    let specials = SPECIAL.iter().find(|(c, _)| *c == "nvidia,tegra210-car").unwrap().1;
+    assert_eq!(specials.len(), t210.special_resets.len());
+    let y = BANKS[6];
+    assert_eq!(
+        t210.special_resets[0].assert[0],
+        CarStep::SetBits { reg: RST_DFLL_DVCO, reg_name: "RST_DFLL_DVCO".into(), mask: DFLL_DVCO_RST }
+    );
+    match &t210.special_resets[1].assert[..] {
+        [CarStep::Write { reg, value, .. }] => assert_eq!((*reg, *value), (y.set, ADSP_BANK_Y_BITS)),
+        other => panic!("{other:?}"),
+    }
+    let released = t210.special_resets[1].deassert.iter().fold(0, |bits, step| match step {
+        CarStep::Write { reg, value, .. } if *reg == y.clr => bits | value,
+        _ => bits,
+    });
+    assert_eq!(released, ADSP_BANK_Y_BITS, "the deassert releases every bit the assert set");
+}
+
+#[test]
+fn tegra210_stuck_special_resets_are_caught() {
+    assert_eq!(failed(&run(&tegra210(), "/adsp@702ef000", &[Fault::StuckReset])), STUCK);
+    assert_eq!(failed(&run(&tegra210(), "/clock@70110000", &[Fault::StuckReset])), STUCK);
+}
+
+#[test]
+fn tegra210_a_stuck_special_reset_ignores_writes_to_its_own_bits_only() {
+    use platreset_sim::models::tegra::RST_DFLL_DVCO;
+    let blob = tegra210();
+    let fdt = Fdt::parse(&blob).unwrap();
+    let car = fdt.find_path("/clock@60006000").unwrap();
+    let mut hw = platreset_sim::models::tegra::model("nvidia,tegra210-car", &car).unwrap();
+    hw.stick(224);
+    hw.write(RST_DFLL_DVCO, 0x1, 0).unwrap();
+    assert!(!hw.asserted(224, 0));
+    hw.stick(225);
+    hw.write(0x2A8, 0x07e0_0080 | 1 << 20, 0).unwrap();
+    assert!(!hw.asserted(225, 0), "the ADSP bits are frozen");
+    assert!(hw.asserted(212, 0), "bank Y bit 20 (id 212) is not");
+}
+
+#[test]
+fn tegra210_adsp_released_by_bit_21_alone_stays_in_reset() {
+    // A driver that treats 225 as one bank-Y bit: it asserts the cluster, then releases bit 21 only.
+    let wrong = |mmio: &mut SimMmio<'_>| -> Result<(), String> {
+        write(mmio, T210_RST_DEV_Y_SET, 0x07e0_0080)?;
+        delay(mmio, 1)?;
+        write(mmio, T210_RST_DEV_Y_CLR, 0x0020_0000)
+    };
+    let report = verify_generic(&tegra210(), "/adsp@702ef000", &[], Performer::Custom(&wrong));
+    assert_eq!(failed(&report), LEFT_IN_RESET, "{:#?}", report.checks);
+}
+
+#[test]
+fn tegra210_dfll_dvco_set_through_a_bank_register_never_reaches_the_device() {
+    // Treating 224 as bank 7 bit 0 of a SET/CLR pair the CAR does not have: nothing happens.
+    let wrong = |mmio: &mut SimMmio<'_>| -> Result<(), String> {
+        write(mmio, T210_RST_DEV_Y_SET + 0x100, 0x1)?;
+        delay(mmio, 1)?;
+        write(mmio, T210_RST_DEV_Y_CLR + 0x100, 0x1)
+    };
+    let report = verify_generic(&tegra210(), "/clock@70110000", &[], Performer::Custom(&wrong));
+    assert!(failed(&report).contains(&"the reset reached the device"), "{:#?}", report.checks);
 }
 
 #[test]

@@ -271,6 +271,40 @@ fn sun6i_ahb1_reset_driven_active_high_never_resets_the_device() {
     assert_eq!(failed(&report), LEFT_IN_RESET);
 }
 
+/// The sun6i/sun8i PRCM's APB0 reset register (sun6i-prcm.dts): the `apb0_rst` node has no
+/// `reg`; the block is the PRCM cell's 4 bytes (`mfd_parents` in reset-simple.json: +0xB0).
+#[test]
+fn sun6i_prcm_reset_cell_is_one_active_low_register_of_32_lines() {
+    let path = "/soc/prcm@1f01400/apb0_rst";
+    let mut block = hw("sun6i-prcm", path, "allwinner,sun6i-a31-clock-reset", simple::model);
+    assert_eq!(block.signal(&[31]), Some(31));
+    assert_eq!(block.signal(&[32]), None, "4 bytes: 32 lines");
+    // Offset 0 of the block is PRCM+0xB0; every line starts released (bits set).
+    assert_eq!(block.read(0, 0).unwrap(), !0);
+    block.write(0, !(1 << 3), 0).unwrap();
+    assert!(block.asserted(3, 0) && !block.asserted(4, 0));
+    block.write(0, !0, 0).unwrap();
+    assert!(!block.asserted(3, 0));
+    let cell = maps::mfd_parent("allwinner,sun8i-a23-prcm").unwrap().cells[0].clone();
+    assert_eq!((cell.offset, cell.size), (0xB0, 4));
+}
+
+#[test]
+fn sun6i_prcm_children_the_cell_does_not_go_to_have_no_model() {
+    let blob = platreset_testkit::fixture("sun6i-prcm");
+    let fdt = Fdt::parse(&blob).unwrap();
+    for path in [
+        "/soc/prcm@1f01400/apb0_rst_second",
+        "/soc/prcm@1f11400/apb0_rst_disabled",
+        "/soc/reset-controller-lone",
+    ] {
+        let node = fdt.find_path(path).unwrap();
+        assert!(simple::model("allwinner,sun6i-a31-clock-reset", &node).is_none(), "{path}");
+    }
+    let taken = fdt.find_path("/soc/prcm@1f11400/apb0_rst").unwrap();
+    assert!(simple::model("allwinner,sun6i-a31-clock-reset", &taken).is_some());
+}
+
 #[test]
 fn socfpga_cyclone5_emac1_sets_then_clears_bit_1_of_permodrst_and_passes_every_check() {
     let report = run("sim-simple", "/soc/ethernet@ff702000", &[]);

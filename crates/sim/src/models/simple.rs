@@ -11,6 +11,12 @@
 //! takes its first register from the node's `altr,modrst-offset` (0x10 when absent, as on
 //! Cyclone V, where it is `mpumodrst`; Arria 10 says 0x20). The kernel's `status_active_low`
 //! is the driver's reading of the bit, not hardware, and has no place here.
+//!
+//! The sun6i/sun8i PRCM's APB0 reset register is such a block inside the PRCM: one active-low
+//! register at PRCM+0xB0. Its DT node (`allwinner,sun6i-a31-clock-reset`, a child of the PRCM)
+//! has no `reg`; the block is the 4-byte window the PRCM's cell description gives it
+//! (`mfd_parents` in `data/reset-maps/reset-simple.json`, read through
+//! `platreset_reset::controllers::simple::mfd_cell_window`), so 32 lines.
 
 use std::collections::BTreeMap;
 
@@ -64,7 +70,11 @@ pub fn model(compatible: &str, node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> 
     } else {
         LAYOUTS.iter().find(|(c, _)| *c == compatible)?.1
     };
-    let window = node.reg_cpu().ok()?.first().map(|r| r.size)?;
+    let window = match platreset_reset::controllers::simple::mfd_cell_window(node) {
+        Ok(Some(cell)) => cell.size,
+        Ok(None) => node.reg_cpu().ok()?.first().map(|r| r.size)?,
+        Err(_) => return None,
+    };
     Some(Box::new(SimpleReset::new(layout, window)))
 }
 
