@@ -4,12 +4,13 @@
 //! the SET/CLR strobes read as zero. Binding: one cell, `bank * 32 + bit`.
 //!
 //! Tegra210's binding numbers two more resets after its seven banks (dt-bindings/reset/
-//! tegra210-car.h): `TEGRA210_RST_DFLL_DVCO` 224 is bit 0 (DFLL_DVCO_RST) of RST_DFLL_DVCO at
-//! +0x2F4, a plain read/write register, set while the DFLL's oscillator is held in reset;
-//! `TEGRA210_RST_ADSP` 225 is the audio DSP cluster, whose reset inputs are bank-Y bits 7 (the
-//! ADSP itself, the clock binding's `TEGRA210_CLK_ADSP` 199) and 21–26 (its NEON unit, 218, and
-//! the rest of the cluster): the cluster is held in reset while any of them is set. Tegra124's
-//! DFLL DVCO (192) is not modelled (platreset does not drive it either).
+//! tegra210-car.h): `TEGRA210_RST_DFLL_DVCO` 224 is bit 0 (the kernel's
+//! `DVFS_DFLL_RESET_SHIFT`) of RST_DFLL_DVCO at +0x2F4, a plain read/write register, set while the
+//! DFLL's oscillator is held in reset; `TEGRA210_RST_ADSP` 225 is the audio DSP cluster, whose
+//! reset inputs are bank-Y bits 7 and 21–26 (the clock binding names 7 `TEGRA210_CLK_ADSP`, 199,
+//! and 26 `TEGRA210_CLK_ADSP_NEON`, 218; 21–25, ids 213–217, have no name there): the cluster is
+//! held in reset while any of them is set. Tegra124's DFLL DVCO (192) is not modelled (platreset
+//! does not drive it either).
 //!
 //! Register offsets are the kernel's `periph_regs` and the banks per SoC its `periph_banks`, as
 //! `data/reset-maps/tegra-car.json` records them; the special resets' registers and bits are
@@ -58,7 +59,7 @@ pub const COMPATIBLES: &[(&str, usize)] = &[
 
 /// RST_DFLL_DVCO: bit 0 holds the DFLL's DVCO in reset.
 pub const RST_DFLL_DVCO: u64 = 0x2F4;
-/// The bit of [`RST_DFLL_DVCO`] that is the reset.
+/// The bit of [`RST_DFLL_DVCO`] that is the reset (`1 << DVFS_DFLL_RESET_SHIFT`).
 pub const DFLL_DVCO_RST: u32 = 1 << 0;
 /// The ADSP cluster's reset inputs in RST_DEVICES_Y: bits 7 and 21–26.
 pub const ADSP_BANK_Y_BITS: u32 = 0x07E0_0080;
