@@ -65,7 +65,20 @@ fn jsonl_has_one_line_per_node_with_resets_in_the_stable_shape() {
     let keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["file", "node", "status", "compatible", "resets", "shared_with", "iommus", "verdict", "reset_names"]
+        [
+            "file",
+            "node",
+            "status",
+            "compatible",
+            "resets",
+            "shared_with",
+            "iommus",
+            "verdict",
+            "reset_names",
+            "shared_with_count",
+            "shared_with_truncated"
+        ],
+        "stable fields first, then added ones"
     );
     assert_eq!(first["file"], file.to_str().unwrap());
     assert_eq!(first["node"], "/device@10000");
@@ -89,6 +102,8 @@ fn jsonl_has_one_line_per_node_with_resets_in_the_stable_shape() {
     let shared = lines.iter().find(|l| l["node"] == "/device@13000").unwrap();
     assert_eq!(shared["status"], "disabled");
     assert_eq!(shared["shared_with"], serde_json::json!(["/device@11000", "/device@12000"]));
+    assert_eq!(shared["shared_with_count"], 2);
+    assert_eq!(shared["shared_with_truncated"], false);
 
     let broken = lines.iter().find(|l| l["node"] == "/unknown-phandle@20000").unwrap();
     assert_eq!(broken["resets"], Value::Null);

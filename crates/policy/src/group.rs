@@ -8,12 +8,12 @@
 //! Owns: the closure and the group verdict. Must not: word reasons or decide a single device's
 //! rules (the [`Evaluator`] does).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use platreset_fdt::NodeId;
-use platreset_topology::Topology;
+use platreset_topology::{ResetLine, Topology};
 
-use crate::policy::{Evaluator, Verdict};
+use crate::policy::{Evaluator, LineSharers, Verdict};
 
 /// The nodes reachable from one node through shared reset lines, sorted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,11 +26,16 @@ impl Group {
     /// The group of `node`: itself, and every node sharing a line with a member.
     pub fn of(topology: &Topology<'_, '_>, node: NodeId) -> Group {
         let mut members = BTreeSet::from([node]);
+        let mut visited: BTreeSet<ResetLine> = BTreeSet::new();
         let mut todo = vec![node];
-        // Each node enters `todo` once, so this ends after at most one visit per node.
+        // Each node enters `todo` once and each line's users are visited once, so this ends
+        // after one visit per member and per user of a member's line.
         while let Some(current) = todo.pop() {
             let Some(consumer) = topology.consumer(current) else { continue };
             for line in consumer.lines() {
+                if !visited.insert(*line) {
+                    continue;
+                }
                 for other in topology.users_of(line) {
                     if members.insert(other) {
                         todo.push(other);
@@ -64,13 +69,26 @@ impl GroupVerdict {
 }
 
 impl Evaluator<'_, '_, '_, '_> {
-    /// The verdict on assigning `group` as one unit.
+    /// The verdict on assigning `group` as one unit. Who outside the group uses each member's
+    /// lines is found once per distinct line, not once per member (a closed group, as
+    /// [`Group::of`] makes, has no one outside).
     pub fn group_verdict(&self, group: &Group) -> GroupVerdict {
         let topology = self.topology();
         let enabled = |&id: &NodeId| topology.node(id).is_some_and(|n| n.is_enabled());
         let (assign, also_reset): (Vec<NodeId>, Vec<NodeId>) =
             group.members.iter().copied().partition(enabled);
-        let assign = assign.into_iter().map(|id| (id, self.verdict_with(id, &group.members))).collect();
+        let mut outside: BTreeMap<ResetLine, Option<LineSharers>> = BTreeMap::new();
+        for consumer in assign.iter().filter_map(|&id| topology.consumer(id)) {
+            for line in consumer.lines() {
+                if !outside.contains_key(line) {
+                    // The member itself is in the group: who is left is the same for every member.
+                    let sharers = self.line_sharers_apart(line, consumer.node, &group.members);
+                    outside.insert(*line, sharers);
+                }
+            }
+        }
+        let sharers = |line: &ResetLine| outside.get(line).cloned().flatten();
+        let assign = assign.into_iter().map(|id| (id, self.verdict_sharing(id, &sharers))).collect();
         GroupVerdict { assign, also_reset }
     }
 }

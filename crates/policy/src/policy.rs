@@ -12,12 +12,13 @@
 //! files, or perform a reset.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use platreset_acpi::AcpiDevice;
 use platreset_fdt::NodeId;
 use platreset_reset::perform::{support, Support};
 use platreset_reset::{ResetOps, DEFAULT_PULSE_US};
-use platreset_topology::{Consumer, ResetLine, Topology};
+use platreset_topology::{Consumer, ResetLine, Topology, SHARERS_NAMED};
 
 use crate::allowlist::{Allowlist, Entry};
 pub use crate::reason::Reason;
@@ -174,6 +175,34 @@ pub enum LineSupport {
 /// A controller, what platreset can do with it, and its driver when it has one.
 type BoundController = (NodeId, Support, Option<Box<dyn ResetOps>>);
 
+/// Other nodes that share reset lines with a device: the first
+/// [`SHARERS_NAMED`] in path order (then document order), and how many there are in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sharers {
+    /// The first ones, by path.
+    pub named: Vec<NodeId>,
+    /// How many there are.
+    pub count: usize,
+}
+
+impl Sharers {
+    /// Whether `named` leaves some out.
+    pub fn truncated(&self) -> bool {
+        self.count > self.named.len()
+    }
+}
+
+/// Who, besides the device and those assigned with it, uses one of its lines.
+#[derive(Debug, Clone)]
+pub(crate) struct LineSharers {
+    /// The first [`SHARERS_NAMED`] of them, by path.
+    named: Vec<NodeId>,
+    /// How many.
+    count: usize,
+    /// Whether every one of them is disabled.
+    only_disabled: bool,
+}
+
 /// The policy applied to one device tree: controllers bound once, the machine's compatible read
 /// once, ACPI companions found by address.
 pub struct Evaluator<'p, 't, 'f, 'a> {
@@ -183,6 +212,9 @@ pub struct Evaluator<'p, 't, 'f, 'a> {
     controllers: Vec<BoundController>,
     acpi: &'p [AcpiDevice],
     paths: Vec<(NodeId, String)>,
+    /// For each line with more users than a record names: its first users by path (built on
+    /// first need, one pass per such line).
+    crowded: OnceLock<Vec<(ResetLine, Vec<NodeId>)>>,
 }
 
 impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
@@ -210,7 +242,7 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
             .filter_map(|id| fdt.node(id).map(|n| (id, n.path())))
             .collect();
         paths.sort_unstable_by_key(|(id, _)| *id);
-        Evaluator { policy, topology, machine, controllers, acpi, paths }
+        Evaluator { policy, topology, machine, controllers, acpi, paths, crowded: OnceLock::new() }
     }
 
     /// The full path of a node (cached for consumers and controllers).
@@ -219,6 +251,106 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
             Ok(i) => Cow::Borrowed(self.paths[i].1.as_str()),
             Err(_) => Cow::Owned(self.topology.node(id).map(|n| n.path()).unwrap_or_default()),
         }
+    }
+
+    /// `ids` sorted by path, then by document order (the order every list of sharers is in).
+    fn sort_by_path(&self, ids: &mut Vec<NodeId>) {
+        let mut keyed: Vec<(Cow<'_, str>, NodeId)> = ids.iter().map(|&id| (self.path(id), id)).collect();
+        keyed.sort_unstable();
+        ids.clear();
+        ids.extend(keyed.into_iter().map(|(_, id)| id));
+    }
+
+    /// The first `SHARERS_NAMED + 1` users of `line` by path: enough to name the other users of
+    /// any one of them. Bounded work for every question after the first about a crowded line.
+    fn first_users(&self, line: &ResetLine) -> Cow<'_, [NodeId]> {
+        let topology = self.topology;
+        if topology.user_count(line) <= SHARERS_NAMED + 1 {
+            let mut all: Vec<NodeId> = topology.users_of(line).collect();
+            self.sort_by_path(&mut all);
+            return Cow::Owned(all);
+        }
+        let crowded = self.crowded.get_or_init(|| {
+            topology
+                .lines()
+                .filter(|&(_, users)| users > SHARERS_NAMED + 1)
+                .map(|(line, _)| {
+                    let mut keyed: Vec<(Cow<'_, str>, NodeId)> =
+                        topology.users_of(line).map(|id| (self.path(id), id)).collect();
+                    keyed.select_nth_unstable(SHARERS_NAMED);
+                    keyed.truncate(SHARERS_NAMED + 1);
+                    keyed.sort_unstable();
+                    (*line, keyed.into_iter().map(|(_, id)| id).collect())
+                })
+                .collect()
+        });
+        match crowded.binary_search_by(|(l, _)| l.cmp(line)) {
+            Ok(i) => Cow::Borrowed(crowded[i].1.as_slice()),
+            Err(_) => Cow::Owned(Vec::new()),
+        }
+    }
+
+    /// The nodes besides `consumer` that use one of its lines: the first
+    /// [`SHARERS_NAMED`] by path, and how many. Work bounded by its lines times that limit, however
+    /// many nodes share them.
+    pub fn sharers(&self, consumer: &Consumer<'a>) -> Sharers {
+        let mut lines: Vec<&ResetLine> = consumer.lines().iter().collect();
+        lines.sort_unstable();
+        lines.dedup();
+        let mut named: Vec<NodeId> = Vec::new();
+        let trim = |named: &mut Vec<NodeId>| {
+            self.sort_by_path(named);
+            named.dedup();
+            named.truncate(SHARERS_NAMED);
+        };
+        for line in lines {
+            // The first SHARERS_NAMED others of the union are among each line's first
+            // SHARERS_NAMED + 1 users (one of which may be the consumer itself).
+            named.extend(self.first_users(line).iter().filter(|&&id| id != consumer.node));
+            if named.len() > 4 * SHARERS_NAMED {
+                trim(&mut named);
+            }
+        }
+        trim(&mut named);
+        Sharers { named, count: self.topology.sharer_count(consumer) }
+    }
+
+    /// The other users of `line` besides `node` (which uses it), from the line's counts.
+    fn line_sharers(&self, line: &ResetLine, node: NodeId, enabled: bool) -> Option<LineSharers> {
+        let count = self.topology.user_count(line).checked_sub(1).filter(|&n| n > 0)?;
+        let named: Vec<NodeId> =
+            self.first_users(line).iter().copied().filter(|&id| id != node).take(SHARERS_NAMED).collect();
+        let enabled_others = self.topology.enabled_user_count(line).saturating_sub(usize::from(enabled));
+        Some(LineSharers { named, count, only_disabled: enabled_others == 0 })
+    }
+
+    /// The users of `line` that are neither `node` nor in `together` (sorted): one pass over the
+    /// line's users.
+    pub(crate) fn line_sharers_apart(
+        &self,
+        line: &ResetLine,
+        node: NodeId,
+        together: &[NodeId],
+    ) -> Option<LineSharers> {
+        let mut others: Vec<NodeId> = self
+            .topology
+            .users_of(line)
+            .filter(|&n| n != node && together.binary_search(&n).is_err())
+            .collect();
+        if others.is_empty() {
+            return None;
+        }
+        let only_disabled =
+            others.iter().all(|&o| self.topology.consumer(o).is_some_and(|c| !c.is_enabled()));
+        let count = others.len();
+        if count > SHARERS_NAMED {
+            let mut keyed: Vec<(Cow<'_, str>, NodeId)> =
+                others.iter().map(|&id| (self.path(id), id)).collect();
+            keyed.select_nth_unstable(SHARERS_NAMED - 1);
+            others = keyed.into_iter().take(SHARERS_NAMED).map(|(_, id)| id).collect();
+        }
+        self.sort_by_path(&mut others);
+        Some(LineSharers { named: others, count, only_disabled })
     }
 
     /// The policy applied.
@@ -306,15 +438,29 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
 
     /// Applies every rule to `node`.
     pub fn verdict(&self, node: NodeId) -> Verdict {
-        self.verdict_with(node, &[])
+        let enabled = self.topology.consumer(node).is_some_and(|c| c.is_enabled());
+        self.verdict_sharing(node, &|line| self.line_sharers(line, node, enabled))
     }
 
     /// Applies every rule to `node`, treating lines shared only with `together` (devices
-    /// assigned with it, sorted) as dedicated.
+    /// assigned with it, sorted) as dedicated. Each line's users are visited once per call;
+    /// a group's verdicts ([`Evaluator::group_verdict`]) visit each line once for the group.
     pub fn verdict_with(&self, node: NodeId, together: &[NodeId]) -> Verdict {
+        if together.is_empty() {
+            return self.verdict(node);
+        }
+        self.verdict_sharing(node, &|line| self.line_sharers_apart(line, node, together))
+    }
+
+    /// Applies every rule to `node`, `sharers` saying who else uses each of its lines.
+    pub(crate) fn verdict_sharing(
+        &self,
+        node: NodeId,
+        sharers: &dyn Fn(&ResetLine) -> Option<LineSharers>,
+    ) -> Verdict {
         let consumer = self.topology.consumer(node);
         let mut failed = Vec::with_capacity(4);
-        let method = self.method(node, consumer, together, &mut failed);
+        let method = self.method(node, consumer, sharers, &mut failed);
         let entry = self.entry_for(node, consumer);
         if method != Method::None && entry.and_then(|e| e.quiescence.as_ref()).is_none() {
             failed.push(Reason::QuiescenceUnproven);
@@ -334,7 +480,7 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
         &self,
         node: NodeId,
         consumer: Option<&Consumer<'a>>,
-        together: &[NodeId],
+        sharers: &dyn Fn(&ResetLine) -> Option<LineSharers>,
         failed: &mut Vec<Reason>,
     ) -> Method {
         if let Some(acpi) = self.companion(node) {
@@ -376,25 +522,13 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
             }
         }
         for (index, line) in lines.iter().enumerate() {
-            let mut others: Vec<NodeId> = self
-                .topology
-                .users_of(line)
-                .filter(|&n| n != node && together.binary_search(&n).is_err())
-                .collect();
-            if others.is_empty() {
-                continue;
-            }
-            others.sort_unstable();
-            others.dedup();
-            let only_disabled =
-                others.iter().all(|&o| self.topology.consumer(o).is_some_and(|c| !c.is_enabled()));
-            let mut names: Vec<String> = others.into_iter().map(path).collect();
-            names.sort_unstable();
+            let Some(LineSharers { named, count, only_disabled }) = sharers(line) else { continue };
             failed.push(Reason::SharedLine {
                 index,
                 controller: path(line.controller()),
                 args: line.args().to_vec(),
-                others: names,
+                others: named.into_iter().map(path).collect(),
+                count,
                 only_disabled,
             });
         }

@@ -46,8 +46,11 @@ pub enum Reason {
         controller: String,
         /// Specifier cells.
         args: Vec<u32>,
-        /// The other nodes, sorted.
+        /// The other nodes, sorted: all of them, or the first
+        /// [`SHARERS_NAMED`](platreset_topology::SHARERS_NAMED) when there are more.
         others: Vec<String>,
+        /// How many other nodes there are (`others.len()` unless the list was cut).
+        count: usize,
         /// Whether every other node is disabled (then the host uses none of them).
         only_disabled: bool,
     },
@@ -118,9 +121,9 @@ impl Reason {
                 );
                 out
             }
-            Reason::SharedLine { index, controller, args, others, only_disabled } => {
+            Reason::SharedLine { index, controller, args, others, count, only_disabled } => {
                 let names: usize = others.iter().map(|o| o.len() + 2).sum();
-                let mut out = line_prefix(*index, controller, names + 48);
+                let mut out = line_prefix(*index, controller, names + 64);
                 out.push_str(" [");
                 for (i, a) in args.iter().enumerate() {
                     if i > 0 {
@@ -128,7 +131,7 @@ impl Reason {
                     }
                     push_number(&mut out, *a as usize);
                 }
-                let n = others.len();
+                let n = (*count).max(others.len());
                 out.push_str(if *only_disabled { "]) is shared only with " } else { "]) is shared with " });
                 push_number(&mut out, n);
                 out.push_str(match (*only_disabled, n == 1) {
@@ -142,6 +145,12 @@ impl Reason {
                         out.push_str(", ");
                     }
                     out.push_str(other);
+                }
+                if n > others.len() {
+                    // A crowded line: the first ones by path, then how many more.
+                    out.push_str(" and ");
+                    push_number(&mut out, n - others.len());
+                    out.push_str(" more");
                 }
                 out
             }
@@ -253,6 +262,7 @@ mod tests {
                 controller: "/c".into(),
                 args: vec![3, 4],
                 others: vec!["/a".into(), "/b".into()],
+                count: 2,
                 only_disabled: false,
             },
             Reason::SharedLine {
@@ -260,6 +270,7 @@ mod tests {
                 controller: "/c".into(),
                 args: vec![3],
                 others: vec!["/a".into()],
+                count: 1,
                 only_disabled: true,
             },
             Reason::QuiescenceUnproven,
@@ -296,6 +307,25 @@ mod tests {
         let r = &all()[6];
         assert_eq!(r.to_string(), "reset line 0 (/c [3]) is shared only with 1 disabled node: /a");
         assert_eq!(r.accepted_by(), Some("--allow-shared-with-disabled"));
+    }
+
+    #[test]
+    fn a_crowded_line_names_the_first_sharers_then_how_many_more() {
+        let others: Vec<String> = (0..64).map(|i| format!("/n{i:04}")).collect();
+        let r = Reason::SharedLine {
+            index: 0,
+            controller: "/c".into(),
+            args: vec![7],
+            others: others.clone(),
+            count: 9_999,
+            only_disabled: false,
+        };
+        let text = r.to_string();
+        let expected = format!(
+            "reset line 0 (/c [7]) is shared with 9999 other nodes: {} and 9935 more",
+            others.join(", ")
+        );
+        assert_eq!(text, expected);
     }
 
     #[test]

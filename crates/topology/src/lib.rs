@@ -15,4 +15,4 @@ mod topology;
 
 pub use line::ResetLine;
 pub use resolve::{ResolveError, MAX_RESET_ARGS};
-pub use topology::{Consumer, Controller, Topology, PROPERTY_NAMES};
+pub use topology::{Consumer, Controller, Topology, PROPERTY_NAMES, SHARERS_NAMED};

@@ -3,6 +3,15 @@
 //! Everything is kept in vectors sorted by node or by line and searched by bisection: a tree
 //! has a few hundred controllers and consumers, and an audit builds thousands of topologies, so
 //! a handful of allocations per tree beats hash maps.
+//!
+//! Crafted trees are another matter (ten thousand nodes on one line, one node with 300,000
+//! lines): every question about sharing is answered from per-line counts kept at build time, or
+//! by visiting at most a bounded prefix of a line's users, never by rescanning a line per user.
+//! [`Topology::sharing_work`] counts the users visited, so tests can bound the work.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use platreset_fdt::{Fdt, Node, NodeId, PhandleIndex, Property, StringList};
 
@@ -67,6 +76,23 @@ impl<'a> Controller<'a> {
     }
 }
 
+/// How many sharers one record names: a list of other nodes (`shared_with`, a shared line's
+/// reason) names at most this many, in a stated order, and gives the count beside it, so what a
+/// node's record carries stays bounded however many nodes share its lines.
+pub const SHARERS_NAMED: usize = 64;
+
+/// One distinct line and where its users sit in [`Topology::users`].
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    line: ResetLine,
+    /// First index into `users`.
+    start: u32,
+    /// Number of users (distinct consumers).
+    len: u32,
+    /// How many of them are enabled.
+    enabled: u32,
+}
+
 /// The reset topology of one tree.
 #[derive(Debug)]
 pub struct Topology<'f, 'a> {
@@ -75,9 +101,44 @@ pub struct Topology<'f, 'a> {
     consumers: Vec<Consumer<'a>>,
     /// In document order.
     controllers: Vec<Controller<'a>>,
-    /// (line, index into `consumers`), sorted; each consumer once per line.
-    users: Vec<(ResetLine, u32)>,
+    /// Every distinct resolved line, sorted.
+    spans: Vec<Span>,
+    /// Indices into `consumers`: each span's users, in document order, each consumer once.
+    users: Vec<u32>,
     phandles: PhandleIndex,
+    /// Per consumer: how many other nodes share one of its lines (computed on first use).
+    sharer_counts: OnceLock<Vec<u32>>,
+    /// Users visited by sharing queries (see [`Topology::sharing_work`]).
+    work: AtomicU64,
+}
+
+/// The users of one line, in document order; what it visited is added to the topology's work
+/// count when it is dropped (one atomic add per query, not per user).
+struct Users<'t> {
+    ids: std::slice::Iter<'t, u32>,
+    consumers: &'t [Consumer<'t>],
+    visited: u64,
+    work: &'t AtomicU64,
+}
+
+impl Iterator for Users<'_> {
+    type Item = NodeId;
+
+    fn next(&mut self) -> Option<NodeId> {
+        let &i = self.ids.next()?;
+        self.visited += 1;
+        self.consumers.get(i as usize).map(|c| c.node)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.ids.size_hint()
+    }
+}
+
+impl Drop for Users<'_> {
+    fn drop(&mut self) {
+        self.work.fetch_add(self.visited, Ordering::Relaxed);
+    }
 }
 
 /// The property names the topology reads. Parse with
@@ -169,18 +230,18 @@ impl<'f, 'a> Topology<'f, 'a> {
         };
         let reset_cells = |id: NodeId| find(&controllers, id).map(|i| controllers[i].reset_cells.clone());
         let mut consumers = Vec::with_capacity(pending.len());
-        let mut users: Vec<(ResetLine, u32)> = Vec::new();
+        let mut pairs: Vec<(ResetLine, u32)> = Vec::new();
         for (index, (mut consumer, prop)) in pending.into_iter().enumerate() {
             consumer.resets = resolve(fdt, &prop, &phandles, reset_cells);
-            users.extend(consumer.lines().iter().map(|&line| (line, index as u32)));
+            pairs.extend(consumer.lines().iter().map(|&line| (line, index as u32)));
             consumers.push(consumer);
         }
-        users.sort_unstable();
-        users.dedup();
+        pairs.sort_unstable();
+        pairs.dedup();
 
         // Per controller: distinct consumers, and lines with more than one user.
         let mut per_controller: Vec<(NodeId, u32)> =
-            users.iter().map(|(l, c)| (l.controller(), *c)).collect();
+            pairs.iter().map(|(l, c)| (l.controller(), *c)).collect();
         per_controller.sort_unstable();
         per_controller.dedup();
         for group in per_controller.chunk_by(|a, b| a.0 == b.0) {
@@ -188,12 +249,33 @@ impl<'f, 'a> Topology<'f, 'a> {
                 controllers[i].consumers = group.len();
             }
         }
-        for group in users.chunk_by(|a, b| a.0 == b.0) {
-            if let Some(i) = find(&controllers, group[0].0.controller()) {
+        // Per line: its users, how many, how many enabled.
+        let mut spans = Vec::new();
+        let mut users = Vec::with_capacity(pairs.len());
+        for group in pairs.chunk_by(|a, b| a.0 == b.0) {
+            let line = group[0].0;
+            if let Some(i) = find(&controllers, line.controller()) {
                 controllers[i].shared_lines += usize::from(group.len() > 1);
             }
+            let enabled = group.iter().filter(|(_, c)| consumers[*c as usize].is_enabled()).count();
+            spans.push(Span {
+                line,
+                start: users.len() as u32,
+                len: group.len() as u32,
+                enabled: enabled as u32,
+            });
+            users.extend(group.iter().map(|(_, c)| *c));
         }
-        Topology { fdt, consumers, controllers, users, phandles }
+        Topology {
+            fdt,
+            consumers,
+            controllers,
+            spans,
+            users,
+            phandles,
+            sharer_counts: OnceLock::new(),
+            work: AtomicU64::new(0),
+        }
     }
 
     /// The tree analysed.
@@ -231,18 +313,47 @@ impl<'f, 'a> Topology<'f, 'a> {
         self.controllers.binary_search_by_key(&node, |c| c.node).ok().and_then(|i| self.controllers.get(i))
     }
 
-    /// Every node that uses `line`, in document order.
+    fn span(&self, line: &ResetLine) -> Option<&Span> {
+        self.spans.binary_search_by(|s| s.line.cmp(line)).ok().and_then(|i| self.spans.get(i))
+    }
+
+    fn span_users(&self, span: Option<&Span>) -> &[u32] {
+        span.and_then(|s| self.users.get(s.start as usize..(s.start + s.len) as usize)).unwrap_or_default()
+    }
+
+    fn consumer_index(&self, node: NodeId) -> Option<u32> {
+        self.consumers.binary_search_by_key(&node, |c| c.node).ok().map(|i| i as u32)
+    }
+
+    /// Every node that uses `line`, in document order. Visiting a line's users costs one step
+    /// per user: ask [`Topology::user_count`] for how many there are.
     pub fn users_of(&self, line: &ResetLine) -> impl Iterator<Item = NodeId> + '_ {
-        let line = *line;
-        let start = self.users.partition_point(|(l, _)| *l < line);
-        self.users[start..]
-            .iter()
-            .take_while(move |(l, _)| *l == line)
-            .filter_map(|&(_, i)| self.consumers.get(i as usize).map(|c| c.node))
+        Users {
+            ids: self.span_users(self.span(line)).iter(),
+            consumers: &self.consumers,
+            visited: 0,
+            work: &self.work,
+        }
+    }
+
+    /// Every distinct resolved line with how many nodes use it, sorted by line.
+    pub fn lines(&self) -> impl Iterator<Item = (&ResetLine, usize)> + '_ {
+        self.spans.iter().map(|s| (&s.line, s.len as usize))
+    }
+
+    /// How many nodes use `line` (each once, whatever its status).
+    pub fn user_count(&self, line: &ResetLine) -> usize {
+        self.span(line).map_or(0, |s| s.len as usize)
+    }
+
+    /// How many enabled nodes use `line`.
+    pub fn enabled_user_count(&self, line: &ResetLine) -> usize {
+        self.span(line).map_or(0, |s| s.enabled as usize)
     }
 
     /// Other nodes (any status) that use a line identical to one of `consumer`'s, each once,
-    /// in document order.
+    /// in document order. All of them: its cost is the users of every line of the consumer, so
+    /// a report uses [`Topology::sharer_count`] and names a bounded few.
     pub fn shared_with(&self, consumer: &Consumer<'a>) -> Vec<NodeId> {
         let mut out: Vec<NodeId> = consumer
             .lines()
@@ -255,8 +366,86 @@ impl<'f, 'a> Topology<'f, 'a> {
         out
     }
 
+    /// How many other nodes (any status) use a line identical to one of `consumer`'s: the length
+    /// of [`Topology::shared_with`], without listing them.
+    pub fn sharer_count(&self, consumer: &Consumer<'a>) -> usize {
+        let counts = self.sharer_counts.get_or_init(|| self.count_sharers());
+        self.consumer_index(consumer.node).and_then(|i| counts.get(i as usize)).map_or(0, |&n| n as usize)
+    }
+
+    /// Every consumer's sharer count, in one pass. The users of a consumer's crowded lines
+    /// (more users than a record names) are merged once per distinct set of crowded lines, and
+    /// its other lines' users (a bounded few per line) are checked against that merge by
+    /// bisection: ten thousand nodes on one line, or on the same two lines plus a private one
+    /// each, cost a pass over each line, not a pass per user. Left superlinear: many nodes each
+    /// on several crowded lines in pairwise different combinations (each combination is merged
+    /// once); no tree seen in the wild comes close.
+    fn count_sharers(&self) -> Vec<u32> {
+        let crowded = |span: u32| self.spans[span as usize].len as usize > SHARERS_NAMED + 1;
+        let mut counts = vec![0u32; self.consumers.len()];
+        let mut merged: HashMap<Vec<u32>, Vec<u32>> = HashMap::new();
+        let mut seen: Vec<u32> = vec![u32::MAX; self.consumers.len()];
+        let (mut shared, mut big): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+        let mut visited = 0u64;
+        for (index, consumer) in self.consumers.iter().enumerate() {
+            // The distinct lines of this consumer that someone else uses, as span indices.
+            shared.clear();
+            shared.extend(consumer.lines().iter().filter_map(|line| {
+                let i = self.spans.binary_search_by(|s| s.line.cmp(line)).ok()?;
+                (self.spans[i].len > 1).then_some(i as u32)
+            }));
+            shared.sort_unstable();
+            shared.dedup();
+            if let [only] = shared.as_slice() {
+                counts[index] = self.spans[*only as usize].len - 1;
+                continue;
+            }
+            big.clear();
+            big.extend(shared.iter().copied().filter(|&s| crowded(s)));
+            let users_of_big: &[u32] = match big.as_slice() {
+                [] => &[],
+                [one] => self.span_users(self.spans.get(*one as usize)),
+                _ => merged.entry(big.clone()).or_insert_with(|| {
+                    let mut all: Vec<u32> = big
+                        .iter()
+                        .flat_map(|&s| self.span_users(self.spans.get(s as usize)))
+                        .copied()
+                        .collect();
+                    visited += all.len() as u64;
+                    all.sort_unstable();
+                    all.dedup();
+                    all
+                }),
+            };
+            let mut count = users_of_big.len() as u64;
+            let mark = index as u32;
+            for &s in shared.iter().filter(|&&s| !crowded(s)) {
+                for &user in self.span_users(self.spans.get(s as usize)) {
+                    visited += 1;
+                    if seen[user as usize] != mark && users_of_big.binary_search(&user).is_err() {
+                        seen[user as usize] = mark;
+                        count += 1;
+                    }
+                }
+            }
+            // The consumer uses each of these lines, so it was counted once (if at all).
+            counts[index] = count.saturating_sub(1) as u32;
+        }
+        self.work.fetch_add(visited, Ordering::Relaxed);
+        counts
+    }
+
     /// How many other nodes use `line` besides `node`.
     pub fn other_users(&self, line: &ResetLine, node: NodeId) -> usize {
-        self.users_of(line).filter(|&n| n != node).count()
+        let span = self.span(line);
+        let uses = self.consumer_index(node).is_some_and(|i| self.span_users(span).binary_search(&i).is_ok());
+        span.map_or(0, |s| s.len as usize) - usize::from(uses)
+    }
+
+    /// Users visited so far by sharing queries ([`Topology::users_of`], [`Topology::shared_with`],
+    /// the sharer counts) on this topology: a measure of work, so tests can bound it by the size
+    /// of the tree rather than time it.
+    pub fn sharing_work(&self) -> u64 {
+        self.work.load(Ordering::Relaxed)
     }
 }

@@ -174,6 +174,10 @@ pub fn record_after(out: &mut Vec<u8>, prefix: &[u8], r: &NodeRecord<'_>) {
     out.push(b'}');
     key(out, false, "reset_names");
     strings(out, &r.reset_names);
+    key(out, false, "shared_with_count");
+    out.extend_from_slice(itoa::Buffer::new().format(r.shared_with_count).as_bytes());
+    key(out, false, "shared_with_truncated");
+    out.extend_from_slice(if r.shared_with_truncated { b"true" } else { b"false" });
     out.extend_from_slice(b"}\n");
 }
 
@@ -182,6 +186,14 @@ mod tests {
     use super::*;
     use crate::audit::report::{LineRecord, VerdictRecord};
     use platreset_policy::policy::{Method, Verdict};
+
+    /// A node id to put in a record (the root of an empty tree).
+    fn root_id() -> platreset_fdt::NodeId {
+        let root = platreset_dtedit::Node::new("");
+        let blob = platreset_dtedit::to_dtb(&root, &platreset_dtedit::WriteOptions::default())
+            .expect("an empty tree");
+        platreset_fdt::Fdt::parse(&blob).expect("written by dtedit").root().id()
+    }
 
     fn sample(text: &str) -> NodeRecord<'static> {
         NodeRecord {
@@ -201,7 +213,10 @@ mod tests {
                 verdict: Verdict { method: Method::Generic, reasons: vec![], warnings: vec![] },
             },
             reset_names: vec![text.to_string().into()],
+            shared_with_count: text.len() * 1_000,
+            shared_with_truncated: !text.is_empty(),
             resettable: true,
+            id: root_id(),
         }
     }
 

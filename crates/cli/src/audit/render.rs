@@ -164,7 +164,17 @@ pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<(
         let shared: Vec<&NodeRecord<'_>> =
             report.nodes.iter().filter(|n| !n.shared_with.is_empty()).collect();
         for n in shared {
-            writeln!(out, "  * {} shares a line with {}", n.node, n.shared_with.join(", "))?;
+            let more = n.shared_with_count.saturating_sub(n.shared_with.len());
+            if n.shared_with_truncated && more > 0 {
+                writeln!(
+                    out,
+                    "  * {} shares a line with {} and {more} more",
+                    n.node,
+                    n.shared_with.join(", ")
+                )?;
+            } else {
+                writeln!(out, "  * {} shares a line with {}", n.node, n.shared_with.join(", "))?;
+            }
         }
         for g in &report.groups {
             let members: Vec<&str> = g.members.iter().map(|m| m.node.as_str()).collect();
@@ -233,7 +243,7 @@ fn table_row(n: &NodeRecord<'_>) -> [String; 6] {
             .join(", "),
         None => format!("unresolvable: {}", n.error.as_deref().unwrap_or("?")),
     };
-    let shared = if n.shared_with.is_empty() { "-".to_string() } else { format!("*{}", n.shared_with.len()) };
+    let shared = if n.shared_with.is_empty() { "-".to_string() } else { format!("*{}", n.shared_with_count) };
     let mut verdict = if n.verdict.eligible && n.verdict.verdict.warnings.is_empty() {
         "eligible".to_string()
     } else if n.verdict.eligible {
@@ -293,6 +303,7 @@ pub fn dot(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<()>
             )?;
         }
         for n in &report.nodes {
+            let shared = n.verdict.shared_indices();
             let mut style = vec![];
             if !n.is_enabled() {
                 style.push("dashed");
@@ -306,8 +317,11 @@ pub fn dot(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<()>
                 style.join(",")
             )?;
             for (index, line) in n.resets.iter().flatten().enumerate() {
-                let shared = n.verdict.is_shared(index);
-                let attrs = if shared { ", color=red, penwidth=2, fontcolor=red" } else { "" };
+                let attrs = if shared.binary_search(&index).is_ok() {
+                    ", color=red, penwidth=2, fontcolor=red"
+                } else {
+                    ""
+                };
                 writeln!(
                     out,
                     "    {} -> {} [label={}{attrs}];",

@@ -3,13 +3,14 @@
 //! added, never renamed, removed or reordered.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 use platreset_acpi::AcpiDevice;
 use platreset_fdt::{Fdt, NodeId};
 use platreset_policy::group::Group;
 use platreset_policy::policy::{Evaluator, LineSupport, Policy, Reason, Verdict};
 use platreset_reset::perform::Support;
-use platreset_topology::Topology;
+use platreset_topology::{Topology, SHARERS_NAMED};
 use serde::Serialize;
 
 /// Text that borrows from the tree (or the path cache) while a file is processed, and is made
@@ -52,9 +53,20 @@ impl VerdictRecord {
         self.verdict.warnings.iter().map(Reason::short).collect()
     }
 
-    /// Whether line `index` (of `resets`) is refused or accepted as shared.
-    pub fn is_shared(&self, index: usize) -> bool {
-        self.verdict.failed().any(|r| matches!(r, Reason::SharedLine { index: i, .. } if *i == index))
+    /// The indices of the lines refused or accepted as shared, sorted: one pass over the
+    /// reasons for a node however many lines it has.
+    pub fn shared_indices(&self) -> Vec<usize> {
+        let mut indices: Vec<usize> = self
+            .verdict
+            .failed()
+            .filter_map(|r| match r {
+                Reason::SharedLine { index, .. } => Some(*index),
+                _ => None,
+            })
+            .collect();
+        indices.sort_unstable();
+        indices.dedup();
+        indices
     }
 }
 
@@ -74,7 +86,8 @@ pub struct NodeRecord<'r> {
     /// Why `resets` could not be resolved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Other nodes using an identical line, sorted.
+    /// Other nodes using an identical line, sorted: all of them, or the first
+    /// [`SHARERS_NAMED`] when there are more (`shared_with_truncated`).
     pub shared_with: Vec<Text<'r>>,
     /// Whether the node has `iommus`.
     pub iommus: bool,
@@ -82,9 +95,16 @@ pub struct NodeRecord<'r> {
     pub verdict: VerdictRecord,
     /// `reset-names` strings (empty when absent).
     pub reset_names: Vec<Text<'r>>,
+    /// How many other nodes use an identical line (added after the stable fields).
+    pub shared_with_count: usize,
+    /// Whether `shared_with` names only the first [`SHARERS_NAMED`] of them, by path.
+    pub shared_with_truncated: bool,
     /// Whether platreset can reset every line (kernel sequence or pulse).
     #[serde(skip)]
     pub resettable: bool,
+    /// The node, for the groups.
+    #[serde(skip)]
+    pub id: NodeId,
 }
 
 fn owned(text: Text<'_>) -> Text<'static> {
@@ -117,7 +137,10 @@ impl NodeRecord<'_> {
             iommus: self.iommus,
             verdict: self.verdict,
             reset_names: owned_all(self.reset_names),
+            shared_with_count: self.shared_with_count,
+            shared_with_truncated: self.shared_with_truncated,
             resettable: self.resettable,
+            id: self.id,
         }
     }
 
@@ -220,15 +243,13 @@ pub fn build(file: &str, fdt: &Fdt<'_>, filter: &Filter, policy: &Policy, acpi: 
 /// reported member.
 fn groups(evaluator: &Evaluator<'_, '_, '_, '_>, nodes: &[NodeRecord<'_>]) -> Vec<GroupRecord> {
     let topology = evaluator.topology();
-    let fdt = topology.fdt();
-    let mut seen: Vec<NodeId> = Vec::new();
+    let mut seen: BTreeSet<NodeId> = BTreeSet::new();
     let mut out = Vec::new();
     for record in nodes.iter().filter(|n| !n.shared_with.is_empty()) {
-        let Ok(node) = fdt.find_path(&record.node) else { continue };
-        if seen.contains(&node.id()) {
+        if seen.contains(&record.id) {
             continue;
         }
-        let group = Group::of(topology, node.id());
+        let group = Group::of(topology, record.id);
         seen.extend(&group.members);
         let verdict = evaluator.group_verdict(&group);
         out.push(GroupRecord {
@@ -295,9 +316,10 @@ fn visit_evaluated(
             }
             Err(e) => (None, Some(e.to_string())),
         };
-        let mut shared_with: Vec<Text<'_>> =
-            topology.shared_with(consumer).into_iter().map(path_of).collect();
-        shared_with.sort_unstable();
+        // The first sharers by path, and how many: bounded, however crowded the lines.
+        let sharers = evaluator.sharers(consumer);
+        let mut shared_with: Vec<Text<'_>> = sharers.named.iter().map(|&id| path_of(id)).collect();
+        // Sorted by path already: equal paths (a malformed tree's twin nodes) are adjacent.
         shared_with.dedup();
         let verdict = evaluator.verdict(consumer.node);
         emit(NodeRecord {
@@ -317,10 +339,13 @@ fn visit_evaluated(
                 verdict,
             },
             reset_names: consumer.reset_names().map(text).collect(),
+            shared_with_count: sharers.count,
+            shared_with_truncated: sharers.count > SHARERS_NAMED,
             resettable: consumer
                 .resets
                 .as_ref()
                 .is_ok_and(|lines| !lines.is_empty() && lines.iter().all(line_ok)),
+            id: consumer.node,
         });
     }
     topology
