@@ -493,7 +493,7 @@ pub struct TegraTable {
     pub special_resets: Vec<TegraSpecialReset>,
 }
 
-const TEGRA_JSON: &str = include_str!("../../../data/reset-maps/tegra-car.json");
+const TEGRA_JSON: &str = include_str!("../reset-maps/tegra-car.json");
 
 /// The Tegra CAR a compatible names.
 pub fn tegra(compatible: &str) -> Option<&'static TegraTable> {
@@ -537,7 +537,7 @@ struct MfdFile {
     mfd_parents: Vec<MfdParent>,
 }
 
-const RESET_SIMPLE_JSON: &str = include_str!("../../../data/reset-maps/reset-simple.json");
+const RESET_SIMPLE_JSON: &str = include_str!("../reset-maps/reset-simple.json");
 
 /// The multi-function device a compatible probes, if its driver creates reset controllers.
 pub fn mfd_parent(compatible: &str) -> Option<&'static MfdParent> {
