@@ -62,9 +62,21 @@ pub enum CliError {
     /// The allowlist file is not valid.
     #[error("invalid allowlist: {0}")]
     Allowlist(String),
-    /// The live host refused or failed an operation.
+    /// The live host refused or failed an operation (a message composed here).
     #[error("host: {0}")]
     Host(String),
+    /// Reading or writing below the sysfs root failed.
+    #[error("host: {0}")]
+    Sysfs(#[from] platreset_host::sysfs::HostError),
+    /// Binding or unbinding failed (the transaction restored what it could, and says so).
+    #[error("host: {0}")]
+    Bind(#[from] platreset_host::bind::BindError),
+    /// A VFIO call failed.
+    #[error("host: {0}")]
+    Vfio(#[from] platreset_host::vfio::VfioError),
+    /// The guard could not watch the process.
+    #[error("host: {0}")]
+    Guard(#[from] platreset_host::guard::GuardError),
     /// A guest device tree cannot be built.
     #[error("cannot build the guest device tree: {0}")]
     GuestDt(String),

@@ -163,7 +163,11 @@ pub fn verify(
                         ops.extend(outcomes.into_iter().flat_map(|o| o.ops));
                         Ok(())
                     }
-                    Err(e) => Err(e.to_string()),
+                    // The accesses made before the failure and the undo are part of the story.
+                    Err(failure) => {
+                        ops.extend(failure.report.ops().cloned());
+                        Err(failure.error.to_string())
+                    }
                 }
             }
             (Performer::Resolved, Method::DeviceSpecific(compatible)) => match handler_for(compatible) {

@@ -5,7 +5,11 @@
 //! Owns: the command lines and what is printed. Must not: write outside `platreset-host`'s
 //! transaction and VFIO calls.
 
-use std::io::Write;
+mod bind;
+mod guard;
+mod list;
+mod vfio;
+
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -139,10 +143,6 @@ pub struct HostArgs {
     pub policy: PolicyArgs,
 }
 
-fn host_err(e: impl std::fmt::Display) -> CliError {
-    CliError::Host(e.to_string())
-}
-
 /// The members of a device's IOMMU group each JSON row names at most (with `group_size` and
 /// `group_members_truncated` beside): every row naming every member of a group of N devices is
 /// N² names, 5.5 GB for a crafted group of 8,000.
@@ -165,7 +165,7 @@ fn verdicts(args: &HostArgs, devices: &[PlatformDevice]) -> Result<Vec<Option<Ve
             match root.read_file(&path, MAX_HOST_DTB) {
                 Ok(blob) => (path, blob),
                 Err(e) if e.is_not_found() => return Ok(vec![None; devices.len()]),
-                Err(e) => return Err(host_err(e)),
+                Err(e) => return Err(e.into()),
             }
         }
     };
@@ -199,7 +199,7 @@ fn reset_required_ignored(release: Option<&str>) -> bool {
 /// The file VFIO gives IOMMU group `group`: `/dev/vfio/noiommu-N` when the kernel made it for a
 /// device without an IOMMU (the group's sysfs `name` is `vfio-noiommu`), else `/dev/vfio/N`.
 fn group_file_of(root: &std::path::Path, group: u32) -> Result<PathBuf, CliError> {
-    let name = SysfsRoot::new(root).iommu_group_name(group).map_err(host_err)?;
+    let name = SysfsRoot::new(root).iommu_group_name(group)?;
     Ok(group_file(group, name.as_deref()))
 }
 
@@ -304,328 +304,23 @@ fn vfio_group_of(d: &PlatformDevice, facts: &KernelFacts, open_now: bool) -> Res
 }
 
 /// Runs the command.
+/// Runs the command.
 pub fn run(args: &HostArgs) -> Result<(), CliError> {
     let root = SysfsRoot::new(&args.common.sysfs_root);
     let mut out = std::io::stdout().lock();
     match &args.command {
-        HostCommand::List { format } => {
-            let devices = list(&root)
-                .map_err(|e| CliError::Host(format!("{e}\n{}", status_of(&args.common.sysfs_root))))?;
-            let verdicts = verdicts(args, &devices)?;
-            match format {
-                Format::Json => {
-                    let rows: Vec<_> = devices
-                        .iter()
-                        .zip(&verdicts)
-                        .map(|(d, v)| {
-                            json!({"name": d.name, "dt_path": d.dt_path, "compatible": d.compatible, "driver": d.driver,
-                                   "driver_override": d.driver_override, "iommu_group": d.iommu_group,
-                                   "group_members": &d.group_members[..d.group_members.len().min(MAX_GROUP_MEMBERS)],
-                                   "group_size": d.group_members.len(),
-                                   "group_members_truncated": d.group_members.len() > MAX_GROUP_MEMBERS,
-                                   "verdict": v.as_ref().map(|v| json!({"eligible": v.eligible(), "method": v.method.as_str(),
-                                        "reasons": v.reasons.iter().map(Reason::text).collect::<Vec<_>>()}))})
-                        })
-                        .collect();
-                    writeln!(out, "{}", serde_json::Value::Array(rows))?;
-                    for missing in KernelFacts::read(&args.common.sysfs_root).missing_for_vfio() {
-                        eprintln!("platreset: kernel: {missing}");
-                    }
-                }
-                Format::Text => {
-                    writeln!(
-                        out,
-                        "{} platform device(s) under {}",
-                        devices.len(),
-                        args.common.sysfs_root.display()
-                    )?;
-                    for (d, v) in devices.iter().zip(&verdicts) {
-                        let group = match d.iommu_group {
-                            Some(g) if d.group_members.len() > MAX_GROUP_NAMES_SHOWN => format!(
-                                "group {g} [{} +{} more]",
-                                d.group_members[..MAX_GROUP_NAMES_SHOWN].join(" "),
-                                d.group_members.len() - MAX_GROUP_NAMES_SHOWN
-                            ),
-                            Some(g) => format!("group {g} [{}]", d.group_members.join(" ")),
-                            None => "no IOMMU group".into(),
-                        };
-                        writeln!(
-                            out,
-                            "  {:<28} {:<32} driver {:<16} {group}  {}",
-                            d.name,
-                            d.dt_path.as_deref().unwrap_or("-"),
-                            d.driver.as_deref().unwrap_or("-"),
-                            verdict_text(v)
-                        )?;
-                    }
-                    writeln!(out, "{}", status_of(&args.common.sysfs_root))?;
-                    // status_of names a missing vfio-platform; VFIO itself is the other half.
-                    if let Some(missing) = KernelFacts::read(&args.common.sysfs_root).vfio_missing() {
-                        writeln!(out, "kernel: {missing}")?;
-                    }
-                }
-            }
-        }
+        HostCommand::List { format } => list::run(args, &root, &mut out, format),
         HostCommand::Bind { devices, yes, force, persist: keep, dry_run, format } => {
-            let yes = *yes && !*dry_run;
-            let found: Vec<PlatformDevice> = devices
-                .iter()
-                .map(|d| platreset_host::discover::read_device(&root, d))
-                .collect::<Result<_, _>>()
-                .map_err(host_err)?;
-            // What this kernel cannot do is not the policy's to waive: vfio-platform missing
-            // makes every bind fail; a device without an IOMMU group fails its probe unless
-            // no-IOMMU mode is on (--force tries anyway, in case this reading is wrong).
-            let facts = KernelFacts::read(&args.common.sysfs_root);
-            if let Some(missing) = facts.vfio_platform_missing() {
-                return Err(CliError::Refused(format!("cannot bind to vfio-platform: {missing}")));
-            }
-            for d in found.iter().filter(|d| d.iommu_group.is_none()) {
-                if let Some(missing) = facts.no_group_missing(&d.name) {
-                    if !force {
-                        return Err(CliError::Refused(format!("{missing}; --force tries anyway")));
-                    }
-                    eprintln!(
-                        "platreset: WARNING: --force: {missing}; vfio-platform will probably refuse it"
-                    );
-                }
-            }
-            let (reset_required, release) = (facts.reset_required, facts.release.clone());
-            for (d, v) in found.iter().zip(verdicts(args, &found)?) {
-                if let Some(v) = v.as_ref().filter(|v| v.method == platreset_policy::policy::Method::None) {
-                    check_reset_required(&d.name, reset_required, *force, release.as_deref(), v)?;
-                }
-                if let Some(v) = v.filter(|v| !v.eligible()) {
-                    let reasons: Vec<String> = v.reasons.iter().map(|r| r.to_string()).collect();
-                    if !force {
-                        return Err(CliError::Refused(format!(
-                            "the policy refuses {}: {}; --force binds anyway (see `platreset explain`)",
-                            d.name,
-                            reasons.join("; ")
-                        )));
-                    }
-                    eprintln!(
-                        "platreset: WARNING: --force: binding {} although the policy refuses it: {}",
-                        d.name,
-                        reasons.join("; ")
-                    );
-                }
-            }
-            let plan = plan_bind(&root, devices).map_err(host_err)?;
-            let writes = plan.writes().map_err(host_err)?;
-            let sysfs = &args.common.sysfs_root;
-            if !yes {
-                if *format == Format::Json {
-                    let rows: Vec<_> = writes
-                        .iter()
-                        .map(|w| {
-                            json!({"device": w.device, "step": w.step.to_string(),
-                                        "path": w.path.display().to_string(),
-                                        "bytes": String::from_utf8_lossy(&w.bytes)})
-                        })
-                        .collect();
-                    writeln!(out, "{}", json!({"dry_run": true, "writes": rows}))?;
-                    return Ok(());
-                }
-                writeln!(out, "dry run (add --yes to write):")?;
-                for w in &writes {
-                    writeln!(
-                        out,
-                        "  {} <- {:?}  ({}, {})",
-                        w.path.display(),
-                        String::from_utf8_lossy(&w.bytes),
-                        w.device,
-                        w.step
-                    )?;
-                }
-                return Ok(());
-            }
-            let mut writer = LoggingWriter::new(RealWriter);
-            let result = execute(&plan, &mut writer);
-            let (_, log) = writer.into_parts();
-            for w in &log {
-                eprintln!("platreset: wrote {} <- {:?}", w.path.display(), String::from_utf8_lossy(&w.bytes));
-            }
-            let report = result.map_err(host_err)?;
-            let mut rows = Vec::new();
-            for b in &report.bound {
-                let file = group_file_of(sysfs, b.iommu_group)?;
-                let noiommu = file.to_string_lossy().contains("noiommu-");
-                let kept = if *keep { Some(persist(sysfs, &b.device).map_err(host_err)?) } else { None };
-                if noiommu {
-                    eprintln!(
-                        "platreset: WARNING: {} is in a no-IOMMU group ({}): nothing confines its DMA, \
-                         the kernel taints itself when the group is opened, and only CAP_SYS_RAWIO may open it",
-                        b.device,
-                        file.display()
-                    );
-                }
-                if *format == Format::Json {
-                    rows.push(json!({"device": b.device, "previous_driver": b.previous_driver,
-                                     "iommu_group": b.iommu_group, "group_file": file.display().to_string(),
-                                     "noiommu": noiommu,
-                                     "persisted": kept.as_ref().map(|p| p.display().to_string())}));
-                    continue;
-                }
-                writeln!(
-                    out,
-                    "{} is on vfio-platform (was {}), IOMMU group {} -> {}",
-                    b.device,
-                    b.previous_driver.as_deref().unwrap_or("unbound"),
-                    b.iommu_group,
-                    file.display()
-                )?;
-                if let Some(path) = kept {
-                    writeln!(out, "  kept across reboots: {}", path.display())?;
-                }
-            }
-            if *format == Format::Json {
-                writeln!(out, "{}", json!({"dry_run": false, "bound": rows}))?;
-            }
+            bind::bind(args, &root, &mut out, devices, yes, force, keep, dry_run, format)
         }
         HostCommand::Unbind { device, yes, format } => {
-            if !yes {
-                writeln!(out, "dry run: {device} would get its driver_override cleared (\"\\n\"), be unbound and probed again; add --yes")?;
-                return Ok(());
-            }
-            let mut writer = LoggingWriter::new(RealWriter);
-            let report = unbind(&root, device, &mut writer).map_err(host_err)?;
-            if *format == Format::Json {
-                writeln!(
-                    out,
-                    "{}",
-                    json!({"device": report.device, "previous_driver": report.previous_driver, "driver": report.driver})
-                )?;
-            } else {
-                writeln!(out, "{} is on {}", report.device, report.driver.as_deref().unwrap_or("no driver"))?;
-            }
+            bind::unbind_device(&root, &mut out, device, yes, format)
         }
         HostCommand::Info { device, format } | HostCommand::Reset { device, format, .. } => {
-            let d = platreset_host::discover::read_device(&root, device).map_err(host_err)?;
-            let dry_run = matches!(&args.command, HostCommand::Reset { yes: false, .. });
-            let group = vfio_group_of(&d, &KernelFacts::read(&args.common.sysfs_root), !dry_run)?;
-            let file = group_file_of(&args.common.sysfs_root, group)?;
-            if let HostCommand::Reset { yes: false, .. } = &args.command {
-                writeln!(
-                    out,
-                    "dry run: VFIO_DEVICE_RESET on {device} through {}; add --yes",
-                    file.display()
-                )?;
-                return Ok(());
-            }
-            let container = Container::open_default().map_err(host_err)?;
-            let vfio_group = Group::open(&container, &file).map_err(host_err)?;
-            let iommu = match vfio_group.iommu_type() {
-                IommuType::Type1v2 => "type1v2",
-                IommuType::Type1 => "type1",
-                IommuType::NoIommu => "noiommu",
-            };
-            let dev = vfio_group.device(device).map_err(host_err)?;
-            if let HostCommand::Reset { .. } = &args.command {
-                let started = std::time::Instant::now();
-                dev.reset().map_err(host_err)?;
-                let micros = started.elapsed().as_micros();
-                if *format == Format::Json {
-                    writeln!(
-                        out,
-                        "{}",
-                        json!({"device": device, "group_file": file.display().to_string(), "iommu": iommu,
-                               "reset": "ok", "elapsed_us": micros})
-                    )?;
-                } else {
-                    writeln!(
-                        out,
-                        "{device}: reset through VFIO_DEVICE_RESET on {} ({micros} µs)",
-                        file.display()
-                    )?;
-                }
-            } else {
-                let info = dev.info().map_err(host_err)?;
-                let regions = dev.regions().map_err(host_err)?;
-                let irqs = dev.irqs().map_err(host_err)?;
-                if *format == Format::Json {
-                    let regions: Vec<_> = regions
-                        .iter()
-                        .map(|r| json!({"index": r.index, "size": r.size, "offset": r.offset, "flags": r.flag_names()}))
-                        .collect();
-                    let irqs: Vec<_> = irqs
-                        .iter()
-                        .map(|i| json!({"index": i.index, "count": i.count, "flags": i.flag_names()}))
-                        .collect();
-                    writeln!(
-                        out,
-                        "{}",
-                        json!({"device": device, "group_file": file.display().to_string(), "iommu": iommu,
-                               "flags": info.flag_names(), "has_reset": info.has_reset(),
-                               "regions": regions, "irqs": irqs})
-                    )?;
-                } else {
-                    writeln!(out, "{device} ({}, {iommu}): {info}", file.display())?;
-                    for r in &regions {
-                        writeln!(out, "  {r}")?;
-                    }
-                    for i in &irqs {
-                        writeln!(out, "  {i}")?;
-                    }
-                }
-            }
+            vfio::info_or_reset(args, &root, &mut out, device, format)
         }
         HostCommand::Guard { pid, devices, yes, generic_reset, restore } => {
-            let mut steps: Vec<Step> = Vec::new();
-            let dtb =
-                args.common.dtb.clone().unwrap_or_else(|| args.common.sysfs_root.join("sys/firmware/fdt"));
-            let facts = KernelFacts::read(&args.common.sysfs_root);
-            for name in devices {
-                let d = platreset_host::discover::read_device(&root, name).map_err(host_err)?;
-                let group = vfio_group_of(&d, &facts, *yes)?;
-                let group_file = group_file_of(&args.common.sysfs_root, group)?;
-                let (name, yes, generic, dt_path, dtb) =
-                    (name.clone(), *yes, *generic_reset, d.dt_path.clone(), dtb.clone());
-                steps.push(Box::new(move || {
-                    if !yes {
-                        return Ok(format!("dry run: would reset {name} through VFIO (add --yes)"));
-                    }
-                    let vfio = Container::open_default()
-                        .and_then(|c| Group::open(&c, &group_file))
-                        .and_then(|g| g.device(&name))
-                        .and_then(|d| d.reset());
-                    match vfio {
-                        Ok(()) => Ok(format!("{name} reset through VFIO")),
-                        Err(e) if generic => {
-                            let node = dt_path.clone().ok_or_else(|| {
-                                format!("{e}; and {name} has no DT node for a generic reset")
-                            })?;
-                            generic_reset_of(&dtb, &node).map(|report| {
-                                format!("{name}: VFIO could not ({e}); reset through its reset controllers:\n{report}")
-                            })
-                        }
-                        Err(e) => {
-                            Err(format!("{e} (--generic-reset would reset it through its reset controllers)"))
-                        }
-                    }
-                }));
-            }
-            if *restore {
-                for name in devices {
-                    let (name, yes, root) = (name.clone(), *yes, SysfsRoot::new(&args.common.sysfs_root));
-                    steps.push(Box::new(move || {
-                        if !yes {
-                            return Ok(format!("dry run: would give {name} back to its host driver"));
-                        }
-                        let mut writer = LoggingWriter::new(RealWriter);
-                        let report = unbind(&root, &name, &mut writer).map_err(|e| e.to_string())?;
-                        Ok(format!("{name} is back on {}", report.driver.as_deref().unwrap_or("no driver")))
-                    }));
-                }
-            }
-            let report = run_guard(*pid, steps, &mut std::io::stderr()).map_err(host_err)?;
-            if !report.all_succeeded() {
-                return Err(CliError::Host(format!(
-                    "{} reset step(s) failed after pid {pid} exited",
-                    report.failures().count()
-                )));
-            }
+            guard::guard(args, &root, pid, devices, yes, generic_reset, restore)
         }
     }
-    Ok(())
 }

@@ -1,0 +1,71 @@
+//! `platreset host list`: every platform device with its DT node, driver, IOMMU group (bounded
+//! member list) and policy verdict, and what the kernel lacks for VFIO.
+//!
+//! Owns: the listing's text and JSON. Must not: write anything.
+
+use std::io::Write;
+
+use crate::error::CliError;
+
+use super::*;
+
+/// Lists the devices under the root.
+pub(super) fn run(
+    args: &HostArgs,
+    root: &SysfsRoot,
+    out: &mut dyn Write,
+    format: &Format,
+) -> Result<(), CliError> {
+    let devices =
+        list(root).map_err(|e| CliError::Host(format!("{e}\n{}", status_of(&args.common.sysfs_root))))?;
+    let verdicts = verdicts(args, &devices)?;
+    match format {
+        Format::Json => {
+            let rows: Vec<_> = devices
+                .iter()
+                .zip(&verdicts)
+                .map(|(d, v)| {
+                    json!({"name": d.name, "dt_path": d.dt_path, "compatible": d.compatible, "driver": d.driver,
+                           "driver_override": d.driver_override, "iommu_group": d.iommu_group,
+                           "group_members": &d.group_members[..d.group_members.len().min(MAX_GROUP_MEMBERS)],
+                           "group_size": d.group_members.len(),
+                           "group_members_truncated": d.group_members.len() > MAX_GROUP_MEMBERS,
+                           "verdict": v.as_ref().map(|v| json!({"eligible": v.eligible(), "method": v.method.as_str(),
+                                "reasons": v.reasons.iter().map(Reason::text).collect::<Vec<_>>()}))})
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::Value::Array(rows))?;
+            for missing in KernelFacts::read(&args.common.sysfs_root).missing_for_vfio() {
+                eprintln!("platreset: kernel: {missing}");
+            }
+        }
+        Format::Text => {
+            writeln!(out, "{} platform device(s) under {}", devices.len(), args.common.sysfs_root.display())?;
+            for (d, v) in devices.iter().zip(&verdicts) {
+                let group = match d.iommu_group {
+                    Some(g) if d.group_members.len() > MAX_GROUP_NAMES_SHOWN => format!(
+                        "group {g} [{} +{} more]",
+                        d.group_members[..MAX_GROUP_NAMES_SHOWN].join(" "),
+                        d.group_members.len() - MAX_GROUP_NAMES_SHOWN
+                    ),
+                    Some(g) => format!("group {g} [{}]", d.group_members.join(" ")),
+                    None => "no IOMMU group".into(),
+                };
+                writeln!(
+                    out,
+                    "  {:<28} {:<32} driver {:<16} {group}  {}",
+                    d.name,
+                    d.dt_path.as_deref().unwrap_or("-"),
+                    d.driver.as_deref().unwrap_or("-"),
+                    verdict_text(v)
+                )?;
+            }
+            writeln!(out, "{}", status_of(&args.common.sysfs_root))?;
+            // status_of names a missing vfio-platform; VFIO itself is the other half.
+            if let Some(missing) = KernelFacts::read(&args.common.sysfs_root).vfio_missing() {
+                writeln!(out, "kernel: {missing}")?;
+            }
+        }
+    }
+    Ok(())
+}
