@@ -75,8 +75,9 @@ pub enum BindError {
 
 /// The register window the driver of the reset-controller `node` is given, as the kernel gives
 /// it: the first `reg` entry (CPU physical), or, for a node that is a cell of a multi-function
-/// device, the cell's ([`simple::mfd_cell_window`]), whatever the node's own `reg` says.
-fn controller_window(node: &Node<'_, '_>) -> Result<Window, BindError> {
+/// device, the cell's ([`simple::mfd_cell_window`]), whatever the node's own `reg` says. The one
+/// place a controller's window is decided: the drivers, `/dev/mem` and the simulator all use it.
+pub fn controller_window(node: &Node<'_, '_>) -> Result<Window, BindError> {
     if let Some(window) = simple::mfd_cell_window(node)? {
         return Ok(window);
     }

@@ -27,7 +27,7 @@ mod pulse;
 mod trace;
 
 pub use addr::{PhysAddr, Reg, Window};
-pub use bind::{bind, BindError, Binding, FIRMWARE};
+pub use bind::{bind, controller_window, BindError, Binding, FIRMWARE};
 pub use control::{ControlError, ControlId, Controls, Request};
 pub use mmio::{Mmio, MmioError, MmioOp};
 pub use ops::{Capabilities, DriverError, ResetOps};

@@ -22,7 +22,7 @@ use platreset_fdt::{Fdt, NodeId};
 use platreset_topology::{ResetLine, ResolveError, Topology};
 use thiserror::Error;
 
-use crate::addr::{PhysAddr, Window};
+use crate::addr::Window;
 use crate::bind::{bind, BindError, Binding};
 use crate::control::{ControlError, ControlId, Controls, Request};
 use crate::mmio::{Mmio, MmioOp};
@@ -377,8 +377,7 @@ pub fn windows(
         }
         let window = fdt
             .node(bound.line.controller())
-            .and_then(|c| c.reg_cpu().ok())
-            .and_then(|regs| regs.first().map(|r| Window { base: PhysAddr::new(r.address), size: r.size }))
+            .and_then(|c| crate::bind::controller_window(&c).ok())
             .ok_or_else(|| PerformError::NoWindow {
                 node: fdt.node(node).map(|n| n.path()).unwrap_or_default(),
                 index: bound.index,

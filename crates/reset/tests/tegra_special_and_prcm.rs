@@ -212,3 +212,16 @@ fn a_lone_clock_reset_node_without_reg_or_prcm_parent_stays_refused() {
     assert!(matches!(err, BindError::NoReg { .. }), "{err}");
     assert!(err.to_string().contains("has no reg"), "{err}");
 }
+
+#[test]
+fn the_dev_mem_window_of_a_prcm_consumer_is_the_cells_not_the_childs_reg() {
+    use platreset_reset::perform::{bind_lines, windows, LineSelect};
+    let blob = platreset_testkit::fixture("sun6i-prcm");
+    let fdt = Fdt::parse(&blob).unwrap();
+    let topology = platreset_topology::Topology::build(&fdt);
+    let rsb = fdt.find_path("/soc/rsb@1f03400").unwrap().id();
+    let lines = bind_lines(&fdt, &topology, rsb, &LineSelect::All).unwrap();
+    let found = windows(&fdt, rsb, &lines).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].window.base, found[0].window.size), (PhysAddr::new(0x1f0_14b0), 4));
+}

@@ -123,10 +123,12 @@ impl Soc {
         let mut unmodelled = Vec::new();
         for c in topology.controllers() {
             let Some(node) = fdt.node(c.node) else { continue };
-            let Some(&(base, size)) = window(&node).first() else {
+            // The window its driver is given (a multi-function device's cell gets the parent's).
+            let Ok(controller_window) = platreset_reset::controller_window(&node) else {
                 unmodelled.push((c.node, "no reg".to_string()));
                 continue;
             };
+            let (base, size) = (controller_window.base.get(), controller_window.size);
             match models::controller_for(&node) {
                 Some(hw) => controllers.push(Controller { node: c.node, base, size, hw }),
                 None => unmodelled.push((c.node, "no hardware model for its compatible".to_string())),

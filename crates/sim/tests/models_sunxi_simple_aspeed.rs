@@ -536,3 +536,15 @@ fn aspeed_scu_maps_match_the_reset_maps_data() {
     }
     assert_eq!(scu.signal(&[number(g6, "nr_resets") as u32]), None);
 }
+
+#[test]
+fn a_sun6i_prcm_reset_cell_is_placed_at_the_prcm_plus_0xb0_and_its_consumer_verifies() {
+    // drivers/mfd/sun6i-prcm.c gives allwinner,sun6i-a31-clock-reset the 4 bytes at +0xb0 of the
+    // PRCM's reg: the A23 PRCM at 0x1f01400 puts it at 0x1f014b0, whatever the child's own reg.
+    let report = run("sun6i-prcm", "/soc/rsb@1f03400", &[]);
+    assert!(report.pass(), "{:#?}", report.checks);
+    // Active low (reset_simple_active_low): line 3 cleared to assert, set to release.
+    let addresses: Vec<u64> = writes(&report).iter().map(|&(addr, _)| addr).collect();
+    assert!(!addresses.is_empty() && addresses.iter().all(|&a| a == 0x1f0_14b0), "{addresses:x?}");
+    assert_eq!(delays(&report), [10]);
+}
