@@ -677,6 +677,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+    use crate::addr::PhysAddr;
     use crate::addr::Reg;
     use crate::mmio::MmioError;
     use crate::ops::Capabilities;
