@@ -17,7 +17,8 @@
 //!   CPU address when the buses above it map 1:1, as `ranges;` does) and a note says so.
 //! - `/fragment@0` with `target-path = "/"` (pvmfw refuses any other target) and `__overlay__`
 //!   holding one labelled node per device: what the guest cannot discover, i.e. the properties
-//!   the policy copies and fixed-rate clock nodes for the clocks it replaces. The node carries no
+//!   the policy copies, fixed-rate clock nodes for the clocks it replaces and fixed regulator
+//!   nodes for the supplies. The node carries no
 //!   `reg`, `interrupts` or `iommus`: crosvm allocates the guest MMIO window and SPIs and writes
 //!   them, with `iommus` pointing at its own `pkvm,pviommu` nodes, into the node its
 //!   `dt-symbol` names; pvmfw checks those, in order, against `/host` through the hypervisor
@@ -25,8 +26,8 @@
 //!   A device node is named by its host base name (`mmc`), `<base>-<label>` when two devices
 //!   share one; its label is the host one, else `<base>_<address>`.
 //! - `__symbols__` for every label, `__local_fixups__` for every phandle the overlay uses
-//!   (`iommus`, `android,pvmfw,target`, fixed-clock `clocks`); no `__fixups__`: nothing points
-//!   outside the overlay.
+//!   (`iommus`, `android,pvmfw,target`, and the stand-ins' `clocks` and `*-supply`,
+//!   [`crate::build::local_phandles`]); no `__fixups__`: nothing points outside the overlay.
 //!
 //! The XML follows the XSD: `<devices>` holding `<device kind=… dtbo_label=… sysfs_path=…/>`
 //! (the README's example writes the three as child elements; virtualizationservice reads the
@@ -46,9 +47,8 @@
 
 use platreset_dtedit::{to_dtb, Node as DtNode, WriteOptions};
 
-use crate::build::{guest_node, GuestError, Output, Placed};
+use crate::build::{guest_node, local_phandles, GuestError, Output, Placed};
 use crate::host::HostDevice;
-use crate::props::Action;
 
 const TARGET: &str = "avf";
 /// The fragment pvmfw and crosvm apply: the only target pvmfw accepts is `/`.
@@ -176,7 +176,7 @@ fn node_names(devices: &[HostDevice], labels: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Adds the guest node of `device` to `overlay`, before the fixed clocks it references, and
+/// Adds the guest node of `device` to `overlay`, before the stand-ins it references, and
 /// returns its phandle (what `android,pvmfw,target` points at).
 fn create_device_node(
     overlay: &mut DtNode,
@@ -215,7 +215,7 @@ fn check_base_names(
                 .iter()
                 .position(|n| *n == child.name)
                 .and_then(|i| devices.get(i))
-                .map_or_else(|| format!("the fixed clock {}", child.name), |d| d.path.clone());
+                .map_or_else(|| format!("the guest {}", child.name), |d| d.path.clone());
             return Err(GuestError::Collision {
                 target: TARGET,
                 what: "root node names",
@@ -360,8 +360,8 @@ fn create_symbols(iommus: &[HostIommu], labels: &[String], names: &[String]) -> 
 
 /// `__local_fixups__`: the byte offset of every phandle the overlay writes, in a tree mirroring
 /// the nodes' paths: `/host`'s `iommus` (phandle, SID pairs) and `android,pvmfw,target`, and
-/// the fixed clocks' `clocks` (no specifier cells: every cell is a phandle). Properties copied
-/// from the host are not listed: the policy lets no phandle through them.
+/// the properties pointing at stand-ins (`clocks`, `*-supply`: every cell is a phandle).
+/// Properties copied from the host are not listed: the policy lets no phandle through them.
 fn create_local_fixups(
     host: &DtNode,
     devices: &[HostDevice],
@@ -385,13 +385,12 @@ fn create_local_fixups(
     }
     let mut overlay_fixups = DtNode::new("__overlay__");
     for (device, name) in devices.iter().zip(names) {
-        let clocks = device.decisions.iter().find_map(|d| match &d.action {
-            Action::FixedClocks(rates) if d.name == "clocks" => Some(rates.len()),
-            _ => None,
-        });
-        if let Some(n) = clocks.filter(|&n| n > 0) {
+        let local = local_phandles(device);
+        if !local.is_empty() {
             let mut fixups = DtNode::new(name.clone());
-            fixups.set_u32s("clocks", &offsets(n * 4, 4));
+            for (prop, offsets) in &local {
+                fixups.set_u32s(prop, offsets);
+            }
             add(&mut overlay_fixups, fixups)?;
         }
     }

@@ -1,5 +1,10 @@
-//! Building the guest node from a host device's decisions: the properties copied, the fixed-rate
-//! clocks that stand in for host clocks, and the errors every target shares.
+//! Building the guest node from a host device's decisions: the properties copied, the guest
+//! nodes that stand in for host providers — fixed-rate clocks for host clocks, always-on fixed
+//! regulators for host supplies — and the errors every target shares.
+//!
+//! Stand-ins are new guest nodes with phandles of the guest tree (never the host's); which
+//! properties of the device node then hold such phandles, and where, is [`local_phandles`]:
+//! the overlay targets list exactly those in `__local_fixups__`.
 //!
 //! Owns: the node's contents apart from `reg` and `interrupts` (each target writes those).
 
@@ -7,7 +12,7 @@ use platreset_dtedit::Node as DtNode;
 use thiserror::Error;
 
 use crate::host::{HostDevice, HostError};
-use crate::props::Action;
+use crate::props::{Action, Supply};
 
 /// Why no guest tree can be built.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -102,8 +107,60 @@ pub struct Placed {
     pub irqs: Vec<(u32, u32)>,
 }
 
-/// The guest node `name` for `device`: copied properties in host order, and fixed-rate clock
-/// nodes added under `root` for clocks the policy replaced.
+/// Adds `stand_in` under `root` with the next free phandle, or finds the one already there with
+/// the same contents (a regulator two devices share); returns its phandle. A name another node
+/// holds gets a `-2`, `-3`… suffix.
+fn add_stand_in(root: &mut DtNode, mut stand_in: DtNode) -> Result<u32, GuestError> {
+    let wanted = stand_in.props.clone();
+    let same = |node: &DtNode| {
+        node.children.is_empty() && node.props.iter().filter(|p| p.name != "phandle").eq(wanted.iter())
+    };
+    let base = stand_in.name.clone();
+    let mut n = 1;
+    while let Some(existing) = root.child(&stand_in.name) {
+        if same(existing) {
+            if let Some(p) = existing.prop("phandle").and_then(|p| <[u8; 4]>::try_from(p).ok()) {
+                return Ok(u32::from_be_bytes(p));
+            }
+        }
+        n += 1;
+        stand_in.name = format!("{base}-{n}");
+    }
+    let phandle = root.max_phandle() + 1;
+    stand_in.set_u32s("phandle", &[phandle]);
+    root.add_child(stand_in).map_err(|e| GuestError::Tree(e.to_string()))?;
+    Ok(phandle)
+}
+
+/// A fixed-rate clock standing in for the host clock `clock` of the device tagged `tag`.
+fn create_fixed_clock_node(tag: &str, clock: &str, hz: u64) -> DtNode {
+    let mut clk = DtNode::new(format!("clk-{tag}-{clock}").replace(['_', ' '], "-"));
+    clk.set_str("compatible", "fixed-clock");
+    clk.set_u32s("#clock-cells", &[0]);
+    match u32::try_from(hz) {
+        Ok(hz) => clk.set_u32s("clock-frequency", &[hz]),
+        Err(_) => clk.set_u64s("clock-frequency", &[hz]),
+    };
+    clk
+}
+
+/// An always-on fixed regulator standing in for the host regulator of `supply`, named after it,
+/// with its voltage when the host states a fixed one.
+fn create_fixed_regulator_node(supply: &Supply) -> DtNode {
+    let mut regulator = DtNode::new(supply.node.clone());
+    regulator.set_str("compatible", "regulator-fixed");
+    regulator.set_str("regulator-name", &supply.name);
+    if let Some(uv) = supply.microvolt {
+        regulator.set_u32s("regulator-min-microvolt", &[uv]);
+        regulator.set_u32s("regulator-max-microvolt", &[uv]);
+    }
+    regulator.set_empty("regulator-always-on");
+    regulator
+}
+
+/// The guest node `name` for `device`: copied properties in host order, and the stand-ins
+/// (fixed-rate clocks, fixed regulators) added under `root` for the providers the policy
+/// replaced, the device's properties pointing at them.
 pub fn guest_node(device: &HostDevice, name: &str, root: &mut DtNode) -> Result<DtNode, GuestError> {
     let mut node = DtNode::new(name);
     for decision in &device.decisions {
@@ -114,27 +171,21 @@ pub fn guest_node(device: &HostDevice, name: &str, root: &mut DtNode) -> Result<
                 }
             }
             Action::FixedClocks(rates) => {
+                let tag = device.label.clone().unwrap_or_else(|| device.base_name.clone());
                 let mut phandles = Vec::new();
                 let mut names = Vec::new();
                 for (clock, hz) in rates {
-                    let phandle = root.max_phandle() + 1;
-                    let tag = device.label.clone().unwrap_or_else(|| device.base_name.clone());
-                    let mut clk = DtNode::new(format!("clk-{tag}-{clock}").replace(['_', ' '], "-"));
-                    clk.set_str("compatible", "fixed-clock");
-                    clk.set_u32s("#clock-cells", &[0]);
-                    match u32::try_from(*hz) {
-                        Ok(hz) => clk.set_u32s("clock-frequency", &[hz]),
-                        Err(_) => clk.set_u64s("clock-frequency", &[*hz]),
-                    };
-                    clk.set_u32s("phandle", &[phandle]);
-                    root.add_child(clk).map_err(|e| GuestError::Tree(e.to_string()))?;
-                    phandles.push(phandle);
+                    phandles.push(add_stand_in(root, create_fixed_clock_node(&tag, clock, *hz))?);
                     names.push(clock.as_str());
                 }
                 node.set_u32s("clocks", &phandles);
                 if device.value("clock-names").is_some() {
                     node.set_strs("clock-names", &names);
                 }
+            }
+            Action::FixedRegulator(supply) => {
+                let phandle = add_stand_in(root, create_fixed_regulator_node(supply))?;
+                node.set_u32s(&decision.name, &[phandle]);
             }
             // A placeholder keeps the host's order: the target writes the value.
             Action::Regenerate if decision.name == "reg" || decision.name == "interrupts" => {
@@ -144,4 +195,20 @@ pub fn guest_node(device: &HostDevice, name: &str, root: &mut DtNode) -> Result<
         }
     }
     Ok(node)
+}
+
+/// The properties of `device`'s guest node ([`guest_node`]) that hold phandles of stand-ins, in
+/// property order, each with the byte offsets of those phandles: `clocks` one cell per fixed
+/// clock (`#clock-cells = <0>`), each `*-supply` one cell.
+pub fn local_phandles(device: &HostDevice) -> Vec<(String, Vec<u32>)> {
+    let offsets = |n: usize| (0..n).map(|i| u32::try_from(i * 4).unwrap_or(u32::MAX)).collect();
+    device
+        .decisions
+        .iter()
+        .filter_map(|d| match &d.action {
+            Action::FixedClocks(rates) if !rates.is_empty() => Some((d.name.clone(), offsets(rates.len()))),
+            Action::FixedRegulator(_) => Some((d.name.clone(), offsets(1))),
+            _ => None,
+        })
+        .collect()
 }

@@ -7,10 +7,11 @@
 //! its fixed-rate guest clocks (from [`guest_node`]) and then the device node
 //! `<base name>@<first host address in hex>`, labelled with the host's label (or `dev_<address>`
 //! when the host has none). `/__symbols__` maps every label to `/fragment@0/__overlay__/<node>`;
-//! `/__local_fixups__` mirrors the path of each `clocks` property that holds a phandle of the
-//! overlay itself, with the byte offset of each such cell (the fixed clocks have
-//! `#clock-cells = <0>`, so the offsets are 0, 4, 8…). As `dtc -@` does, every labelled node has a
-//! `phandle`. Nothing refers to the base: no `interrupt-parent` is written, because the root of
+//! `/__local_fixups__` mirrors the path of each property that holds a phandle of the overlay
+//! itself — `clocks` of the fixed clocks, each `*-supply` of the fixed regulators
+//! ([`crate::build::local_phandles`]) — with the byte offset of each such cell (the fixed clocks
+//! have `#clock-cells = <0>`, so the offsets are 0, 4, 8…). As `dtc -@` does, every labelled
+//! node has a `phandle`. Nothing refers to the base: no `interrupt-parent` is written, because the root of
 //! crosvm's own tree (aarch64/src/fdt.rs) and of QEMU's `virt` tree both set it to the GIC, and
 //! the nodes land directly under `/`; so there is no `__fixups__` node.
 //!
@@ -53,9 +54,8 @@
 
 use platreset_dtedit::{to_dtb, Node as DtNode, WriteOptions};
 
-use crate::build::{guest_node, page_up, GuestError, Output, Placed};
+use crate::build::{guest_node, local_phandles, page_up, GuestError, Output, Placed};
 use crate::host::HostDevice;
-use crate::props::Action;
 
 /// crosvm's platform MMIO region on aarch64 (`AARCH64_PLATFORM_MMIO_SIZE`, 1 GiB), where it
 /// places every VFIO platform region.
@@ -190,15 +190,18 @@ fn check_base(
     Ok(())
 }
 
+/// The properties of one node that hold overlay phandles, with their byte offsets.
+type LocalPhandles = Vec<(String, Vec<u32>)>;
+
 /// The device node: [`guest_node`]'s properties, the host's `reg` as 64-bit pairs and its SPIs
-/// (crosvm overwrites both), and a phandle as `dtc -@` gives every labelled node. The fixed clocks
-/// land in `overlay` first. Returns the node and the byte offsets of the overlay phandles its
-/// `clocks` holds.
+/// (crosvm overwrites both), and a phandle as `dtc -@` gives every labelled node. The stand-ins
+/// (fixed clocks and regulators) land in `overlay` first. Returns the node and the properties
+/// holding overlay phandles, with their byte offsets.
 fn create_device_node(
     device: &HostDevice,
     name: &str,
     overlay: &mut DtNode,
-) -> Result<(DtNode, Vec<u32>), GuestError> {
+) -> Result<(DtNode, LocalPhandles), GuestError> {
     let mut node = guest_node(device, name, overlay)?;
     let reg: Vec<u64> = device.regions.iter().flat_map(|&(address, size)| [address, size]).collect();
     node.set_u64s("reg", &reg);
@@ -208,24 +211,19 @@ fn create_device_node(
         let cells: Vec<u32> = device.irqs.iter().flat_map(|irq| [0, irq.spi, irq.trigger]).collect();
         node.set_u32s("interrupts", &cells);
     }
-    // `clocks` holds one overlay phandle per fixed clock (`#clock-cells = <0>`): cell i at byte 4i.
-    let clocks = device
-        .decisions
-        .iter()
-        .find_map(|d| match &d.action {
-            Action::FixedClocks(rates) => Some(rates.len()),
-            _ => None,
-        })
-        .unwrap_or(0);
-    let offsets: Vec<u32> = (0..clocks).map(|i| (i * 4) as u32).collect();
-    if node.prop("clocks").map_or(0, <[u8]>::len) != clocks * 4 {
-        return Err(GuestError::Tree(format!(
-            "{}: `clocks` does not hold its {clocks} fixed clock(s)",
-            device.path
-        )));
+    // Each listed property holds nothing but overlay phandles: cell i at byte 4i.
+    let local = local_phandles(device);
+    for (prop, offsets) in &local {
+        if node.prop(prop).map_or(0, <[u8]>::len) != offsets.len() * 4 {
+            return Err(GuestError::Tree(format!(
+                "{}: `{prop}` does not hold its {} stand-in phandle(s)",
+                device.path,
+                offsets.len()
+            )));
+        }
     }
     node.set_u32s("phandle", &[overlay.max_phandle().saturating_add(1)]);
-    Ok((node, offsets))
+    Ok((node, local))
 }
 
 /// `/__symbols__`: each label → its node's path inside the fragment.
@@ -239,13 +237,16 @@ fn create_symbols_node(symbols: &[(String, String)]) -> DtNode {
 
 /// `/__local_fixups__`: the fragment's path down to each node with a local phandle, and there a
 /// property of the same name listing the byte offsets of the phandle cells.
-fn create_local_fixups_node(fixups: &[(String, Vec<u32>)]) -> Option<DtNode> {
+fn create_local_fixups_node(fixups: &[(String, LocalPhandles)]) -> Option<DtNode> {
     if fixups.is_empty() {
         return None;
     }
     let mut overlay = DtNode::new(OVERLAY);
-    for (node, offsets) in fixups {
-        overlay.child_or_insert(node).set_u32s("clocks", offsets);
+    for (node, props) in fixups {
+        let fixup = overlay.child_or_insert(node);
+        for (prop, offsets) in props {
+            fixup.set_u32s(prop, offsets);
+        }
     }
     let mut fragment = DtNode::new(FRAGMENT);
     fragment.children.push(overlay);
@@ -263,21 +264,21 @@ fn assemble(devices: &[HostDevice], options: &crate::TargetOptions) -> Result<As
     let mut overlay = DtNode::new(OVERLAY);
     let mut symbols: Vec<(String, String)> = Vec::new();
     let mut owners: Vec<(String, String)> = Vec::new();
-    let mut fixups: Vec<(String, Vec<u32>)> = Vec::new();
+    let mut fixups: Vec<(String, LocalPhandles)> = Vec::new();
     let mut placed = Vec::new();
     let path_of = |name: &str| format!("/{FRAGMENT}/{OVERLAY}/{name}");
     for (device, at) in devices.iter().zip(&laid) {
-        let clocks_from = overlay.children.len();
+        let stand_ins_from = overlay.children.len();
         // The clocks are named after the label: with the generated one, two unlabelled devices of
         // one kind still get distinct clock nodes.
         let labelled = HostDevice { label: Some(at.label.clone()), ..device.clone() };
-        let (node, offsets) = create_device_node(&labelled, &at.node, &mut overlay)?;
-        for clock in &overlay.children[clocks_from..] {
-            symbols.push((label_from(&clock.name), path_of(&clock.name)));
-            owners.push((clock.name.clone(), format!("the fixed clock of {}", device.path)));
+        let (node, local) = create_device_node(&labelled, &at.node, &mut overlay)?;
+        for stand_in in &overlay.children[stand_ins_from..] {
+            symbols.push((label_from(&stand_in.name), path_of(&stand_in.name)));
+            owners.push((stand_in.name.clone(), format!("the guest {} of {}", stand_in.name, device.path)));
         }
-        if !offsets.is_empty() {
-            fixups.push((at.node.clone(), offsets));
+        if !local.is_empty() {
+            fixups.push((at.node.clone(), local));
         }
         overlay.add_child(node).map_err(tree_error)?;
         symbols.push((at.label.clone(), path_of(&at.node)));
@@ -288,7 +289,7 @@ fn assemble(devices: &[HostDevice], options: &crate::TargetOptions) -> Result<As
             irqs: device.irqs.iter().map(|irq| (irq.spi, irq.trigger)).collect(),
         });
     }
-    // A fixed clock's label may meet a device's (a host label such as `clk_x_y`).
+    // A stand-in's label may meet a device's (a host label such as `clk_x_y`).
     for (i, (label, _)) in symbols.iter().enumerate() {
         if let Some(j) = symbols[..i].iter().position(|(l, _)| l == label) {
             return Err(GuestError::Collision {

@@ -1,12 +1,14 @@
 //! What a guest node is built from: the host node's MMIO regions (CPU addresses) and its
-//! interrupts as GIC SPIs with their trigger type, plus the property decisions.
+//! interrupts as GIC SPIs with their trigger type, plus the property decisions. A node that
+//! cannot become a guest node is refused with every problem at once ([`HostError::Several`]),
+//! each refused property with the flag that lifts it ([`crate::props::Fix`]).
 //!
 //! Owns: reading the host's wiring. Must not: choose guest addresses or numbers (targets do).
 
 use platreset_fdt::Node;
 use thiserror::Error;
 
-use crate::props::{decide_all, Action, Decision, Overrides, Tree};
+use crate::props::{decide_all, Action, Decision, Fix, Overrides, Tree};
 
 /// A host interrupt the guest can receive: a GIC shared peripheral interrupt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +55,8 @@ pub enum HostError {
         property: String,
         /// Why.
         why: String,
+        /// The flag that lifts the refusal and its cost to the guest, when one does.
+        fix: Option<Fix>,
     },
     /// Subnodes (the guest node is one node).
     #[error("{node} has subnodes ({first}…): a guest node is built from one node only")]
@@ -62,6 +66,43 @@ pub enum HostError {
         /// The first subnode.
         first: String,
     },
+    /// Several of the above for one node, in the order found: subnodes, properties in host
+    /// order, `reg`, interrupts.
+    #[error("{node}: {} problems: {}", problems.len(), problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several {
+        /// Node path.
+        node: String,
+        /// Each problem (none of them `Several`).
+        problems: Vec<HostError>,
+    },
+}
+
+impl HostError {
+    /// Every single problem this error stands for: itself, or each of [`HostError::Several`].
+    pub fn problems(&self) -> &[HostError] {
+        match self {
+            HostError::Several { problems, .. } => problems,
+            one => std::slice::from_ref(one),
+        }
+    }
+
+    /// The flag that lifts this problem and what it costs the guest; `None` when no flag does
+    /// (subnodes, interrupts the guest's GIC cannot deliver, regions…) or for [`HostError::Several`].
+    pub fn fix(&self) -> Option<&Fix> {
+        match self {
+            HostError::Refused { fix, .. } => fix.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The overrides that lift every problem, when a flag lifts each: `base` plus their `--drop`s.
+    pub fn lifted(&self, base: &Overrides) -> Option<Overrides> {
+        let mut overrides = base.clone();
+        for problem in self.problems() {
+            problem.fix()?.apply(&mut overrides);
+        }
+        Some(overrides)
+    }
 }
 
 /// A host device ready to be laid out by a target.
@@ -81,6 +122,9 @@ pub struct HostDevice {
     pub irqs: Vec<HostIrq>,
     /// The host IOMMUs behind which the device sits: `(IOMMU node path, specifier cells)`.
     pub iommus: Vec<(String, Vec<u32>)>,
+    /// Those of the IOMMUs that are Arm SMMUs, by path: their specifier cells start with a
+    /// stream ID (other IOMMUs' cells are micro-TLB or group numbers).
+    pub arm_smmus: Vec<String>,
     /// What happens to each property.
     pub decisions: Vec<Decision>,
     /// Property values, for the ones copied.
@@ -88,34 +132,46 @@ pub struct HostDevice {
 }
 
 impl HostDevice {
-    /// Reads `node` of `tree` under the property policy; the first refusal is an error.
+    /// Reads `node` of `tree` under the property policy. A node that cannot be read is refused
+    /// with every problem found: one, or [`HostError::Several`].
     pub fn read(
         tree: &Tree<'_, '_>,
         node: &Node<'_, '_>,
         overrides: &Overrides,
     ) -> Result<HostDevice, HostError> {
         let path = node.path();
+        let mut problems = Vec::new();
         if let Some(child) = node.children().next() {
-            return Err(HostError::Subnodes { node: path, first: child.name_lossy().into_owned() });
+            problems.push(HostError::Subnodes { node: path.clone(), first: child.name_lossy().into_owned() });
         }
         let decisions = decide_all(tree, node, overrides);
-        if let Some(refused) = decisions.iter().find(|d| d.action == Action::Refuse) {
-            return Err(HostError::Refused {
-                node: path,
+        for refused in decisions.iter().filter(|d| d.action == Action::Refuse) {
+            problems.push(HostError::Refused {
+                node: path.clone(),
                 property: refused.name.clone(),
                 why: refused.why.clone(),
+                fix: refused.fix.clone(),
             });
         }
-        let regions: Vec<(u64, u64)> = node
-            .reg_cpu()
-            .map_err(|e| HostError::BadReg { node: path.clone(), why: e.to_string() })?
-            .into_iter()
-            .map(|r| (r.address, r.size))
-            .collect();
-        if regions.is_empty() {
-            return Err(HostError::NoRegs { node: path });
+        let regions: Vec<(u64, u64)> = match node.reg_cpu() {
+            Ok(regs) => regs.into_iter().map(|r| (r.address, r.size)).collect(),
+            Err(e) => {
+                problems.push(HostError::BadReg { node: path.clone(), why: e.to_string() });
+                Vec::new()
+            }
+        };
+        if regions.is_empty() && problems.iter().all(|p| !matches!(p, HostError::BadReg { .. })) {
+            problems.push(HostError::NoRegs { node: path.clone() });
         }
-        let irqs = irqs(tree, node)?;
+        let irqs = irqs(tree, node).unwrap_or_else(|e| {
+            problems.push(e);
+            Vec::new()
+        });
+        match problems.len() {
+            0 => {}
+            1 => return Err(problems.remove(0)),
+            _ => return Err(HostError::Several { node: path, problems }),
+        }
         let values = node
             .properties()
             .map(|p| (String::from_utf8_lossy(p.name()).into_owned(), p.value().to_vec()))
@@ -124,8 +180,20 @@ impl HostDevice {
         let base_name = name.split('@').next().unwrap_or_default().to_string();
         let label = label_of(tree, node);
         let iommus = iommus(tree, node);
+        let arm_smmus = arm_smmus(tree, &iommus);
         let kernel_name = node.platform_device_name();
-        Ok(HostDevice { path, base_name, kernel_name, label, regions, irqs, iommus, decisions, values })
+        Ok(HostDevice {
+            path,
+            base_name,
+            kernel_name,
+            label,
+            regions,
+            irqs,
+            iommus,
+            arm_smmus,
+            decisions,
+            values,
+        })
     }
 
     /// Its name in `/sys/bus/platform/devices`: the user's when given (`names` by host path), else
@@ -157,6 +225,33 @@ fn iommus(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Vec<(String, Vec<u32>)> {
         let Some(args) = cells.get(i + 1..i + 1 + n) else { break };
         out.push((iommu.path(), args.to_vec()));
         i += 1 + n;
+    }
+    out
+}
+
+/// Compatibles of Arm's SMMU architecture (Linux's arm-smmu and arm-smmu-v3 drivers match
+/// these; vendors list one of them as a fallback).
+const ARM_SMMU_COMPATIBLES: &[&[u8]] = &[
+    b"arm,smmu-v1",
+    b"arm,smmu-v2",
+    b"arm,mmu-400",
+    b"arm,mmu-401",
+    b"arm,mmu-500",
+    b"arm,smmu-v3",
+    b"cavium,smmu-v2",
+    b"qcom,smmu-v2",
+    b"nvidia,smmu-500",
+];
+
+/// The paths among `iommus` whose node is an Arm SMMU.
+fn arm_smmus(tree: &Tree<'_, '_>, iommus: &[(String, Vec<u32>)]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (path, _) in iommus {
+        let is_smmu =
+            tree.fdt.find_path(path).is_ok_and(|n| n.compatible().any(|c| ARM_SMMU_COMPATIBLES.contains(&c)));
+        if is_smmu && !out.contains(path) {
+            out.push(path.clone());
+        }
     }
     out
 }

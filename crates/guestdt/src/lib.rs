@@ -18,7 +18,7 @@ pub mod xen;
 
 pub use build::{GuestError, Output, Placed};
 pub use host::{HostDevice, HostError, HostIrq};
-pub use props::{Action, Decision, Overrides, Tree};
+pub use props::{Action, Decision, Fix, KeptOn, Overrides, Supply, Tree};
 
 /// What every target may need beyond the devices.
 #[derive(Debug, Clone, Default)]

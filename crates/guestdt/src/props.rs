@@ -1,10 +1,13 @@
 //! The property policy shared by every target: for each property of a host node, whether the
 //! guest node copies it, regenerates it, drops it (with or without a warning) or cannot be built
 //! because of it — and why. It follows the 2018 generic-node proposal (REFERENCE §5), and goes
-//! further for clocks (fixed-rate guest clocks when the rate is known) and for unknown
-//! properties (copied only when they cannot hold a phandle).
+//! further for clocks (fixed-rate guest clocks when the rate is known), for supplies (always-on
+//! guest fixed regulators named after the host's, which the host must keep on) and for unknown
+//! properties (copied only when they cannot hold a phandle). Every refusal carries the flag that
+//! lifts it, when one does, and what that flag costs the guest ([`Fix`]).
 //!
-//! Owns: the decisions and their reasons. Must not: lay out addresses or interrupts (targets do).
+//! Owns: the decisions, their reasons and their fixes. Must not: lay out addresses or interrupts
+//! (targets do).
 
 use platreset_fdt::{Fdt, Node, PhandleIndex, Property};
 
@@ -21,6 +24,8 @@ pub enum Action {
     DropWithWarning,
     /// Replaced by guest fixed-rate clocks with these `(clock name or index, rate in Hz)`.
     FixedClocks(Vec<(String, u64)>),
+    /// A `*-supply` replaced by an always-on guest fixed regulator standing in for this host one.
+    FixedRegulator(Supply),
     /// The node cannot be given to a guest because of this property.
     Refuse,
 }
@@ -34,6 +39,7 @@ impl Action {
             Action::Drop => "drop",
             Action::DropWithWarning => "drop-with-warning",
             Action::FixedClocks(_) => "fixed-clocks",
+            Action::FixedRegulator(_) => "fixed-regulator",
             Action::Refuse => "refuse",
         }
     }
@@ -48,6 +54,121 @@ pub struct Decision {
     pub action: Action,
     /// Why.
     pub why: String,
+    /// For a refusal: the flag that lifts it and what that costs the guest.
+    pub fix: Option<Fix>,
+}
+
+/// The flag that lifts a refusal (`--drop NAME`) and what the guest loses by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    /// The property to drop.
+    pub drop: String,
+    /// What the guest loses, for the user to weigh.
+    pub cost: String,
+}
+
+impl Fix {
+    /// The command-line flag: `--drop NAME`.
+    pub fn flag(&self) -> String {
+        format!("--drop {}", self.drop)
+    }
+
+    /// Adds the flag to `overrides`.
+    pub fn apply(&self, overrides: &mut Overrides) {
+        if !overrides.drop.contains(&self.drop) {
+            overrides.drop.push(self.drop.clone());
+        }
+    }
+}
+
+/// Whether the host keeps a regulator on by itself once its consumer lets go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeptOn {
+    /// `regulator-always-on`: the host kernel never switches it off.
+    AlwaysOn,
+    /// `regulator-boot-on` only: on from boot, but the host kernel switches it off when its last
+    /// consumer disables it (the host driver does on unbind).
+    BootOn,
+    /// Neither: nothing keeps it on.
+    No,
+}
+
+impl KeptOn {
+    /// A stable name for JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeptOn::AlwaysOn => "always-on",
+            KeptOn::BootOn => "boot-on",
+            KeptOn::No => "no",
+        }
+    }
+}
+
+/// A host regulator a guest fixed regulator stands in for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Supply {
+    /// The host regulator node's path.
+    pub host: String,
+    /// Its name: `regulator-name`, else the node name (the guest regulator's `regulator-name`).
+    pub name: String,
+    /// The guest node's name: the host node's, without unit address, starting with `regulator`.
+    pub node: String,
+    /// Its voltage when the host states a fixed one (`regulator-min-microvolt` equal to
+    /// `regulator-max-microvolt`).
+    pub microvolt: Option<u32>,
+    /// The host's `(min, max)` when it states a range instead.
+    pub range: Option<(u32, u32)>,
+    /// Whether the host keeps it on by itself.
+    pub kept_on: KeptOn,
+}
+
+impl Supply {
+    /// Whether the report must warn: nothing on the host keeps the regulator on.
+    pub fn warns(&self) -> bool {
+        self.kept_on == KeptOn::No
+    }
+
+    /// What the host must do, naming the regulator.
+    pub fn host_duty(&self) -> String {
+        let who = format!("`{}` ({})", self.name, self.host);
+        match self.kept_on {
+            KeptOn::AlwaysOn => format!(
+                "the host must keep {who} on after unbinding the device: it is regulator-always-on, so the host kernel does"
+            ),
+            KeptOn::BootOn => format!(
+                "the host must keep {who} on after unbinding the device: it is regulator-boot-on, but the host kernel switches it off when the host driver lets go; add regulator-always-on to the host node"
+            ),
+            KeptOn::No => format!(
+                "the host must keep {who} on after unbinding the device, but it is neither regulator-always-on nor regulator-boot-on: the host kernel switches it off when the host driver lets go; add regulator-always-on to the host node"
+            ),
+        }
+    }
+
+    /// The guest regulator, as one phrase.
+    pub fn guest_side(&self) -> String {
+        let voltage = match (self.microvolt, self.range) {
+            (Some(uv), _) => format!("at {}", volts(uv)),
+            (None, Some((min, max))) => format!(
+                "with no voltage: the host's ranges {} to {}, so the guest's is unknown; a guest driver that reads or sets it (MMC switching vqmmc to 1.8 V for UHS, say) gets an error and keeps what the host left",
+                volts(min),
+                volts(max)
+            ),
+            (None, None) => "with no voltage: the host states none, so a guest driver that reads or sets it gets an error and keeps what the host left".to_string(),
+        };
+        format!("guest regulator-fixed `{}` {voltage}, always on", self.name)
+    }
+}
+
+/// Microvolts as volts: `3300000` → `3.3 V`.
+fn volts(microvolt: u32) -> String {
+    let whole = microvolt / 1_000_000;
+    let fraction = format!("{:06}", microvolt % 1_000_000);
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.is_empty() {
+        format!("{whole} V")
+    } else {
+        format!("{whole}.{fraction} V")
+    }
 }
 
 /// The user's overrides.
@@ -101,7 +222,6 @@ const PHANDLE_HOLDERS: &[&str] = &[
     "hwlocks",
     "operating-points-v2",
     "interrupt-map",
-    "power-supply",
 ];
 
 /// Scalar or flag properties whose cells are numbers, never phandles.
@@ -217,7 +337,7 @@ pub fn clock_specifiers(
 
 fn decide(tree: &Tree<'_, '_>, node: &Node<'_, '_>, prop: &Property<'_>, overrides: &Overrides) -> Decision {
     let name = String::from_utf8_lossy(prop.name()).into_owned();
-    let d = |action, why: String| Decision { name: name.clone(), action, why };
+    let d = |action, why: String| Decision { name: name.clone(), action, why, fix: None };
     if overrides.drop.contains(&name) {
         return d(Action::Drop, "dropped on request (--drop)".into());
     }
@@ -271,12 +391,21 @@ fn decide(tree: &Tree<'_, '_>, node: &Node<'_, '_>, prop: &Property<'_>, overrid
         return d(Action::Copy, "a flag (empty property)".into());
     }
     if name == "memory-region" {
-        return d(Action::Refuse, carve_outs(tree, prop));
+        return refuse(d(Action::Refuse, carve_outs(tree, prop)), cost_of_dropping(&name, None));
+    }
+    if name.ends_with("-supply") {
+        return supply(tree, prop, d);
     }
     if name_holds_phandles(&name) {
-        return d(
-            Action::Refuse,
-            format!("`{name}` references another host node, which the guest does not have (--drop {name} to go without it)"),
+        let target = referenced(tree, prop);
+        let what =
+            target.as_deref().map_or_else(|| "another host node".to_string(), |t| format!("host node {t}"));
+        return refuse(
+            d(
+                Action::Refuse,
+                format!("`{name}` references {what}, which the guest does not have (--drop {name} to go without it)"),
+            ),
+            cost_of_dropping(&name, target.as_deref()),
         );
     }
     if is_printable_strings(prop.value()) {
@@ -291,6 +420,117 @@ fn decide(tree: &Tree<'_, '_>, node: &Node<'_, '_>, prop: &Property<'_>, overrid
             "unknown cells that could hold a phandle: not copied (--keep {name} to copy them as they are)"
         ),
     )
+}
+
+/// A refusal lifted by dropping the property, at `cost` to the guest.
+fn refuse(decision: Decision, cost: String) -> Decision {
+    let fix = Fix { drop: decision.name.clone(), cost };
+    Decision { fix: Some(fix), ..decision }
+}
+
+/// The host node the first cell of `prop` names as a phandle, if it names one.
+fn referenced(tree: &Tree<'_, '_>, prop: &Property<'_>) -> Option<String> {
+    let phandle = prop.u32s().ok()?.next()?;
+    tree.by_phandle(phandle).map(|n| n.path())
+}
+
+/// What the guest loses when the host reference `name` (to `target`) is dropped.
+fn cost_of_dropping(name: &str, target: Option<&str>) -> String {
+    let stem = name.trim_end_matches("-gpios").trim_end_matches("-gpio");
+    let gpio = name != stem || name == "gpios" || name == "gpio";
+    match name {
+        "cd-gpios" => return "the guest cannot see card insertion".into(),
+        "wp-gpios" => return "the guest cannot read the write-protect switch: the card counts as writable".into(),
+        "phys" | "phy-handle" => {
+            return "the guest cannot power or configure the PHY: it works only as the host left it".into()
+        }
+        "memory-region" => {
+            return "the guest driver gets no carve-out: it allocates from guest RAM or fails; map the memory yourself if it needs that range".into()
+        }
+        "mboxes" => return "the guest cannot message the mailbox's other end (firmware or coprocessor)".into(),
+        "interconnects" => {
+            return "the guest cannot vote for interconnect bandwidth: the host's votes stay as they are".into()
+        }
+        "nvmem-cells" => {
+            return "the guest cannot read the NVMEM cells (a MAC address, calibration data): defaults apply".into()
+        }
+        "msi-parent" | "msi-map" => return "the guest gets no MSIs: the driver uses wired interrupts or fails".into(),
+        "pwms" => return "the guest cannot drive the PWM".into(),
+        "io-channels" => return "the guest cannot read the ADC channels".into(),
+        "operating-points-v2" => return "the guest gets no OPP table: no frequency scaling".into(),
+        "hwlocks" => return "the guest cannot take the hardware spinlock it shares with the host".into(),
+        _ => {}
+    }
+    if gpio && (stem.ends_with("reset") || stem == "rst") {
+        return "the guest cannot reset the device through its GPIO: the host must leave it out of reset"
+            .into();
+    }
+    if gpio && ["enable", "en", "power", "pwr", "powerdown", "shutdown"].contains(&stem) {
+        return "the guest cannot switch the device on or off through its GPIO: the host must leave it on"
+            .into();
+    }
+    if gpio {
+        return format!(
+            "the guest cannot drive or read the `{name}` line (the GPIO controller stays with the host)"
+        );
+    }
+    if name.ends_with("-supply") {
+        return "the guest driver gets no regulator: Linux gives it a dummy one, or a driver that requires it fails to probe".into();
+    }
+    if name.contains("syscon") {
+        return "the guest cannot reach the system controller's registers: what the driver does through them fails".into();
+    }
+    match target {
+        Some(t) => format!("the guest driver goes without `{name}`, its link to {t}"),
+        None => format!("the guest driver goes without `{name}`"),
+    }
+}
+
+/// A `*-supply`: an always-on guest fixed regulator standing in for the host's, when the
+/// property names one regulator; refused otherwise.
+fn supply(tree: &Tree<'_, '_>, prop: &Property<'_>, d: impl Fn(Action, String) -> Decision) -> Decision {
+    let name = String::from_utf8_lossy(prop.name()).into_owned();
+    let regulator = match prop.u32() {
+        Ok(phandle) => tree.by_phandle(phandle),
+        Err(_) => None,
+    };
+    let Some(regulator) = regulator else {
+        return refuse(
+            d(
+                Action::Refuse,
+                format!(
+                    "`{name}` does not name one host regulator by phandle (--drop {name} to go without it)"
+                ),
+            ),
+            cost_of_dropping(&name, None),
+        );
+    };
+    let u32_of = |p: &str| regulator.property(p).and_then(|v| v.u32().ok());
+    let (min, max) = (u32_of("regulator-min-microvolt"), u32_of("regulator-max-microvolt"));
+    let node_name = regulator.name_lossy();
+    let stem = node_name.split('@').next().unwrap_or_default();
+    let guest_node =
+        if stem.starts_with("regulator") { stem.to_string() } else { format!("regulator-{stem}") };
+    let supply = Supply {
+        host: regulator.path(),
+        name: regulator
+            .property("regulator-name")
+            .map(|p| String::from_utf8_lossy(p.first_string()).into_owned())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| node_name.clone().into_owned()),
+        node: guest_node,
+        microvolt: min.filter(|_| min == max),
+        range: min.zip(max).filter(|(lo, hi)| lo != hi),
+        kept_on: if regulator.property("regulator-always-on").is_some() {
+            KeptOn::AlwaysOn
+        } else if regulator.property("regulator-boot-on").is_some() {
+            KeptOn::BootOn
+        } else {
+            KeptOn::No
+        },
+    };
+    let why = format!("{}; {}", supply.guest_side(), supply.host_duty());
+    d(Action::FixedRegulator(supply), why)
 }
 
 /// Why a `memory-region` stops the build: the carve-outs it names, with their host ranges.
@@ -320,7 +560,10 @@ fn clocks(
     d: impl Fn(Action, String) -> Decision,
 ) -> Decision {
     let Some(specs) = clock_specifiers(tree, node, "clocks") else {
-        return d(Action::Refuse, "`clocks` cannot be parsed (unknown provider or #clock-cells)".into());
+        return refuse(
+            d(Action::Refuse, "`clocks` cannot be parsed (unknown provider or #clock-cells)".into()),
+            "the guest driver gets no clock: one that needs it fails to probe".into(),
+        );
     };
     let names: Vec<String> = node
         .property("clock-names")
@@ -352,16 +595,52 @@ fn clocks(
         .filter(|(_, r)| r.is_none())
         .map(|(i, _)| names.get(i).cloned().unwrap_or_else(|| i.to_string()))
         .collect();
-    d(
-        Action::Refuse,
-        format!(
-            "`clocks`: the rate of {} is unknown and no power domain keeps it running (give it with --clock-rate NAME=HZ)",
-            unknown.join(", ")
+    let cost = format!(
+        "the guest driver gets no clock: one that needs it fails to probe, one that reads its rate cannot time the device; if you know the rate, --clock-rate {}=HZ instead keeps a fixed clock",
+        unknown.join("=HZ --clock-rate ")
+    );
+    refuse(
+        d(
+            Action::Refuse,
+            format!(
+                "`clocks`: the rate of {} is unknown and no power domain keeps it running (give it with --clock-rate NAME=HZ)",
+                unknown.join(", ")
+            ),
         ),
+        cost,
     )
 }
 
 /// The decision for every property of `node`, in property order.
 pub fn decide_all(tree: &Tree<'_, '_>, node: &Node<'_, '_>, overrides: &Overrides) -> Vec<Decision> {
     node.properties().map(|p| decide(tree, node, &p, overrides)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volts_drop_trailing_zeros_and_keep_whole_volts_plain() {
+        assert_eq!(volts(3_300_000), "3.3 V");
+        assert_eq!(volts(1_800_000), "1.8 V");
+        assert_eq!(volts(5_000_000), "5 V");
+        assert_eq!(volts(1_234_567), "1.234567 V");
+        assert_eq!(volts(900_000), "0.9 V");
+    }
+
+    #[test]
+    fn the_cost_of_dropping_a_reference_says_what_the_guest_loses() {
+        assert_eq!(cost_of_dropping("cd-gpios", None), "the guest cannot see card insertion");
+        assert!(cost_of_dropping("reset-gpios", None).contains("out of reset"));
+        assert!(cost_of_dropping("snps,reset-gpio", None).contains("out of reset"));
+        assert!(cost_of_dropping("enable-gpios", None).contains("leave it on"));
+        assert!(cost_of_dropping("led-gpios", None).contains("`led-gpios` line"));
+        assert!(cost_of_dropping("interconnects", None).contains("bandwidth"));
+        assert!(cost_of_dropping("acme,syscon", Some("/syscon@1000")).contains("system controller"));
+        assert_eq!(
+            cost_of_dropping("acme,companion", Some("/companion@2000")),
+            "the guest driver goes without `acme,companion`, its link to /companion@2000"
+        );
+    }
 }
