@@ -1,5 +1,8 @@
 //! QEMU's `virt` machine: devices on the platform bus (REFERENCE §5, hw/arm/sysbus-fdt.c).
 //!
+//! Serves QEMU 10.1 and older ([`SERVES`]): vfio-platform and `hw/core/sysbus-fdt.c` were
+//! deprecated in QEMU 10.0 and removed in 10.2 (REFERENCE §8); [`notes`] says so to every user.
+//!
 //! The bus is `/platform-bus@c000000` (`qemu,platform` + `simple-bus`, 1/1 cells, `ranges` onto
 //! 0x0c000000, 32 MiB). Each device's regions are placed in order, page-aligned, with the host
 //! sizes; its interrupts become GIC SPIs from 112 (QEMU's platform-bus range is 112–175) with the
@@ -23,6 +26,15 @@ pub const FIRST_SPI: u32 = 112;
 pub const LAST_SPI: u32 = 175;
 /// The bus node's name.
 pub const BUS_NAME: &str = "platform-bus@c000000";
+/// The QEMU releases this target serves (REFERENCE §8).
+pub const SERVES: &str = "QEMU 10.1 and older";
+
+/// What every user of this target must know: the QEMU releases it serves.
+pub fn notes() -> Vec<String> {
+    vec![format!(
+        "qemu: for {SERVES}: QEMU deprecated vfio-platform (and the platform bus's device-tree code) in 10.0 and removed it in 10.2; pin a 10.1.x release, or use the crosvm, xen or avf target"
+    )]
+}
 
 /// What is already on the base's bus: the first free offset and SPI.
 fn occupied(bus: &DtNode) -> (u64, u32) {

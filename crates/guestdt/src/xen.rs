@@ -27,7 +27,12 @@
 //!   records as not mastering DMA ([`crate::TargetOptions::non_dma`]). Xen refuses `xen,reg`
 //!   entries that are not page-aligned in address and size ("DomU passthrough config has not
 //!   page aligned addresses/sizes"), so `xen,reg` covers the region's whole pages while `reg`
-//!   keeps the exact host range. The lines are ImageBuilder's (its README):
+//!   keeps the exact host range. From the host's `iommus`, `xen,smmu-stream-ids = <sid …>`, as
+//!   Lopper's `assists/xen_passthrough.py` writes it (REFERENCE §8: every specifier's cells in
+//!   order, the host `iommus` itself not copied) — but only when every IOMMU is an Arm SMMU
+//!   taking one cell, a plain stream ID; a two-cell SMMU (stream ID and mask) or another IOMMU
+//!   (Renesas IPMMU micro-TLBs, Tegra swgroups) gets a note saying why not. Xen itself assigns
+//!   through the host node `xen,path` names and its `iommus`. The lines are ImageBuilder's (its README):
 //!   `DOMU_PASSTHROUGH_PATHS[0]="<host paths, space-separated>"` (which also adds
 //!   `xen,passthrough` to those host nodes) and `DOMU_PASSTHROUGH_DTB[0]="<file>"`; Xen's own CI
 //!   (automation/scripts/xilinx-smoke-dom0less-arm64.sh) sets both.
@@ -276,6 +281,33 @@ fn check_layout(devices: &[HostDevice]) -> Result<Vec<Spans>, GuestError> {
     Ok(spans)
 }
 
+/// The device's SMMU stream IDs for `xen,smmu-stream-ids`, in `iommus` order (none without
+/// `iommus`), or why they cannot be given: an IOMMU that is not an Arm SMMU, or one whose
+/// specifier is not a single stream ID.
+fn stream_ids(device: &HostDevice) -> Result<Vec<u32>, String> {
+    let mut sids = Vec::new();
+    for (iommu, cells) in &device.iommus {
+        if !device.arm_smmus.contains(iommu) {
+            return Err(format!("its IOMMU {iommu} is not an Arm SMMU: its cells are not stream IDs"));
+        }
+        match cells.as_slice() {
+            [sid] => sids.push(*sid),
+            [sid, mask] => {
+                return Err(format!(
+                    "{iommu} takes 2 cells (stream ID {sid:#x} and mask {mask:#x}): xen,smmu-stream-ids holds plain stream IDs"
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "{iommu} takes {} cells: xen,smmu-stream-ids holds one stream ID per specifier",
+                    other.len()
+                ))
+            }
+        }
+    }
+    Ok(sids)
+}
+
 /// Two 32-bit cells, high first: one 64-bit address or size in a 2-cell property.
 fn cells2(value: u64) -> [u32; 2] {
     [(value >> 32) as u32, value as u32]
@@ -360,6 +392,11 @@ fn create_device_node(
             .collect();
         node.set_u32s("xen,reg", &xen_reg);
         node.set_str("xen,path", &device.path);
+        if let Ok(sids) = stream_ids(device) {
+            if !sids.is_empty() {
+                node.set_u32s("xen,smmu-stream-ids", &sids);
+            }
+        }
         if options.non_dma.contains(&device.path) {
             node.set_empty("xen,force-assign-without-iommu");
         }
@@ -499,6 +536,21 @@ fn notes(devices: &[HostDevice], spans: &[Spans], options: &TargetOptions) -> Ve
             notes.push(format!(
                 "{}: no `iommus` in the host tree and not recorded as non-DMA: Xen refuses to assign a device no IOMMU protects",
                 device.path
+            ));
+        }
+    }
+    if options.dom0less {
+        let mut written = Vec::new();
+        for device in devices.iter().filter(|d| !d.iommus.is_empty()) {
+            match stream_ids(device) {
+                Ok(_) => written.push(device.path.as_str()),
+                Err(why) => notes.push(format!("{}: no xen,smmu-stream-ids: {why}", device.path)),
+            }
+        }
+        if !written.is_empty() {
+            notes.push(format!(
+                "xen,smmu-stream-ids from the host's iommus for {}, as Lopper's xen_passthrough assist writes them; Xen itself assigns through xen,path and the host node's iommus",
+                written.join(", ")
             ));
         }
     }

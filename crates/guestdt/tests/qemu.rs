@@ -102,3 +102,12 @@ fn the_demo_sd_host_fragment_matches_its_golden_file() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn the_notes_say_which_qemu_releases_the_target_serves() {
+    let notes = qemu::notes();
+    assert!(
+        notes.iter().any(|n| n.contains("QEMU 10.1 and older") && n.contains("removed it in 10.2")),
+        "vfio-platform was deprecated in 10.0 and removed in 10.2 (REFERENCE §8): {notes:?}"
+    );
+}

@@ -1,6 +1,7 @@
 //! The Xen target: a partial DTB dtc accepts, with `/passthrough` and `/aliases` as Xen's
 //! passthrough.txt describes them; the exact `xl` and ImageBuilder lines for the demo SoC;
-//! `xen,force-assign-without-iommu` only for non-DMA devices; golden DTS files for both forms;
+//! `xen,force-assign-without-iommu` only for non-DMA devices; `xen,smmu-stream-ids` only from
+//! single-cell Arm SMMUs (tests/dts/guest-iommus.dts); golden DTS files for both forms;
 //! and the layout checked as a whole (shared pages, shared SPIs, Xen's fixed regions).
 
 // A test whose setup fails stops there, with the reason.
@@ -369,4 +370,38 @@ fn an_identity_mapping_onto_the_start_of_guest_ram_is_a_collision() {
     assert_eq!((*what, first.as_str()), ("guest addresses", "/sram@3ffff000"));
     assert!(second.contains("GUEST_RAM0_BASE"), "{second}");
     assert!(detail.starts_with("0x3ffff000-0x40000fff") && detail.ends_with("covers 0x40000000"), "{detail}");
+}
+
+#[test]
+fn dom0less_writes_stream_ids_only_for_arm_smmus_taking_one_cell_and_says_why_not_otherwise() {
+    let host = platreset_testkit::fixture("guest-iommus");
+    let out = xen::build(&devices(&host, &["dma", "gpu", "sdhi"]), &dom0less(&[])).unwrap();
+    dtc_accepts(&out.files[0].1);
+    let root = partial(&out.files[0].1);
+    let bus = root.child("passthrough").unwrap();
+    let dma = bus.child("dma-controller@10000000").unwrap();
+    assert_eq!(u32s(dma.prop("xen,smmu-stream-ids").unwrap()), [0x100, 0x101], "every SID, in order");
+    assert!(dma.prop("iommus").is_none(), "the host's iommus names the host SMMU: never copied");
+    for node in ["gpu@11000000", "mmc@12000000"] {
+        assert!(bus.child(node).unwrap().prop("xen,smmu-stream-ids").is_none(), "{node}");
+    }
+    let note = |path: &str| out.notes.iter().find(|n| n.starts_with(path)).cloned().unwrap_or_default();
+    assert!(
+        note("/gpu@11000000: no xen,smmu-stream-ids").contains("2 cells (stream ID 0x200 and mask 0x7f00)"),
+        "{:#?}",
+        out.notes
+    );
+    assert!(
+        note("/mmc@12000000: no xen,smmu-stream-ids").contains("/iommu@32000000 is not an Arm SMMU"),
+        "an IPMMU's cell is a micro-TLB: {:#?}",
+        out.notes
+    );
+    assert!(out.notes.iter().any(|n| n.contains("Lopper") && n.contains("/dma-controller@10000000")));
+
+    // The xl form assigns through dtdev: no dom0less properties at all.
+    let xl = xen::build(&devices(&host, &["dma"]), &TargetOptions::default()).unwrap();
+    let root = partial(&xl.files[0].1);
+    let dma = root.find("/passthrough/dma-controller@10000000").unwrap();
+    assert!(dma.prop("xen,smmu-stream-ids").is_none() && dma.prop("xen,path").is_none());
+    assert!(!xl.notes.iter().any(|n| n.contains("smmu-stream-ids")), "{:#?}", xl.notes);
 }
