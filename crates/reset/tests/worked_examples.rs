@@ -219,7 +219,13 @@ fn tegra124_sdmmc4_15_and_uartd_65_use_the_bank_set_clr_pairs() {
         let (t, _) = reset(d, &[65]);
         assert_eq!(ops(&t), [Op::W(0x6000_6310, 0x2), Op::D(1), Op::W(0x6000_6314, 0x2)]);
         assert_eq!(names(&t), ["RST_DEV_U_SET", "RST_DEV_U_CLR"]);
-        assert!(d.xlate(&[192]).is_err(), "6 banks on Tegra124");
+        // 6 banks, then TEGRA124_RST_DFLL_DVCO 192 (tegra124_reset_assert: RST_DFLL_DVCO bit 0),
+        // and nothing after it.
+        let (t, mode) = reset(d, &[192]);
+        assert_eq!(mode, Mode::Kernel);
+        assert!(ops(&t).contains(&Op::D(1)), "assert, 1 us, deassert: {:?}", ops(&t));
+        assert!(names(&t).iter().all(|n| n == "RST_DFLL_DVCO"), "{:?}", names(&t));
+        assert!(d.xlate(&[193]).is_err(), "6 banks and one special reset on Tegra124");
     });
 }
 

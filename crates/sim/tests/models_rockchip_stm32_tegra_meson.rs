@@ -254,14 +254,15 @@ fn tegra_set_and_clr_strobes_drive_rst_devices() {
 }
 
 #[test]
-fn tegra_ids_past_the_banks_are_not_lines() {
+fn tegra_ids_past_the_banks_are_the_special_resets_and_nothing_more() {
     let blob = tegra();
     let fdt = Fdt::parse(&blob).unwrap();
     let car = fdt.find_path("/soc/clock@60006000").unwrap();
     let hw = platreset_sim::models::tegra::model("nvidia,tegra124-car", &car).unwrap();
-    // TEGRA124_RST_DFLL_DVCO 192 = 6 banks * 32: a special reset, not a bank bit.
+    // TEGRA124_RST_DFLL_DVCO 192 = 6 banks * 32: the one special reset, then nothing.
     assert_eq!(hw.signal(&[191]), Some(191));
-    assert_eq!(hw.signal(&[192]), None);
+    assert_eq!(hw.signal(&[192]), Some(192), "TEGRA124_RST_DFLL_DVCO");
+    assert_eq!(hw.signal(&[193]), None);
     let t210 = platreset_sim::models::tegra::model("nvidia,tegra210-car", &car).unwrap();
     assert_eq!(t210.signal(&[223]), Some(223));
     // Tegra210's binding numbers its two special resets after the seven banks.

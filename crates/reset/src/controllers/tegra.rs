@@ -41,7 +41,8 @@ pub const COMPATIBLES: &[(&str, u32)] = &[
 /// The CARs whose special resets platreset drives. Tegra124/132's one special reset
 /// (`TEGRA124_RST_DFLL_DVCO`, 192) has the same shape as Tegra210's 224 but is still refused as
 /// past the banks: issue 16 point 7 covers Tegra210, and 192's corpus lines change with it.
-pub const SPECIAL_RESETS_DRIVEN: &[&str] = &["nvidia,tegra210-car"];
+pub const SPECIAL_RESETS_DRIVEN: &[&str] =
+    &["nvidia,tegra124-car", "nvidia,tegra132-car", "nvidia,tegra210-car"];
 
 /// One CAR.
 #[derive(Debug, Clone)]

@@ -9,8 +9,8 @@
 //! DFLL's oscillator is held in reset; `TEGRA210_RST_ADSP` 225 is the audio DSP cluster, whose
 //! reset inputs are bank-Y bits 7 and 21–26 (the clock binding names 7 `TEGRA210_CLK_ADSP`, 199,
 //! and 26 `TEGRA210_CLK_ADSP_NEON`, 218; 21–25, ids 213–217, have no name there): the cluster is
-//! held in reset while any of them is set. Tegra124's DFLL DVCO (192) is not modelled (platreset
-//! does not drive it either).
+//! held in reset while any of them is set. Tegra124/132 number one after their six banks,
+//! `TEGRA124_RST_DFLL_DVCO` 192: the same bit 0 of RST_DFLL_DVCO (+0x2F4, `clk-tegra124.c`).
 //!
 //! Register offsets are the kernel's `periph_regs` and the banks per SoC its `periph_banks`, as
 //! `data/reset-maps/tegra-car.json` records them; the special resets' registers and bits are
@@ -74,7 +74,11 @@ pub enum Special {
 }
 
 /// (compatible, its special resets in binding order after the banks).
-pub const SPECIAL: &[(&str, &[Special])] = &[("nvidia,tegra210-car", &[Special::DfllDvco, Special::Adsp])];
+pub const SPECIAL: &[(&str, &[Special])] = &[
+    ("nvidia,tegra124-car", &[Special::DfllDvco]),
+    ("nvidia,tegra132-car", &[Special::DfllDvco]),
+    ("nvidia,tegra210-car", &[Special::DfllDvco, Special::Adsp]),
+];
 
 /// The model for `compatible`, if it is a Tegra CAR with peripheral reset banks.
 pub fn model(compatible: &str, _node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> {
