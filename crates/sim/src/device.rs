@@ -9,7 +9,7 @@ use platreset_fdt::NodeId;
 
 use crate::hw::HwError;
 use crate::ram::Ram;
-use crate::Tick;
+use crate::time::Tick;
 
 /// Bytes a bus master writes per tick.
 pub const DMA_CHUNK: u64 = 64;

@@ -8,7 +8,7 @@ use platreset_fdt::NodeId;
 
 use crate::device::DMA_CHUNK;
 use crate::ram::Ram;
-use crate::Tick;
+use crate::time::Tick;
 
 /// The buffers of a transfer.
 #[derive(Debug, Clone, Copy)]

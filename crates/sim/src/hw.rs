@@ -3,7 +3,7 @@
 
 use thiserror::Error;
 
-use crate::Tick;
+use crate::time::Tick;
 
 /// One hardware reset signal of a controller (the model's own numbering: typically
 /// `register index * 32 + bit`).

@@ -23,6 +23,7 @@ mod hw;
 pub mod models;
 mod ram;
 mod soc;
+mod time;
 pub mod verify;
 
 pub use device::{BusMaster, DeviceModel, DeviceRegs, ResetInput, DMA_CHUNK};
@@ -32,5 +33,4 @@ pub use soc::{
     Fault, SimError, SimMmio, Soc, StrayWrite, DEFAULT_RAM_BASE, DEFAULT_RAM_SIZE, SHORT_DELAY_HOLD_US,
 };
 
-/// Simulated time, in microseconds since the SoC was built.
-pub type Tick = u64;
+pub use time::Tick;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use platreset_fdt::NodeId;
 
-use crate::Tick;
+use crate::time::Tick;
 
 const PAGE: u64 = 4096;
 

@@ -11,7 +11,7 @@ use crate::device::{BusMaster, DeviceModel};
 use crate::hw::{HwError, ResetHw, Signal};
 use crate::models;
 use crate::ram::Ram;
-use crate::Tick;
+use crate::time::Tick;
 
 /// Where RAM goes when the DT has no `/memory` node: far above any SoC's registers.
 pub const DEFAULT_RAM_BASE: u64 = 0x80_0000_0000;

@@ -14,7 +14,7 @@ use platreset_topology::Topology;
 use thiserror::Error;
 
 use crate::soc::{Fault, SimError, Soc};
-use crate::Tick;
+use crate::time::Tick;
 
 /// Ticks the device's DMA runs before the reset: the transfer is in flight.
 pub const WARM_UP: Tick = 100;
@@ -87,7 +87,7 @@ impl Report {
 }
 
 /// A reset sequence run in place of the resolved one.
-pub type Sequence<'d> = &'d dyn Fn(&mut crate::SimMmio<'_>) -> Result<(), String>;
+pub type Sequence<'d> = &'d dyn Fn(&mut crate::soc::SimMmio<'_>) -> Result<(), String>;
 
 /// How the reset is performed: as resolved, or by a substitute sequence (tests show that a
 /// deliberately wrong driver is caught).

@@ -22,8 +22,8 @@ use std::collections::BTreeMap;
 use platreset_fdt::Node;
 
 use crate::hw::{HwError, ResetHw, Signal};
-use crate::models::Stuck;
-use crate::Tick;
+use crate::models::registers::Stuck;
+use crate::time::Tick;
 
 /// The model for `compatible`, if it is an Aspeed SCU with resets.
 pub fn model(compatible: &str, _node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> {

@@ -24,7 +24,7 @@ use platreset_fdt::{Node, NodeId};
 use crate::device::{DeviceModel, DeviceRegs, ResetInput, DMA_CHUNK};
 use crate::hw::HwError;
 use crate::ram::Ram;
-use crate::Tick;
+use crate::time::Tick;
 
 /// The compatible this model answers.
 pub const COMPATIBLE: &str = "brcm,iproc-flexrm-mbox";

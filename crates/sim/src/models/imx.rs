@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use platreset_fdt::Node;
 
 use crate::hw::{HwError, ResetHw, Signal};
-use crate::models::Stuck;
-use crate::Tick;
+use crate::models::registers::Stuck;
+use crate::time::Tick;
 
 /// The compatible the SRC's reset function is bound through.
 pub const COMPATIBLE: &str = "fsl,imx51-src";

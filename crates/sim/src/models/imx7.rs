@@ -13,8 +13,8 @@ use platreset_fdt::Node;
 use platreset_reset::maps::{self, ImxSignal, ImxTable};
 
 use crate::hw::{HwError, ResetHw, Signal};
-use crate::models::RegFile;
-use crate::Tick;
+use crate::models::registers::RegFile;
+use crate::time::Tick;
 
 /// The model for `compatible`, if it is a reset-imx7 variant.
 pub fn model(compatible: &str, _node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> {

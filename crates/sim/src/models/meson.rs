@@ -11,8 +11,8 @@
 use platreset_fdt::Node;
 
 use crate::hw::{HwError, ResetHw, Signal};
-use crate::models::Stuck;
-use crate::Tick;
+use crate::models::registers::Stuck;
+use crate::time::Tick;
 
 /// How long a pulse register write holds its line in reset. The hardware counts a few clock
 /// cycles; one tick is the simulator's resolution.

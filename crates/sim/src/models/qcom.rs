@@ -17,8 +17,8 @@ use platreset_fdt::Node;
 use platreset_reset::maps::{self, QcomTable};
 
 use crate::hw::{HwError, ResetHw, Signal};
-use crate::models::RegFile;
-use crate::Tick;
+use crate::models::registers::RegFile;
+use crate::time::Tick;
 
 /// The model for `compatible`, if a Qualcomm reset map describes it.
 pub fn model(compatible: &str, _node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> {

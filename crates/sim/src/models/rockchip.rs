@@ -10,8 +10,8 @@ use platreset_fdt::Node;
 use platreset_reset::maps;
 
 use crate::hw::{HwError, ResetHw, Signal};
-use crate::models::Stuck;
-use crate::Tick;
+use crate::models::registers::Stuck;
+use crate::time::Tick;
 
 /// The model for `compatible`, if it is a CRU with soft resets.
 pub fn model(compatible: &str, _node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> {

@@ -23,8 +23,8 @@ use std::collections::BTreeMap;
 use platreset_fdt::Node;
 
 use crate::hw::{HwError, ResetHw, Signal};
-use crate::models::Stuck;
-use crate::Tick;
+use crate::models::registers::Stuck;
+use crate::time::Tick;
 
 /// A block's register layout and polarity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

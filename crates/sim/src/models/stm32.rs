@@ -16,8 +16,8 @@
 use platreset_fdt::Node;
 
 use crate::hw::{HwError, ResetHw, Signal};
-use crate::models::Stuck;
-use crate::Tick;
+use crate::models::registers::Stuck;
+use crate::time::Tick;
 
 /// The RCCs this models (the MP13's RCC has another register map).
 pub const COMPATIBLES: &[&str] = &["st,stm32mp1-rcc", "st,stm32mp1-rcc-secure"];

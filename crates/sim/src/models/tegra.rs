@@ -19,8 +19,8 @@
 use platreset_fdt::Node;
 
 use crate::hw::{HwError, ResetHw, Signal};
-use crate::models::Stuck;
-use crate::Tick;
+use crate::models::registers::Stuck;
+use crate::time::Tick;
 
 /// One peripheral bank's reset registers (`periph_regs` in `data/reset-maps/tegra-car.json`:
 /// `rst_reg`, `rst_set_reg`, `rst_clr_reg`).

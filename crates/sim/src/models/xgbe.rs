@@ -27,7 +27,7 @@ use crate::device::{DeviceModel, DeviceRegs, ResetInput};
 use crate::dma::{Buffers, Direction, Step};
 use crate::hw::HwError;
 use crate::ram::Ram;
-use crate::Tick;
+use crate::time::Tick;
 
 /// The compatible this model answers.
 pub const COMPATIBLE: &str = "amd,xgbe-seattle-v1a";

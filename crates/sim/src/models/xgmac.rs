@@ -20,7 +20,7 @@ use crate::device::{DeviceModel, DeviceRegs, ResetInput};
 use crate::dma::{Buffers, Direction, Step};
 use crate::hw::HwError;
 use crate::ram::Ram;
-use crate::Tick;
+use crate::time::Tick;
 
 /// The compatible this model answers.
 pub const COMPATIBLE: &str = "calxeda,hb-xgmac";
