@@ -31,7 +31,9 @@ mod lookup;
 mod names;
 mod node;
 mod phandle;
+mod phandle_index;
 mod property;
+mod records;
 mod translate;
 mod tree;
 
@@ -39,7 +41,8 @@ pub use error::{FdtError, LookupError};
 pub use header::{Header, Reservation, MAGIC};
 pub use names::{NameTable, MAX_NAMES};
 pub use node::{Children, Node, NodeId, Properties, RegEntry};
-pub use phandle::{Phandle, PhandleIndex};
+pub use phandle::Phandle;
+pub use phandle_index::PhandleIndex;
 pub use property::{Property, StringList, U32Cells};
 pub use tree::MAX_DEPTH;
 

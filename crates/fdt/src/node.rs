@@ -6,7 +6,7 @@ use crate::error::FdtError;
 use crate::names::NameTable;
 use crate::phandle::Phandle;
 use crate::property::{Property, StringList};
-use crate::tree::{NodeRec, NONE};
+use crate::records::{NodeRec, NONE};
 use crate::Fdt;
 
 /// A node's index in its tree (document order; the root is 0). Stable for the tree's lifetime.

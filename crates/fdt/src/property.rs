@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use crate::bytes::be32;
 use crate::error::FdtError;
-use crate::tree::PropRec;
+use crate::records::PropRec;
 use crate::Fdt;
 
 /// A property of a node.

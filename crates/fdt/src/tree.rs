@@ -7,6 +7,7 @@ use crate::bytes::align4;
 use crate::error::FdtError;
 use crate::header::Header;
 use crate::names::NameTable;
+use crate::records::{NodeRec, PropRec, NONE};
 
 /// How many levels of nodes are accepted, the root's included (so the deepest node has
 /// `depth()` 63; `TooDeep` reports the level that exceeded it). Real trees stay below 12.
@@ -17,43 +18,6 @@ const FDT_END_NODE: u32 = 2;
 const FDT_PROP: u32 = 3;
 const FDT_NOP: u32 = 4;
 const FDT_END: u32 = 9;
-
-/// "No such node" in the link fields.
-pub(crate) const NONE: u32 = u32::MAX;
-
-/// A node as found in the structure block. Offsets are absolute in the blob.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct NodeRec {
-    pub offset: u32,
-    pub name_start: u32,
-    pub name_len: u32,
-    pub parent: u32,
-    pub first_child: u32,
-    pub next_sibling: u32,
-    /// Offset of the token after the node's name: its properties (if any) start there and run
-    /// until the first token that is neither FDT_PROP nor FDT_NOP.
-    pub props_offset: u32,
-    /// Bit i set when the node has a property named by entry i of the classifying name list.
-    pub classes: u32,
-    /// The node's phandle as the walk found it (0: none), when the classifying names include
-    /// both `phandle` and `linux,phandle` ([`NameTable::phandle_classes`]).
-    pub phandle: u32,
-    pub depth: u16,
-}
-
-/// A property token as found in the structure block; its value starts 12 bytes after `offset`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PropRec {
-    pub offset: u32,
-    pub nameoff: u32,
-    pub len: u32,
-}
-
-impl PropRec {
-    pub fn value_start(&self) -> usize {
-        self.offset as usize + 12
-    }
-}
 
 /// The property token at or after `pos` (skipping NOPs) in an already validated structure
 /// block, and where the next token starts; `None` at the end of the node's properties.
