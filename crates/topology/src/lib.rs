@@ -13,6 +13,6 @@ mod line;
 mod resolve;
 mod topology;
 
-pub use line::ResetLine;
-pub use resolve::{ResolveError, MAX_RESET_ARGS};
+pub use line::{ResetLine, MAX_RESET_ARGS};
+pub use resolve::ResolveError;
 pub use topology::{Consumer, Controller, Topology, PROPERTY_NAMES, SHARERS_NAMED};

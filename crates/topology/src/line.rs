@@ -2,7 +2,8 @@
 
 use platreset_fdt::NodeId;
 
-use crate::resolve::MAX_RESET_ARGS;
+/// The most argument cells a specifier may have (Linux's `MAX_PHANDLE_ARGS`).
+pub const MAX_RESET_ARGS: u32 = 16;
 
 const CAP: usize = MAX_RESET_ARGS as usize;
 

@@ -3,10 +3,8 @@
 use platreset_fdt::{Fdt, NodeId, PhandleIndex, Property};
 use thiserror::Error;
 
-use crate::line::ResetLine;
+use crate::line::{ResetLine, MAX_RESET_ARGS};
 
-/// The most argument cells a specifier may have (Linux's `MAX_PHANDLE_ARGS`).
-pub const MAX_RESET_ARGS: u32 = 16;
 
 /// Why a `resets` property cannot be resolved. Offsets are the property's FDT_PROP token.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
