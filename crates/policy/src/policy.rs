@@ -306,7 +306,12 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
         for line in lines {
             // The first SHARERS_NAMED others of the union are among each line's first
             // SHARERS_NAMED + 1 users (one of which may be the consumer itself).
-            named.extend(self.first_users(line).iter().filter(|&&id| id != consumer.node));
+            let other = |&id: &NodeId| id != consumer.node;
+            match self.topology.user_count(line) {
+                0 | 1 => continue,
+                n if n <= SHARERS_NAMED + 1 => named.extend(self.topology.users_of(line).filter(other)),
+                _ => named.extend(self.first_users(line).iter().copied().filter(other)),
+            }
             if named.len() > 4 * SHARERS_NAMED {
                 trim(&mut named);
             }

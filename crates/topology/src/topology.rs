@@ -81,10 +81,15 @@ impl<'a> Controller<'a> {
 /// node's record carries stays bounded however many nodes share its lines.
 pub const SHARERS_NAMED: usize = 64;
 
-/// One distinct line and where its users sit in [`Topology::users`].
+/// One distinct line and where its users sit in [`Topology::users`]. The line itself is read
+/// from its first user's `resets` (a line is 72 bytes; a node may list 300,000 of them); the
+/// controller and first cell are kept here, so a search reads the line only to settle a tie.
 #[derive(Debug, Clone, Copy)]
 struct Span {
-    line: ResetLine,
+    /// Ordered as the line is: controller, then first cell (none before any).
+    key: (NodeId, Option<u32>),
+    /// The first user (index into `consumers`) and the line's position in its lines.
+    at: (u32, u32),
     /// First index into `users`.
     start: u32,
     /// Number of users (distinct consumers).
@@ -230,18 +235,24 @@ impl<'f, 'a> Topology<'f, 'a> {
         };
         let reset_cells = |id: NodeId| find(&controllers, id).map(|i| controllers[i].reset_cells.clone());
         let mut consumers = Vec::with_capacity(pending.len());
-        let mut pairs: Vec<(ResetLine, u32)> = Vec::new();
-        for (index, (mut consumer, prop)) in pending.into_iter().enumerate() {
+        for (mut consumer, prop) in pending {
             consumer.resets = resolve(fdt, &prop, &phandles, reset_cells);
-            pairs.extend(consumer.lines().iter().map(|&line| (line, index as u32)));
             consumers.push(consumer);
         }
-        pairs.sort_unstable();
-        pairs.dedup();
+        // (consumer, position in its lines) for every resolved line, sorted by line then
+        // consumer, each consumer once per line: eight bytes a line, not a copy of it.
+        let line_at = |&(c, i): &(u32, u32)| &consumers[c as usize].lines()[i as usize];
+        let mut pairs: Vec<(u32, u32)> = consumers
+            .iter()
+            .enumerate()
+            .flat_map(|(c, consumer)| (0..consumer.lines().len() as u32).map(move |i| (c as u32, i)))
+            .collect();
+        pairs.sort_unstable_by(|a, b| line_at(a).cmp(line_at(b)).then(a.0.cmp(&b.0)));
+        pairs.dedup_by(|b, a| a.0 == b.0 && line_at(a) == line_at(b));
 
         // Per controller: distinct consumers, and lines with more than one user.
         let mut per_controller: Vec<(NodeId, u32)> =
-            pairs.iter().map(|(l, c)| (l.controller(), *c)).collect();
+            pairs.iter().map(|p| (line_at(p).controller(), p.0)).collect();
         per_controller.sort_unstable();
         per_controller.dedup();
         for group in per_controller.chunk_by(|a, b| a.0 == b.0) {
@@ -252,20 +263,22 @@ impl<'f, 'a> Topology<'f, 'a> {
         // Per line: its users, how many, how many enabled.
         let mut spans = Vec::new();
         let mut users = Vec::with_capacity(pairs.len());
-        for group in pairs.chunk_by(|a, b| a.0 == b.0) {
-            let line = group[0].0;
-            if let Some(i) = find(&controllers, line.controller()) {
+        for group in pairs.chunk_by(|a, b| line_at(a) == line_at(b)) {
+            if let Some(i) = find(&controllers, line_at(&group[0]).controller()) {
                 controllers[i].shared_lines += usize::from(group.len() > 1);
             }
-            let enabled = group.iter().filter(|(_, c)| consumers[*c as usize].is_enabled()).count();
+            let enabled = group.iter().filter(|(c, _)| consumers[*c as usize].is_enabled()).count();
+            let line = line_at(&group[0]);
             spans.push(Span {
-                line,
+                key: (line.controller(), line.args().first().copied()),
+                at: group[0],
                 start: users.len() as u32,
                 len: group.len() as u32,
                 enabled: enabled as u32,
             });
-            users.extend(group.iter().map(|(_, c)| *c));
+            users.extend(group.iter().map(|(c, _)| *c));
         }
+        drop(pairs);
         Topology {
             fdt,
             consumers,
@@ -313,8 +326,17 @@ impl<'f, 'a> Topology<'f, 'a> {
         self.controllers.binary_search_by_key(&node, |c| c.node).ok().and_then(|i| self.controllers.get(i))
     }
 
+    fn span_line(&self, span: &Span) -> &ResetLine {
+        &self.consumers[span.at.0 as usize].lines()[span.at.1 as usize]
+    }
+
+    fn span_index(&self, line: &ResetLine) -> Option<usize> {
+        let key = (line.controller(), line.args().first().copied());
+        self.spans.binary_search_by(|s| s.key.cmp(&key).then_with(|| self.span_line(s).cmp(line))).ok()
+    }
+
     fn span(&self, line: &ResetLine) -> Option<&Span> {
-        self.spans.binary_search_by(|s| s.line.cmp(line)).ok().and_then(|i| self.spans.get(i))
+        self.span_index(line).and_then(|i| self.spans.get(i))
     }
 
     fn span_users(&self, span: Option<&Span>) -> &[u32] {
@@ -338,7 +360,7 @@ impl<'f, 'a> Topology<'f, 'a> {
 
     /// Every distinct resolved line with how many nodes use it, sorted by line.
     pub fn lines(&self) -> impl Iterator<Item = (&ResetLine, usize)> + '_ {
-        self.spans.iter().map(|s| (&s.line, s.len as usize))
+        self.spans.iter().map(|s| (self.span_line(s), s.len as usize))
     }
 
     /// How many nodes use `line` (each once, whatever its status).
@@ -391,7 +413,7 @@ impl<'f, 'a> Topology<'f, 'a> {
             // The distinct lines of this consumer that someone else uses, as span indices.
             shared.clear();
             shared.extend(consumer.lines().iter().filter_map(|line| {
-                let i = self.spans.binary_search_by(|s| s.line.cmp(line)).ok()?;
+                let i = self.span_index(line)?;
                 (self.spans[i].len > 1).then_some(i as u32)
             }));
             shared.sort_unstable();
