@@ -179,7 +179,10 @@ impl<'x> Lines<'x> {
 
     fn iter(&self) -> impl Iterator<Item = LineAccount<'x>> + 'x {
         let (evaluator, node, lines) = (self.evaluator, self.node, self.lines);
-        lines.iter().enumerate().filter_map(move |(index, line)| Some(line_account(evaluator?, node?, index, line)))
+        lines
+            .iter()
+            .enumerate()
+            .filter_map(move |(index, line)| Some(line_account(evaluator?, node?, index, line)))
     }
 }
 
@@ -518,7 +521,8 @@ fn text(doc: &Account<'_>, out: &mut dyn Write) -> std::io::Result<()> {
                 (None, None) => l.reset.to_string(),
             };
             writeln!(out, "  {}: {} <{}>: {how}", l.index, l.controller, args.join(" "))?;
-            let sharers: Vec<String> = l.sharers.iter().map(|o| format!("{} ({})", o.node, o.status)).collect();
+            let sharers: Vec<String> =
+                l.sharers.iter().map(|o| format!("{} ({})", o.node, o.status)).collect();
             if l.shared_with_truncated {
                 let more = l.shared_with_count - sharers.len();
                 writeln!(out, "     shared with {} and {more} more", sharers.join(", "))?;
