@@ -1,9 +1,11 @@
 //! `platreset guest-dt`: the guest device-tree node(s) for devices handed to a VM, for the VMM
-//! that runs it, with the decision behind every property.
+//! that runs it, with the decision behind every property. A refused build lists every refusal of
+//! every node at once and one command line whose flags make it build — tried before it is
+//! printed — with what each flag costs the guest.
 //!
 //! Owns: the command line, reading the host and base trees, writing the output atomically (a
-//! failed run leaves no partial file), and the report. Must not: decide properties or layouts
-//! (`platreset-guestdt` does).
+//! failed run leaves no partial file), and the report (text wrapped to a terminal's 80 columns,
+//! or JSON). Must not: decide properties or layouts (`platreset-guestdt` does).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,7 +15,9 @@ use clap::{Args, ValueEnum};
 use platreset_dtedit::{from_fdt, to_dtb, to_dts, Node as DtNode, WriteOptions};
 use platreset_fdt::Fdt;
 use platreset_guestdt::props::Tree;
-use platreset_guestdt::{avf, crosvm, qemu, xen, HostDevice, Output, Overrides, Placed, TargetOptions};
+use platreset_guestdt::{
+    avf, crosvm, qemu, xen, Action, HostDevice, HostError, Output, Overrides, Placed, TargetOptions,
+};
 use serde_json::{json, Value};
 
 use crate::error::CliError;
@@ -21,7 +25,8 @@ use crate::error::CliError;
 /// The VMMs a guest tree can be built for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Target {
-    /// QEMU's virt machine: the devices on its platform bus.
+    /// QEMU's virt machine, QEMU 10.1 and older (vfio-platform was removed in 10.2): the
+    /// devices on its platform bus.
     Qemu,
     /// crosvm: a DT overlay and the --vfio/--device-tree-overlay arguments.
     Crosvm,
@@ -74,7 +79,12 @@ impl FromStr for ClockRate {
   clocks        fixed-rate guest clocks when every rate is known (clock-frequency of the provider,
                 assigned-clock-rates, or --clock-rate NAME=HZ); dropped with a warning when the
                 node has power-domains; otherwise refused, naming the property
-  refused       other properties that reference host nodes (phys, *-gpios, *-supply…), subnodes
+  supplies      *-supply: an always-on guest regulator-fixed named after the host regulator (its
+                voltage when the host states a fixed one); the host must keep that regulator on
+  refused       other properties that reference host nodes (phys, *-gpios…), subnodes: every
+                refusal at once, with one command line whose flags build it and their cost
+
+Targets: qemu serves QEMU 10.1 and older (vfio-platform deprecated in 10.0, removed in 10.2).
 
 Examples:
   platreset guest-dt board.dtb sdhi0 --target qemu                        a DTS fragment
@@ -151,24 +161,91 @@ fn gic_phandle(root: &DtNode) -> Option<u32> {
     walk(root)
 }
 
+/// Why no output was built.
+enum Failure {
+    /// Host nodes the policy refuses: every problem of every node.
+    Refused(Vec<HostError>),
+    /// The target refuses the layout.
+    Target(String),
+}
+
+/// The user's `--keep`, `--drop` and `--clock-rate`.
+fn overrides(args: &GuestDtArgs) -> Overrides {
+    Overrides {
+        keep: args.keep.clone(),
+        drop: args.drop.clone(),
+        clock_rates: args.clock_rate.iter().map(|c| (c.0.clone(), c.1)).collect(),
+    }
+}
+
+/// Reads every device under `overrides` and builds the target's output; the devices too.
+fn build(
+    args: &GuestDtArgs,
+    host: &Fdt<'_>,
+    nodes: &[platreset_fdt::Node<'_, '_>],
+    overrides: &Overrides,
+    base: Option<&DtNode>,
+) -> Result<(Vec<HostDevice>, Output), Failure> {
+    let tree = Tree::new(host);
+    let mut devices = Vec::new();
+    let mut refused = Vec::new();
+    for node in nodes {
+        match HostDevice::read(&tree, node, overrides) {
+            Ok(device) => devices.push(device),
+            Err(e) => refused.push(e),
+        }
+    }
+    if !refused.is_empty() {
+        return Err(Failure::Refused(refused));
+    }
+    let fail = |e: platreset_guestdt::GuestError| Failure::Target(e.to_string());
+    let output = match args.target {
+        Target::Qemu => {
+            let mut root = base.cloned().unwrap_or_else(|| DtNode::new(""));
+            let gic = gic_phandle(&root);
+            let placed = qemu::place(&mut root, &devices, gic).map_err(fail)?;
+            let bytes = match base {
+                Some(_) => {
+                    to_dtb(&root, &WriteOptions::default()).map_err(|e| Failure::Target(e.to_string()))?
+                }
+                None => to_dts(&root).into_bytes(),
+            };
+            let suffix = if base.is_some() { ".dtb" } else { ".dts" };
+            Output {
+                files: vec![(suffix.to_string(), bytes)],
+                placed,
+                notes: qemu::notes(),
+                ..Output::default()
+            }
+        }
+        target => {
+            let options = TargetOptions {
+                base: base.cloned(),
+                sysfs_names: Vec::new(),
+                non_dma: non_dma(host, &devices),
+                dom0less: args.dom0less,
+            };
+            match target {
+                Target::Crosvm => crosvm::build(&devices, &options),
+                Target::Xen => xen::build(&devices, &options),
+                _ => avf::build(&devices, &options),
+            }
+            .map_err(fail)?
+        }
+    };
+    Ok((devices, output))
+}
+
 /// Runs the command.
 pub fn run(args: &GuestDtArgs) -> Result<(), CliError> {
     let host_blob = read(&args.dtb)?;
     let file = args.dtb.display().to_string();
     let host = Fdt::parse(&host_blob).map_err(|source| CliError::Dtb { file: file.clone(), source })?;
-    let tree = Tree::new(&host);
-    let overrides = Overrides {
-        keep: args.keep.clone(),
-        drop: args.drop.clone(),
-        clock_rates: args.clock_rate.iter().map(|c| (c.0.clone(), c.1)).collect(),
-    };
-    let mut devices = Vec::new();
-    for spec in &args.nodes {
-        let node = host.resolve(spec).map_err(|source| CliError::Lookup { file: file.clone(), source })?;
-        let device = HostDevice::read(&tree, &node, &overrides)
-            .map_err(|e| CliError::GuestDt(format!("{e} (in {file})")))?;
-        devices.push(device);
-    }
+    let nodes = args
+        .nodes
+        .iter()
+        .map(|spec| host.resolve(spec).map_err(|source| CliError::Lookup { file: file.clone(), source }))
+        .collect::<Result<Vec<_>, _>>()?;
 
     let (base_blob, base_file) = match &args.base {
         Some(path) => (Some(read(path)?), path.display().to_string()),
@@ -182,37 +259,19 @@ pub fn run(args: &GuestDtArgs) -> Result<(), CliError> {
         }
         None => None,
     };
-    let fail = |e: platreset_guestdt::GuestError| CliError::GuestDt(e.to_string());
-    let output = match args.target {
-        Target::Qemu => {
-            let mut root = base.clone().unwrap_or_else(|| DtNode::new(""));
-            let gic = gic_phandle(&root);
-            let placed = qemu::place(&mut root, &devices, gic).map_err(fail)?;
-            let bytes = match &base {
-                Some(_) => {
-                    to_dtb(&root, &WriteOptions::default()).map_err(|e| CliError::GuestDt(e.to_string()))?
-                }
-                None => to_dts(&root).into_bytes(),
-            };
-            let suffix = if base.is_some() { ".dtb" } else { ".dts" };
-            Output { files: vec![(suffix.to_string(), bytes)], placed, ..Output::default() }
-        }
-        target => {
-            let options = TargetOptions {
-                base,
-                sysfs_names: Vec::new(),
-                non_dma: non_dma(&host, &devices),
-                dom0less: args.dom0less,
-            };
-            match target {
-                Target::Crosvm => crosvm::build(&devices, &options),
-                Target::Xen => xen::build(&devices, &options),
-                _ => avf::build(&devices, &options),
+    let (devices, output) = match build(args, &host, &nodes, &overrides(args), base.as_ref()) {
+        Ok(built) => built,
+        Err(Failure::Target(why)) => return Err(CliError::GuestDt(why)),
+        Err(Failure::Refused(refused)) => {
+            let refusal = Refusal::new(args, &refused, |lifted| {
+                build(args, &host, &nodes, lifted, base.as_ref()).map(|_| ())
+            });
+            if args.format == Format::Json {
+                writeln!(std::io::stdout().lock(), "{}", refusal.json(args))?;
             }
-            .map_err(fail)?
+            return Err(CliError::GuestDt(refusal.text(args)));
         }
     };
-
     // The first file goes to -o; the others beside it, named by their suffix.
     let mut written = Vec::new();
     match &args.output {
@@ -275,6 +334,21 @@ fn non_dma(host: &Fdt<'_>, devices: &[HostDevice]) -> Vec<String> {
         .collect()
 }
 
+/// The JSON of one guest supply: the property, the host regulator and what the host must do.
+fn supply_json(property: &str, supply: &platreset_guestdt::Supply) -> Value {
+    json!({
+        "property": property,
+        "host_regulator": supply.host,
+        "name": supply.name,
+        "guest_node": supply.node,
+        "microvolt": supply.microvolt,
+        "host_keeps_it_on": supply.kept_on.as_str(),
+        "warning": supply.warns(),
+        "guest": supply.guest_side(),
+        "host_duty": supply.host_duty(),
+    })
+}
+
 fn report(
     args: &GuestDtArgs,
     devices: &[HostDevice],
@@ -287,11 +361,20 @@ fn report(
         .iter()
         .zip(placed)
         .map(|(d, p)| {
+            let supplies: Vec<Value> = d
+                .decisions
+                .iter()
+                .filter_map(|x| match &x.action {
+                    Action::FixedRegulator(supply) => Some(supply_json(&x.name, supply)),
+                    _ => None,
+                })
+                .collect();
             json!({
                 "node": d.path,
                 "regions": p.regs.iter().map(|&(host, guest, size)| json!({"host": host, "guest": guest, "size": size})).collect::<Vec<_>>(),
                 "interrupts": p.irqs.iter().zip(&d.irqs).map(|(&(spi, trigger), h)| json!({"host_spi": h.spi, "guest_spi": spi, "trigger": trigger})).collect::<Vec<_>>(),
                 "properties": d.decisions.iter().map(|x| json!({"name": x.name, "action": x.action.as_str(), "why": x.why})).collect::<Vec<_>>(),
+                "supplies": supplies,
             })
         })
         .collect();
@@ -303,6 +386,34 @@ fn report(
         "lines": lines,
         "notes": notes,
     })
+}
+
+/// The width text output is wrapped to: a terminal's classic 80 columns.
+const WIDTH: usize = 80;
+
+/// `text` in lines of at most [`WIDTH`] columns (a longer word stands alone): the first line
+/// starts with `first`, the others with `indent` spaces.
+fn wrap(first: &str, indent: usize, text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = first.to_string();
+    let mut empty = first.trim().is_empty();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
+            lines.push(std::mem::replace(&mut line, " ".repeat(indent)));
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    lines.push(line);
+    lines
+}
+
+fn write_wrapped(out: &mut dyn Write, first: &str, indent: usize, text: &str) -> std::io::Result<()> {
+    wrap(first, indent, text).iter().try_for_each(|l| writeln!(out, "{}", l.trim_end()))
 }
 
 fn text(report: &Value, explain: bool, out: &mut dyn Write) -> std::io::Result<()> {
@@ -326,25 +437,240 @@ fn text(report: &Value, explain: bool, out: &mut dyn Write) -> std::io::Result<(
             )?;
         }
         for p in d["properties"].as_array().into_iter().flatten() {
-            let action = s(&p["action"]);
-            if explain || action == "drop-with-warning" {
-                let mark = if action == "drop-with-warning" { "warning: dropped" } else { action.as_str() };
-                writeln!(out, "  {:<24} {mark}: {}", s(&p["name"]), s(&p["why"]))?;
-            }
+            let (action, name) = (s(&p["action"]), s(&p["name"]));
+            let mark = match action.as_str() {
+                "drop-with-warning" => "warning: dropped",
+                "fixed-regulator" => continue,
+                _ if explain => action.as_str(),
+                _ => continue,
+            };
+            write_wrapped(out, &format!("  {name:<24} {mark}:"), 4, &s(&p["why"]))?;
+        }
+        // Supplies always: the host has a duty for each.
+        for x in d["supplies"].as_array().into_iter().flatten() {
+            write_wrapped(out, &format!("  {:<24} regulator:", s(&x["property"])), 4, &s(&x["guest"]))?;
+            let mark = if x["warning"] == true { "    warning:" } else { "    note:" };
+            write_wrapped(out, mark, 6, &s(&x["host_duty"]))?;
         }
     }
     let lines: Vec<String> = report["lines"].as_array().into_iter().flatten().map(s).collect();
     if !lines.is_empty() {
+        // Left whole: they are pasted as they are.
         writeln!(out, "For the VMM:")?;
         for l in lines {
             writeln!(out, "  {l}")?;
         }
     }
     for n in report["notes"].as_array().into_iter().flatten() {
-        writeln!(out, "note: {}", s(n))?;
+        write_wrapped(out, "note:", 6, &s(n))?;
     }
     for f in report["files"].as_array().into_iter().flatten() {
         writeln!(out, "wrote {}", s(f))?;
     }
     Ok(())
+}
+
+/// A refused build: every problem of every node, the `--drop` flags that lift them with their
+/// cost to the guest, and what building with those flags gave.
+struct Refusal<'e> {
+    /// Each refused node's error.
+    refused: &'e [HostError],
+    /// The fixes to add, in the order met, one per flag.
+    fixes: Vec<&'e platreset_guestdt::Fix>,
+    /// How many problems no flag lifts.
+    unliftable: usize,
+    /// With every flag added (tried only when each problem has one): `Ok` when it builds, else
+    /// why the target (or the policy) still refuses.
+    with_flags: Option<Result<(), String>>,
+}
+
+impl<'e> Refusal<'e> {
+    /// Collects the fixes of `refused` and, when they lift every problem, tries `build` with them.
+    fn new(
+        args: &GuestDtArgs,
+        refused: &'e [HostError],
+        build: impl Fn(&Overrides) -> Result<(), Failure>,
+    ) -> Refusal<'e> {
+        let mut lifted = overrides(args);
+        let mut fixes: Vec<&platreset_guestdt::Fix> = Vec::new();
+        let mut unliftable = 0;
+        for problem in refused.iter().flat_map(HostError::problems) {
+            match problem.fix() {
+                Some(fix) => {
+                    fix.apply(&mut lifted);
+                    if !fixes.iter().any(|f| f.drop == fix.drop) {
+                        fixes.push(fix);
+                    }
+                }
+                None => unliftable += 1,
+            }
+        }
+        let with_flags = (unliftable == 0).then(|| match build(&lifted) {
+            Ok(()) => Ok(()),
+            Err(Failure::Target(why)) => Err(why),
+            Err(Failure::Refused(still)) => {
+                Err(still.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+            }
+        });
+        Refusal { refused, fixes, unliftable, with_flags }
+    }
+
+    fn problems(&self) -> impl Iterator<Item = &'e HostError> {
+        self.refused.iter().flat_map(HostError::problems)
+    }
+
+    /// One problem without its node's path (the report groups by node), a property's reason
+    /// without the property's name repeated.
+    fn describe(problem: &HostError) -> String {
+        match problem {
+            HostError::Refused { property, why, .. } => {
+                let quoted = format!("`{property}`");
+                let why = why
+                    .strip_prefix(&quoted)
+                    .map_or(why.as_str(), |w| w.trim_start_matches(':').trim_start());
+                format!("property {property}: {why}")
+            }
+            other => {
+                let text = other.to_string();
+                let rest = text.strip_prefix(other.node()).unwrap_or(&text);
+                rest.strip_prefix(": ").unwrap_or(rest.trim_start()).to_string()
+            }
+        }
+    }
+
+    /// The user's command with every flag added, as shell words, a flag and its value together.
+    fn command(&self, args: &GuestDtArgs) -> Vec<String> {
+        let quote = |s: &str| {
+            let plain =
+                !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
+            if plain {
+                s.to_string()
+            } else {
+                format!("'{}'", s.replace('\'', "'\\''"))
+            }
+        };
+        let mut words = vec!["platreset guest-dt".to_string(), quote(&args.dtb.display().to_string())];
+        words.extend(args.nodes.iter().map(|n| quote(n)));
+        words.push(format!("--target {}", args.target.as_str()));
+        if let Some(base) = &args.base {
+            words.push(format!("--base {}", quote(&base.display().to_string())));
+        }
+        if let Some(output) = &args.output {
+            words.push(format!("-o {}", quote(&output.display().to_string())));
+        }
+        words.extend(args.keep.iter().map(|k| format!("--keep {}", quote(k))));
+        words.extend(args.drop.iter().map(|d| format!("--drop {}", quote(d))));
+        words.extend(
+            args.clock_rate.iter().map(|c| format!("--clock-rate {}", quote(&format!("{}={}", c.0, c.1)))),
+        );
+        if args.dom0less {
+            words.push("--dom0less".into());
+        }
+        if args.explain {
+            words.push("--explain".into());
+        }
+        if args.format == Format::Json {
+            words.push("--format json".into());
+        }
+        words.extend(self.fixes.iter().map(|f| format!("--drop {}", quote(&f.drop))));
+        words
+    }
+
+    /// The command as terminal lines, continued with ` \`.
+    fn command_lines(&self, args: &GuestDtArgs) -> Vec<String> {
+        let mut lines: Vec<String> = Vec::new();
+        let mut line = "  ".to_string();
+        for word in self.command(args) {
+            if line.trim().is_empty() {
+                line.push_str(&word);
+            } else if line.chars().count() + 1 + word.chars().count() + 2 > WIDTH {
+                lines.push(format!("{line} \\"));
+                line = format!("    {word}");
+            } else {
+                line.push(' ');
+                line.push_str(&word);
+            }
+        }
+        lines.push(line);
+        lines
+    }
+
+    /// The error message: every refusal, then the command and its costs (or why none builds).
+    fn text(&self, args: &GuestDtArgs) -> String {
+        let n = self.problems().count();
+        let mut out = vec![format!("{n} refusal{}", if n == 1 { "" } else { "s" })];
+        for error in self.refused {
+            out.extend(wrap("", 2, &format!("{} (in {}):", error.node(), args.dtb.display())));
+            for problem in error.problems() {
+                let mut text = Self::describe(problem);
+                if problem.fix().is_none() {
+                    text.push_str(" [no flag lifts this]");
+                }
+                out.extend(wrap("  ", 4, &text));
+            }
+        }
+        let costs = |out: &mut Vec<String>| {
+            for fix in &self.fixes {
+                out.extend(wrap(&format!("  {}:", fix.flag()), 4, &fix.cost));
+            }
+        };
+        match &self.with_flags {
+            Some(Ok(())) => {
+                out.push("To build it, run:".into());
+                out.extend(self.command_lines(args));
+                out.push("What each flag costs the guest:".into());
+                costs(&mut out);
+            }
+            Some(Err(why)) => {
+                out.push("These flags place every property:".into());
+                out.extend(self.command_lines(args));
+                out.extend(wrap(&format!("but the {} target still refuses:", args.target.as_str()), 2, why));
+                out.push("What each flag costs the guest:".into());
+                costs(&mut out);
+            }
+            None => {
+                out.extend(wrap(
+                    "No flag builds it:",
+                    2,
+                    &format!(
+                        "{} of the refusals above {} none.",
+                        self.unliftable,
+                        if self.unliftable == 1 { "has" } else { "have" }
+                    ),
+                ));
+                if !self.fixes.is_empty() {
+                    out.push("These flags lift the others, at this cost to the guest:".into());
+                    costs(&mut out);
+                }
+            }
+        }
+        out.join("\n")
+    }
+
+    /// The same for scripts (`--format json`), on stdout.
+    fn json(&self, args: &GuestDtArgs) -> Value {
+        let refused: Vec<Value> = self
+            .refused
+            .iter()
+            .flat_map(HostError::problems)
+            .map(|problem| {
+                json!({
+                    "node": problem.node(),
+                    "property": match problem { HostError::Refused { property, .. } => Some(property), _ => None },
+                    "why": match problem { HostError::Refused { why, .. } => why.clone(), other => Self::describe(other) },
+                    "flag": problem.fix().map(platreset_guestdt::Fix::flag),
+                    "cost": problem.fix().map(|f| f.cost.clone()),
+                })
+            })
+            .collect();
+        let builds = matches!(self.with_flags, Some(Ok(())));
+        json!({
+            "target": args.target.as_str(),
+            "file": args.dtb.display().to_string(),
+            "refused": refused,
+            "command": self.with_flags.is_some().then(|| self.command(args).join(" ")),
+            "command_builds": builds,
+            "still_refused": match &self.with_flags { Some(Err(why)) => Some(why), _ => None },
+        })
+    }
 }

@@ -152,3 +152,138 @@ fn an_output_that_cannot_be_written_is_named_as_an_output() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot write output") && err.contains("no/such/dir/guest.dts"), "{err}");
 }
+
+/// The lines a terminal shows that are longer than 80 columns, apart from the VMM's lines (pasted
+/// whole) and single words longer than a line.
+fn too_wide(text: &str) -> Vec<&str> {
+    let mut pasted = false;
+    text.lines()
+        .filter(|l| {
+            if l.ends_with(':') && !l.starts_with(' ') {
+                pasted = *l == "For the VMM:";
+            }
+            !pasted && l.chars().count() > 80 && l.trim().contains(' ')
+        })
+        .collect()
+}
+
+/// The command a refusal prints after "To build it, run:", its ` \` continuations joined.
+fn suggested_command(stderr: &str) -> Vec<String> {
+    let after = stderr.split("To build it, run:\n").nth(1).expect("a command to run");
+    let mut words = Vec::new();
+    for line in after.lines() {
+        words.extend(line.trim().trim_end_matches('\\').split_whitespace().map(str::to_string));
+        if !line.ends_with('\\') {
+            break;
+        }
+    }
+    words
+}
+
+#[test]
+fn every_refusal_at_once_and_the_printed_command_builds_what_each_flag_costs_said() {
+    let dir = Dir::new("refusals");
+    let host = dir.path("supplies.dtb");
+    std::fs::write(&host, platreset_testkit::fixture("guest-supplies")).unwrap();
+    let guest = dir.path("guest.dts");
+    let out = run(&["guest-dt", &host, "/usb@31000", "sdhi0", "--target", "qemu", "-o", &guest]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot build the guest device tree: 5 refusals"), "{err}");
+    for property in ["clocks", "phys", "reset-gpios", "vdd-supply", "cd-gpios"] {
+        assert!(err.contains(&format!("property {property}: ")), "{property}: {err}");
+    }
+    assert!(!err.contains("property vbus-supply") && !err.contains("property vmmc-supply"), "placed: {err}");
+    assert!(err.contains("  --drop cd-gpios: the guest cannot see card insertion\n"), "{err}");
+    assert!(err.contains("--clock-rate core=HZ instead keeps a fixed clock"), "{err}");
+    assert!(too_wide(&err).is_empty(), "fits a terminal: {:?}", too_wide(&err));
+    assert!(!std::path::Path::new(&guest).exists(), "no partial output");
+
+    let command = suggested_command(&err);
+    assert_eq!(&command[..2], ["platreset", "guest-dt"], "{command:?}");
+    let drops: Vec<&str> = command.windows(2).filter(|w| w[0] == "--drop").map(|w| w[1].as_str()).collect();
+    assert_eq!(drops, ["clocks", "phys", "reset-gpios", "vdd-supply", "cd-gpios"]);
+    let args: Vec<&str> = command[1..].iter().map(String::as_str).collect();
+    let ok = run(&args);
+    assert!(ok.status.success(), "the printed command builds: {}", String::from_utf8_lossy(&ok.stderr));
+    let dtc =
+        Command::new("dtc").args(["-I", "dts", "-O", "dtb", "-o", "/dev/null", &guest]).output().unwrap();
+    assert!(dtc.status.success(), "{}", String::from_utf8_lossy(&dtc.stderr));
+    let dts = std::fs::read_to_string(&guest).unwrap();
+    assert!(dts.contains("regulator-vbus {") && dts.contains("regulator-3p3v {"), "{dts}");
+}
+
+#[test]
+fn a_refusal_in_json_lists_each_problem_with_its_flag_and_the_command() {
+    let dir = Dir::new("refusal-json");
+    let host = dir.path("supplies.dtb");
+    std::fs::write(&host, platreset_testkit::fixture("guest-supplies")).unwrap();
+    let out = run(&[
+        "guest-dt",
+        &host,
+        "/usb@31000",
+        "--target",
+        "xen",
+        "-o",
+        &dir.path("g.dtb"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let refused = report["refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 4);
+    assert_eq!(refused[1]["property"], "phys");
+    assert_eq!(refused[1]["flag"], "--drop phys");
+    assert!(refused[1]["cost"].as_str().unwrap().contains("PHY"));
+    assert!(refused[1]["why"].as_str().unwrap().starts_with("`phys` references host node /usb-phy@5000"));
+    assert_eq!(report["command_builds"], true);
+    assert!(report["command"]
+        .as_str()
+        .unwrap()
+        .ends_with("--drop clocks --drop phys --drop reset-gpios --drop vdd-supply"));
+
+    // What no flag lifts: no command, and the flags for the rest.
+    let out = run(&["guest-dt", &host, "/tangle@32000", "--target", "qemu"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("No flag builds it: 2 of the refusals above have none."), "{err}");
+    assert!(err.contains("has subnodes (child…)") && err.contains("[no flag lifts this]"), "{err}");
+    assert!(err.contains("--drop wp-gpios: the guest cannot read the write-protect switch"), "{err}");
+    assert!(!err.contains("To build it"), "{err}");
+}
+
+#[test]
+fn supplies_are_reported_with_the_host_regulator_to_keep_on_and_the_qemu_releases_served() {
+    let dir = Dir::new("supplies");
+    let host = dir.path("supplies.dtb");
+    std::fs::write(&host, platreset_testkit::fixture("guest-supplies")).unwrap();
+    let out = run(&["guest-dt", &host, "sdhi0", "--target", "qemu", "--drop", "cd-gpios"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("vmmc-supply              regulator: guest regulator-fixed `fixed-3.3V`"),
+        "{text}"
+    );
+    assert!(text.contains("    note: the host must keep `fixed-3.3V` (/regulator-3p3v) on after"), "{text}");
+    assert!(text.contains("    warning: the host must keep `SDHI0 VccQ` (/regulator-vccq-sdhi0)"), "{text}");
+    assert!(text.contains("note: qemu: for QEMU 10.1 and older"), "{text}");
+    assert!(too_wide(&text).is_empty(), "fits a terminal: {:?}", too_wide(&text));
+
+    let json =
+        run(&["guest-dt", &host, "sdhi0", "--target", "qemu", "--drop", "cd-gpios", "--format", "json"]);
+    let report: Value = serde_json::from_slice(&json.stderr).unwrap();
+    let supplies = report["devices"][0]["supplies"].as_array().unwrap();
+    assert_eq!(supplies.len(), 2);
+    assert_eq!(supplies[0]["host_regulator"], "/regulator-3p3v");
+    assert_eq!(supplies[0]["microvolt"], 3_300_000);
+    assert_eq!(
+        (supplies[0]["host_keeps_it_on"].as_str(), supplies[0]["warning"].as_bool()),
+        (Some("always-on"), Some(false))
+    );
+    assert_eq!((supplies[1]["microvolt"].is_null(), supplies[1]["warning"].as_bool()), (true, Some(true)));
+    assert_eq!(report["devices"][0]["properties"][3]["action"], "fixed-regulator", "{report}");
+
+    let help = run(&["guest-dt", "--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("QEMU 10.1 and older") && help.contains("removed in 10.2"), "{help}");
+}

@@ -78,6 +78,18 @@ pub enum HostError {
 }
 
 impl HostError {
+    /// The path of the node refused.
+    pub fn node(&self) -> &str {
+        match self {
+            HostError::NoRegs { node }
+            | HostError::BadReg { node, .. }
+            | HostError::Irq { node, .. }
+            | HostError::Refused { node, .. }
+            | HostError::Subnodes { node, .. }
+            | HostError::Several { node, .. } => node,
+        }
+    }
+
     /// Every single problem this error stands for: itself, or each of [`HostError::Several`].
     pub fn problems(&self) -> &[HostError] {
         match self {

@@ -136,10 +136,10 @@ impl Supply {
                 "the host must keep {who} on after unbinding the device: it is regulator-always-on, so the host kernel does"
             ),
             KeptOn::BootOn => format!(
-                "the host must keep {who} on after unbinding the device: it is regulator-boot-on, but the host kernel switches it off when the host driver lets go; add regulator-always-on to the host node"
+                "the host must keep {who} on after unbinding the device: it is regulator-boot-on, but the host kernel may switch it off when the host driver lets go; add regulator-always-on to the host node"
             ),
             KeptOn::No => format!(
-                "the host must keep {who} on after unbinding the device, but it is neither regulator-always-on nor regulator-boot-on: the host kernel switches it off when the host driver lets go; add regulator-always-on to the host node"
+                "the host must keep {who} on after unbinding the device, but it is neither regulator-always-on nor regulator-boot-on: the host kernel may switch it off when the host driver lets go; add regulator-always-on to the host node"
             ),
         }
     }
@@ -149,25 +149,25 @@ impl Supply {
         let voltage = match (self.microvolt, self.range) {
             (Some(uv), _) => format!("at {}", volts(uv)),
             (None, Some((min, max))) => format!(
-                "with no voltage: the host's ranges {} to {}, so the guest's is unknown; a guest driver that reads or sets it (MMC switching vqmmc to 1.8 V for UHS, say) gets an error and keeps what the host left",
+                "with no voltage: the host's ranges {} to {}, so the guest's is unknown; a guest driver that reads or sets it (MMC switching vqmmc to 1.8V for UHS, say) gets an error and keeps what the host left",
                 volts(min),
                 volts(max)
             ),
-            (None, None) => "with no voltage: the host states none, so a guest driver that reads or sets it gets an error and keeps what the host left".to_string(),
+            (None, None) => "with no voltage: the host states none; a guest driver that reads or sets it gets an error and keeps what the host left".to_string(),
         };
-        format!("guest regulator-fixed `{}` {voltage}, always on", self.name)
+        format!("guest regulator-fixed `{}`, always on, {voltage}", self.name)
     }
 }
 
-/// Microvolts as volts: `3300000` → `3.3 V`.
+/// Microvolts as volts, one word: `3300000` → `3.3V`.
 fn volts(microvolt: u32) -> String {
     let whole = microvolt / 1_000_000;
     let fraction = format!("{:06}", microvolt % 1_000_000);
     let fraction = fraction.trim_end_matches('0');
     if fraction.is_empty() {
-        format!("{whole} V")
+        format!("{whole}V")
     } else {
-        format!("{whole}.{fraction} V")
+        format!("{whole}.{fraction}V")
     }
 }
 
@@ -622,11 +622,11 @@ mod tests {
 
     #[test]
     fn volts_drop_trailing_zeros_and_keep_whole_volts_plain() {
-        assert_eq!(volts(3_300_000), "3.3 V");
-        assert_eq!(volts(1_800_000), "1.8 V");
-        assert_eq!(volts(5_000_000), "5 V");
-        assert_eq!(volts(1_234_567), "1.234567 V");
-        assert_eq!(volts(900_000), "0.9 V");
+        assert_eq!(volts(3_300_000), "3.3V");
+        assert_eq!(volts(1_800_000), "1.8V");
+        assert_eq!(volts(5_000_000), "5V");
+        assert_eq!(volts(1_234_567), "1.234567V");
+        assert_eq!(volts(900_000), "0.9V");
     }
 
     #[test]
