@@ -32,6 +32,13 @@ impl Drop for Dir {
     }
 }
 
+/// Compiles `tests/dts/<name>.dts` into `dir`; returns the DTB's path.
+fn fixture_in(dir: &Dir, name: &str) -> String {
+    let path = dir.path(&format!("{name}.dtb"));
+    std::fs::write(&path, platreset_testkit::fixture(name)).unwrap();
+    path
+}
+
 fn demo() -> String {
     platreset_testkit::repo_root().join("data/demo-soc.dtb").to_str().unwrap().to_string()
 }
@@ -82,8 +89,7 @@ fn on_qemus_base_the_output_is_a_whole_guest_dtb_with_a_json_report() {
 #[test]
 fn a_refusal_names_the_property_and_writes_nothing() {
     let dir = Dir::new("refuse");
-    let host = dir.path("props.dtb");
-    std::fs::write(&host, platreset_testkit::fixture("guest-props")).unwrap();
+    let host = fixture_in(&dir, "guest-props");
     let guest = dir.path("guest.dts");
     let out = run(&["guest-dt", &host, "/gpios@13000", "--target", "qemu", "-o", &guest]);
     assert_eq!(out.status.code(), Some(1));
@@ -183,8 +189,7 @@ fn suggested_command(stderr: &str) -> Vec<String> {
 #[test]
 fn every_refusal_at_once_and_the_printed_command_builds_what_each_flag_costs_said() {
     let dir = Dir::new("refusals");
-    let host = dir.path("supplies.dtb");
-    std::fs::write(&host, platreset_testkit::fixture("guest-supplies")).unwrap();
+    let host = fixture_in(&dir, "guest-supplies");
     let guest = dir.path("guest.dts");
     let out = run(&["guest-dt", &host, "/usb@31000", "sdhi0", "--target", "qemu", "-o", &guest]);
     assert_eq!(out.status.code(), Some(1));
@@ -216,8 +221,7 @@ fn every_refusal_at_once_and_the_printed_command_builds_what_each_flag_costs_sai
 #[test]
 fn a_refusal_in_json_lists_each_problem_with_its_flag_and_the_command() {
     let dir = Dir::new("refusal-json");
-    let host = dir.path("supplies.dtb");
-    std::fs::write(&host, platreset_testkit::fixture("guest-supplies")).unwrap();
+    let host = fixture_in(&dir, "guest-supplies");
     let out = run(&[
         "guest-dt",
         &host,
@@ -255,8 +259,7 @@ fn a_refusal_in_json_lists_each_problem_with_its_flag_and_the_command() {
 #[test]
 fn supplies_are_reported_with_the_host_regulator_to_keep_on_and_the_qemu_releases_served() {
     let dir = Dir::new("supplies");
-    let host = dir.path("supplies.dtb");
-    std::fs::write(&host, platreset_testkit::fixture("guest-supplies")).unwrap();
+    let host = fixture_in(&dir, "guest-supplies");
     let out = run(&["guest-dt", &host, "sdhi0", "--target", "qemu", "--drop", "cd-gpios"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stderr);
