@@ -287,12 +287,20 @@ fn avf_carries_the_regulators_in_its_dtbo_with_their_fixups() {
     let mut seen = 0;
     supplies_point_inside(&dtbo, &dtbo, &mut seen);
     assert_eq!(seen, 4);
-    // What dtc makes of it, after renumbering, still compiles and applies.
-    let (path, out) = (temp("vm.dtbo"), temp("vm.dts"));
+    // fdtoverlay applies it (onto QEMU's virt base): the supplies follow the regulator's phandle.
+    let (base, path, merged) = (temp("avf-virt.dtb"), temp("vm.dtbo"), temp("avf-merged.dtb"));
+    std::fs::write(&base, platreset_testkit::qemu_virt_dtb()).unwrap();
     std::fs::write(&path, to_dtb(&dtbo, &WriteOptions::default()).unwrap()).unwrap();
-    std::fs::write(&out, tool("dtc", &["-q", "-I", "dtb", "-O", "dts"], &[&path])).unwrap();
-    tool("dtc", &["-q", "-@", "-I", "dts", "-O", "dtb", "-o", "/dev/null"], &[&out]);
-    for f in [path, out] {
+    tool("fdtoverlay", &["-i"], &[&base, Path::new("-o"), &merged, &path]);
+    let applied = from_fdt(&Fdt::parse(&std::fs::read(&merged).unwrap()).unwrap());
+    for f in [base, path, merged] {
         let _ = std::fs::remove_file(f);
     }
+    let fixed = phandle(applied.child("regulator-3p3v").unwrap());
+    let hosts: Vec<&DtNode> = applied.children.iter().filter(|c| c.name.starts_with("mmc")).collect();
+    assert_eq!(hosts.len(), 2);
+    for node in hosts {
+        assert_eq!(cells(node.prop("vmmc-supply").unwrap()), [fixed], "{}", node.name);
+    }
+    assert!(applied.child("host").is_none(), "/host is never applied");
 }
