@@ -166,15 +166,16 @@ impl HostDevice {
             });
         }
         let regions: Vec<(u64, u64)> = match node.reg_cpu() {
+            Ok(regs) if regs.is_empty() => {
+                problems.push(HostError::NoRegs { node: path.clone() });
+                Vec::new()
+            }
             Ok(regs) => regs.into_iter().map(|r| (r.address, r.size)).collect(),
             Err(e) => {
                 problems.push(HostError::BadReg { node: path.clone(), why: e.to_string() });
                 Vec::new()
             }
         };
-        if regions.is_empty() && problems.iter().all(|p| !matches!(p, HostError::BadReg { .. })) {
-            problems.push(HostError::NoRegs { node: path.clone() });
-        }
         let irqs = irqs(tree, node).unwrap_or_else(|e| {
             problems.push(e);
             Vec::new()
