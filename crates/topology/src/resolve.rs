@@ -5,7 +5,6 @@ use thiserror::Error;
 
 use crate::line::{ResetLine, MAX_RESET_ARGS};
 
-
 /// Why a `resets` property cannot be resolved. Offsets are the property's FDT_PROP token.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
