@@ -9,6 +9,12 @@ use crate::table::{AcpiError, Table};
 /// Deepest nesting of scopes accepted.
 pub const MAX_DEPTH: usize = 64;
 
+/// Longest absolute name path accepted, in segments. Real namespaces are a dozen deep at most;
+/// without a bound, scopes nested [`MAX_DEPTH`] deep, each named by a 255-segment path, would
+/// give every object below them a 16,000-segment path: a 130 KB table listing 10,000 devices
+/// made 765 MB of output. With it, what one object costs is bounded by a constant.
+pub const MAX_PATH_SEGMENTS: usize = 128;
+
 /// An ACPI device of the namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcpiDevice {
@@ -137,6 +143,13 @@ impl Reader<'_> {
             path.push([seg[0], seg[1], seg[2], seg[3]]);
             pos += 4;
         }
+        if path.len() > MAX_PATH_SEGMENTS {
+            return Err(AcpiError::PathTooLong {
+                table: self.table.to_string(),
+                offset: at + 36,
+                max: MAX_PATH_SEGMENTS,
+            });
+        }
         Ok((path, pos))
     }
 
@@ -241,7 +254,8 @@ impl Namespace {
                 stack.pop();
             }
             let Some(frame) = stack.last() else { return Ok(()) };
-            let (end, scope) = (frame.end, frame.scope.clone());
+            // The scope is read where it is needed, not copied for every object.
+            let (end, top) = (frame.end, stack.len() - 1);
             let op = r.byte(pos)?;
             let ext = if op == 0x5B { Some(r.byte(pos + 1)?) } else { None };
             let open_scope = |stack: &mut Vec<Frame>, pkg_end: usize, path: Vec<[u8; 4]>| {
@@ -260,7 +274,7 @@ impl Namespace {
                 (0x10, None) | (0x5B, Some(0x82..=0x85)) => {
                     let start = if op == 0x10 { pos + 1 } else { pos + 2 };
                     let (pkg_end, name_at) = r.pkg_length(start, end)?;
-                    let (path, mut body) = r.name_string(name_at, &scope)?;
+                    let (path, mut body) = r.name_string(name_at, &stack[top].scope)?;
                     body += match ext {
                         Some(0x84) => 3,
                         Some(0x83) => 6,
@@ -278,13 +292,13 @@ impl Namespace {
                 // Method: recorded, body skipped.
                 (0x14, None) => {
                     let (pkg_end, name_at) = r.pkg_length(pos + 1, end)?;
-                    let (path, _) = r.name_string(name_at, &scope)?;
+                    let (path, _) = r.name_string(name_at, &stack[top].scope)?;
                     self.methods.insert(path);
                     pos = pkg_end;
                 }
                 // Name: the value matters for _HID/_CID/_PRR/_CRS.
                 (0x08, None) => {
-                    let (path, value_at) = r.name_string(pos + 1, &scope)?;
+                    let (path, value_at) = r.name_string(pos + 1, &stack[top].scope)?;
                     let value = if path.last() == Some(b"_CRS") && r.byte(value_at)? == 0x11 {
                         let (ranges, next) = r.resource_template(value_at, end, &path)?;
                         Some((ranges.map_or(Value::Other, Value::Resources), next))
@@ -303,18 +317,18 @@ impl Namespace {
                     }
                 }
                 // External: NameString, ObjectType, ArgumentCount.
-                (0x15, None) => pos = r.name_string(pos + 1, &scope)?.1 + 2,
+                (0x15, None) => pos = r.name_string(pos + 1, &stack[top].scope)?.1 + 2,
                 // Alias: two NameStrings.
                 (0x06, None) => {
-                    let (_, next) = r.name_string(pos + 1, &scope)?;
-                    pos = r.name_string(next, &scope)?.1;
+                    let (_, next) = r.name_string(pos + 1, &stack[top].scope)?;
+                    pos = r.name_string(next, &stack[top].scope)?.1;
                 }
                 // Mutex (NameString, SyncFlags) and Event (NameString).
-                (0x5B, Some(0x01)) => pos = r.name_string(pos + 2, &scope)?.1 + 1,
-                (0x5B, Some(0x02)) => pos = r.name_string(pos + 2, &scope)?.1,
+                (0x5B, Some(0x01)) => pos = r.name_string(pos + 2, &stack[top].scope)?.1 + 1,
+                (0x5B, Some(0x02)) => pos = r.name_string(pos + 2, &stack[top].scope)?.1,
                 // OperationRegion: NameString, space, offset and length TermArgs.
                 (0x5B, Some(0x80)) => {
-                    let (_, space_at) = r.name_string(pos + 2, &scope)?;
+                    let (_, space_at) = r.name_string(pos + 2, &stack[top].scope)?;
                     let after_offset = r.int_arg(space_at + 1, end)?;
                     let after_len = match after_offset {
                         Some(at) => r.int_arg(at, end)?,

@@ -11,7 +11,8 @@
 //! reader never guesses at an opcode it does not know. Must not: evaluate AML.
 //!
 //! Threat model: tables are untrusted bytes. Every read is bounds-checked, every package must fit
-//! in its parent, nesting is capped, and each error names the table and the byte offset.
+//! in its parent, nesting and name paths are capped (so what one object costs, in memory and in
+//! output, is bounded), and each error names the table and the byte offset.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -20,6 +21,6 @@ mod aml;
 mod resource;
 mod table;
 
-pub use aml::{read_tables, AcpiDevice, Namespace, MAX_DEPTH};
+pub use aml::{read_tables, AcpiDevice, Namespace, MAX_DEPTH, MAX_PATH_SEGMENTS};
 pub use resource::{Crs, MemRange};
 pub use table::{AcpiError, Table};

@@ -56,6 +56,17 @@ pub enum AcpiError {
         /// The limit.
         max: usize,
     },
+    /// A name path longer than [`crate::MAX_PATH_SEGMENTS`] segments (nested scopes with
+    /// multi-segment names, which would make every object below them carry the whole path).
+    #[error("{table}: a name path longer than {max} segments at offset {offset:#x}")]
+    PathTooLong {
+        /// Table name.
+        table: String,
+        /// Where the name string starts.
+        offset: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A `_CRS` resource descriptor that runs past its buffer, or is shorter than its fields.
     #[error("{table}: {object}: {what} at offset {offset:#x}")]
     Resource {
