@@ -145,6 +145,43 @@ fn sharer_counts_equal_the_length_of_the_full_list_on_a_mixed_tree() {
 }
 
 #[test]
+fn sharer_counts_are_exact_for_nodes_on_many_crowded_lines_and_small_ones() {
+    // 400 nodes in pairs; each pair on the same random 8 or so of 12 crowded lines (so the
+    // second of a pair finds its set counted already, with more or fewer crowded lines than are
+    // checked by bisection) and on its own pair line; a few list a line twice: the counts
+    // against the plain definition.
+    let crowded_set = |pair: u32| -> Vec<u32> {
+        let mut state = 0x9e37_79b9_u32 ^ pair.wrapping_mul(0x85eb_ca6b);
+        (0..12)
+            .filter(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                !state.is_multiple_of(3)
+            })
+            .collect()
+    };
+    let devices: Vec<Vec<u32>> = (0..400u32)
+        .map(|n| {
+            let mut lines = crowded_set(n / 2);
+            lines.push(1_000 + n / 2);
+            if n % 5 == 0 {
+                lines.push(1_000 + n / 2);
+            }
+            lines
+        })
+        .collect();
+    let sizes: Vec<usize> = (0..200).map(|p| crowded_set(p).len()).collect();
+    assert!(sizes.iter().any(|&n| n > 8) && sizes.iter().any(|&n| (2..=8).contains(&n)), "{sizes:?}");
+    let blob = tree(&devices);
+    let fdt = Fdt::parse(&blob).unwrap();
+    let topology = Topology::build(&fdt);
+    for consumer in topology.consumers() {
+        assert_eq!(topology.sharer_count(consumer), topology.shared_with(consumer).len());
+    }
+}
+
+#[test]
 fn one_node_with_a_hundred_thousand_lines_is_built_and_counted_in_linear_work() {
     // One node on 100,000 lines, 1,000 other nodes each on one of them.
     let mut devices = vec![(0..100_000).collect::<Vec<u32>>()];
