@@ -13,7 +13,7 @@ use clap::{Args, ValueEnum};
 use platreset_fdt::{Fdt, NodeId};
 use platreset_policy::policy::{Evaluator, Method, Verdict};
 use platreset_reset::DEFAULT_PULSE_US;
-use platreset_sim::verify::{verify, Performer, Report, VerifyError, MODEL_VERSION};
+use platreset_sim::verify::{verify, Performer, Report, ResetBy, VerifyError, MODEL_VERSION};
 use platreset_sim::Fault;
 use platreset_topology::Topology;
 use serde_json::{json, Value};
@@ -124,7 +124,7 @@ fn report_json(file: &str, node: &str, faults: &[Fault], verdict: &Verdict, repo
     json!({
         "file": file,
         "node": node,
-        "method": report.method.as_str(),
+        "method": report.reset_by.as_str(),
         "model": MODEL_VERSION,
         "faults": faults.iter().map(|f| fault_name(*f)).collect::<Vec<_>>(),
         "pass": report.pass(),
@@ -186,7 +186,8 @@ pub(crate) fn summary_of(
     let node = fdt.resolve(spec).map_err(|source| CliError::Lookup { file: file.to_string(), source })?;
     let topology = Topology::build(&fdt);
     let method = Evaluator::new(policy, &topology, &[]).verdict(node.id()).method;
-    let report = verify(&topology, node.id(), &method, faults, DEFAULT_PULSE_US, Performer::Resolved)
+    let report = reset_by(&node.path(), &method)
+        .and_then(|by| verify(&topology, node.id(), &by, faults, DEFAULT_PULSE_US, Performer::Resolved))
         .map_err(|e| CliError::Verify(e.to_string()))?;
     let failed: Vec<String> = report.checks.iter().filter(|c| !c.pass).map(|c| c.evidence.clone()).collect();
     let summary = if failed.is_empty() {
@@ -197,6 +198,22 @@ pub(crate) fn summary_of(
         failed.join("; ")
     };
     Ok((report.pass(), summary))
+}
+
+/// The simulator's name for the reset the policy resolved; a method it cannot run is an error
+/// naming why (no method, or ACPI `_RST`, which platreset does not evaluate).
+fn reset_by(node: &str, method: &Method) -> Result<ResetBy, VerifyError> {
+    match method {
+        Method::Generic => Ok(ResetBy::Lines),
+        Method::DeviceSpecific(compatible) => Ok(ResetBy::Handler((*compatible).to_string())),
+        Method::None => {
+            Err(VerifyError::NoMethod { node: node.to_string(), why: "the policy resolved none".into() })
+        }
+        Method::Acpi { path } => Err(VerifyError::NotSimulated {
+            node: node.to_string(),
+            why: format!("its reset is the ACPI method {path}._RST, which platreset does not evaluate"),
+        }),
+    }
 }
 
 /// Runs the command.
@@ -215,7 +232,8 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
     let node = fdt.resolve(spec).map_err(|source| CliError::Lookup { file: file.clone(), source })?;
     let topology = Topology::build(&fdt);
     let verdict = Evaluator::new(&policy, &topology, &acpi).verdict(node.id());
-    let report = verify(&topology, node.id(), &verdict.method, &faults, args.pulse_us, Performer::Resolved)
+    let report = reset_by(&node.path(), &verdict.method)
+        .and_then(|by| verify(&topology, node.id(), &by, &faults, args.pulse_us, Performer::Resolved))
         .map_err(|e| CliError::Verify(e.to_string()))?;
     let doc = report_json(&file, &node.path(), &faults, &verdict, &report);
     let mut out = std::io::stdout().lock();
@@ -297,15 +315,16 @@ fn run_all(
             if matches!(verdict.method, Method::None | Method::Acpi { .. }) {
                 continue;
             }
-            let result =
-                match verify(&topology, id, &verdict.method, faults, args.pulse_us, Performer::Resolved) {
-                    Ok(report) => Ok(report_json(&input.display, &node.path(), faults, &verdict, &report)),
-                    Err(
-                        e @ (VerifyError::NotSimulated { .. }
-                        | VerifyError::NoMethod { .. }
-                        | VerifyError::Sim(_)),
-                    ) => Err(e.to_string()),
-                };
+            let result = match reset_by(&node.path(), &verdict.method)
+                .and_then(|by| verify(&topology, id, &by, faults, args.pulse_us, Performer::Resolved))
+            {
+                Ok(report) => Ok(report_json(&input.display, &node.path(), faults, &verdict, &report)),
+                Err(
+                    e @ (VerifyError::NotSimulated { .. }
+                    | VerifyError::NoMethod { .. }
+                    | VerifyError::Sim(_)),
+                ) => Err(e.to_string()),
+            };
             outcomes.push(Outcome { file: input.display.clone(), node: node.path(), result });
         }
         progress.inc(1);

@@ -1,12 +1,12 @@
-//! `verify`: build the SoC, start the device's DMA and interrupt, perform the reset method the
-//! policy resolved — the real driver or handler, on the simulated bus — then run on and check
-//! that the device went quiet and nothing else was touched.
+//! `verify`: build the SoC, start the device's DMA and interrupt, perform the reset the caller
+//! names ([`ResetBy`]: the node's lines, or a device-specific handler) — the real driver or
+//! handler, on the simulated bus — then run on and check that the device went quiet and nothing
+//! else was touched.
 //!
-//! Owns: the procedure and the checks. Must not: decide eligibility (the report carries the
-//! policy's verdict beside it) or word the policy's reasons.
+//! Owns: the procedure and the checks. Must not: decide eligibility or which reset applies (the
+//! caller maps the policy's decision onto [`ResetBy`]; the simulator depends on no policy).
 
 use platreset_fdt::NodeId;
-use platreset_policy::policy::Method;
 use platreset_reset::handlers::handler_for;
 use platreset_reset::perform::{bind_lines, perform, LineSelect, Operation};
 use platreset_reset::{MmioOp, PhysAddr, Window};
@@ -31,7 +31,7 @@ pub enum VerifyError {
     /// The SoC cannot be built or the fault cannot be injected.
     #[error(transparent)]
     Sim(#[from] SimError),
-    /// The policy found no reset method.
+    /// The caller found no reset method to verify.
     #[error("{node} has no reset method to verify ({why})")]
     NoMethod {
         /// Node path.
@@ -49,6 +49,25 @@ pub enum VerifyError {
     },
 }
 
+/// What the device is reset with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResetBy {
+    /// The node's own `resets` lines, through platreset's controller drivers.
+    Lines,
+    /// The device-specific reset handler for this compatible (`platreset_reset::handlers`).
+    Handler(String),
+}
+
+impl ResetBy {
+    /// The stable name of the method it is, as the policy names them (`generic`, `device-specific`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ResetBy::Lines => "generic",
+            ResetBy::Handler(_) => "device-specific",
+        }
+    }
+}
+
 /// One check of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
@@ -63,8 +82,8 @@ pub struct Check {
 /// What happened, check by check.
 #[derive(Debug, Clone)]
 pub struct Report {
-    /// The method performed.
-    pub method: Method,
+    /// The reset performed.
+    pub reset_by: ResetBy,
     /// The checks, in order.
     pub checks: Vec<Check>,
     /// Tick at which the reset started.
@@ -92,17 +111,17 @@ pub type Sequence<'d> = &'d dyn Fn(&mut crate::soc::SimMmio<'_>) -> Result<(), S
 /// How the reset is performed: as resolved, or by a substitute sequence (tests show that a
 /// deliberately wrong driver is caught).
 pub enum Performer<'d> {
-    /// The method the policy resolved, with platreset's drivers and handlers.
+    /// The reset named, with platreset's drivers and handlers.
     Resolved,
     /// This sequence instead.
     Custom(Sequence<'d>),
 }
 
-/// Verifies the reset of `target` by `method` with `faults` injected.
+/// Verifies the reset of `target` by `reset_by` with `faults` injected.
 pub fn verify(
     topology: &Topology<'_, '_>,
     target: NodeId,
-    method: &Method,
+    reset_by: &ResetBy,
     faults: &[Fault],
     pulse_us: u32,
     performer: Performer<'_>,
@@ -110,21 +129,9 @@ pub fn verify(
     let fdt = topology.fdt();
     let path = |id: NodeId| fdt.node(id).map(|n| n.path()).unwrap_or_default();
     let node_path = path(target);
-    match method {
-        Method::None => {
-            return Err(VerifyError::NoMethod { node: node_path, why: "the policy resolved none".into() })
-        }
-        Method::Acpi { path } => {
-            return Err(VerifyError::NotSimulated {
-                node: node_path,
-                why: format!("its reset is the ACPI method {path}._RST, which platreset does not evaluate"),
-            })
-        }
-        _ => {}
-    }
     let mut soc = Soc::build(topology, &[target])?;
-    let lines = match (&performer, method) {
-        (Performer::Resolved, Method::Generic) => {
+    let lines = match (&performer, reset_by) {
+        (Performer::Resolved, ResetBy::Lines) => {
             let lines = bind_lines(fdt, topology, target, &LineSelect::All)
                 .map_err(|e| VerifyError::NotSimulated { node: node_path.clone(), why: e.to_string() })?;
             for l in &lines {
@@ -154,9 +161,9 @@ pub fn verify(
     let (result, ops) = {
         let mut mmio = soc.mmio();
         let mut ops = Vec::new();
-        let result = match (performer, method) {
+        let result = match (performer, reset_by) {
             (Performer::Custom(run), _) => run(&mut mmio),
-            (Performer::Resolved, Method::Generic) => {
+            (Performer::Resolved, ResetBy::Lines) => {
                 match perform(fdt, target, &lines, Operation::Reset, &mut mmio, pulse_us) {
                     // perform() hands each line's accesses back with its outcome.
                     Ok(outcomes) => {
@@ -170,7 +177,7 @@ pub fn verify(
                     }
                 }
             }
-            (Performer::Resolved, Method::DeviceSpecific(compatible)) => match handler_for(compatible) {
+            (Performer::Resolved, ResetBy::Handler(compatible)) => match handler_for(compatible) {
                 Some(handler) => {
                     let regions: Vec<Window> = mmio
                         .soc()
@@ -182,7 +189,6 @@ pub fn verify(
                 }
                 None => Err(format!("no handler for {compatible}")),
             },
-            (Performer::Resolved, _) => Err("not simulated".into()),
         };
         ops.extend(platreset_reset::perform::Recording::take_ops(&mut mmio));
         (result, ops)
@@ -200,7 +206,7 @@ pub fn verify(
             Err(e) => e.clone(),
         },
     });
-    if *method == Method::Generic {
+    if *reset_by == ResetBy::Lines {
         let reached = soc.resets_of(target).iter().any(|&t| t >= reset_start);
         checks.push(Check {
             name: "the reset reached the device",
@@ -294,5 +300,5 @@ pub fn verify(
             disturbed.join("; ")
         },
     });
-    Ok(Report { method: method.clone(), checks, reset_start, reset_done, end, ops, collateral })
+    Ok(Report { reset_by: reset_by.clone(), checks, reset_start, reset_done, end, ops, collateral })
 }

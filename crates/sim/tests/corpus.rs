@@ -9,7 +9,7 @@
 use platreset_fdt::Fdt;
 use platreset_policy::allowlist::Allowlist;
 use platreset_policy::policy::{Evaluator, Method, Options, Policy, Reason};
-use platreset_sim::verify::{verify, Performer};
+use platreset_sim::verify::{verify, Performer, ResetBy};
 use platreset_sim::{Fault, Soc};
 use platreset_topology::Topology;
 
@@ -46,7 +46,8 @@ fn dedicated_lines_pass_shared_lines_name_their_sharers_and_faults_are_caught() 
                 continue;
             }
             assert_eq!(verdict.method, Method::Generic, "{board} {path}");
-            let report = verify(&topology, id, &verdict.method, &[], 10, Performer::Resolved).unwrap();
+            let report =
+                verify(&topology, id, &reset_by(&verdict.method), &[], 10, Performer::Resolved).unwrap();
             let sharers: Vec<&String> = failed
                 .filter_map(|r| match r {
                     Reason::SharedLine { others, .. } => Some(others),
@@ -81,7 +82,7 @@ fn dedicated_lines_pass_shared_lines_name_their_sharers_and_faults_are_caught() 
             (Fault::DmaSurvivesReset, "no DMA write by the device after the reset"),
         ] {
             let report =
-                verify(&topology, first, &Method::Generic, &[fault], 10, Performer::Resolved).unwrap();
+                verify(&topology, first, &ResetBy::Lines, &[fault], 10, Performer::Resolved).unwrap();
             assert!(
                 report.checks.iter().any(|c| c.name == check && !c.pass),
                 "{board} {fault:?}: {:#?}",
@@ -98,10 +99,18 @@ fn the_stm32mp15_m4_reset_is_generated_by_mcurst_not_a_set_clear_pair() {
     let fdt = Fdt::parse(&blob).unwrap();
     let topology = Topology::build(&fdt);
     let m4 = fdt.find_path("/ahb/m4@10000000").unwrap().id();
-    let report = verify(&topology, m4, &Method::Generic, &[], 10, Performer::Resolved).unwrap();
+    let report = verify(&topology, m4, &ResetBy::Lines, &[], 10, Performer::Resolved).unwrap();
     // MCU_R (8225) is bit 1 of RCC_MP_GRSTCSETR: the write to 0x404 generates the M4's reset.
     assert!(report.pass(), "{:#?}", report.checks);
     let stuck =
-        verify(&topology, m4, &Method::Generic, &[Fault::StuckReset], 10, Performer::Resolved).unwrap();
+        verify(&topology, m4, &ResetBy::Lines, &[Fault::StuckReset], 10, Performer::Resolved).unwrap();
     assert!(!stuck.pass());
+}
+
+/// The simulator's name for the reset the policy resolved (what the CLI's verify does).
+fn reset_by(method: &Method) -> ResetBy {
+    match method {
+        Method::DeviceSpecific(compatible) => ResetBy::Handler((*compatible).to_string()),
+        _ => ResetBy::Lines,
+    }
 }

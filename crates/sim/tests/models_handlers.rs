@@ -12,9 +12,8 @@ mod common;
 
 use common::{failed, reg};
 use platreset_fdt::{Fdt, NodeId};
-use platreset_policy::policy::Method;
 use platreset_reset::Mmio;
-use platreset_sim::verify::{verify, Performer, Report, Sequence, VerifyError};
+use platreset_sim::verify::{verify, Performer, Report, ResetBy, Sequence, VerifyError};
 use platreset_sim::{Fault, SimError, SimMmio, Soc};
 use platreset_topology::Topology;
 
@@ -53,7 +52,7 @@ fn run(path: &str, faults: &[Fault], performer: Performer<'_>) -> Result<Report,
     let fdt = Fdt::parse(&blob).unwrap();
     let topology = Topology::build(&fdt);
     let id = fdt.find_path(path).unwrap().id();
-    verify(&topology, id, &Method::DeviceSpecific(compatible(path)), faults, 10, performer)
+    verify(&topology, id, &ResetBy::Handler(compatible(path).to_string()), faults, 10, performer)
 }
 
 fn resolved(path: &str) -> Report {

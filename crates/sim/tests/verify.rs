@@ -8,8 +8,7 @@ mod common;
 
 use common::{failed, verify_generic};
 use platreset_fdt::Fdt;
-use platreset_policy::policy::Method;
-use platreset_sim::verify::{verify, Performer, Report};
+use platreset_sim::verify::{verify, Performer, Report, ResetBy};
 use platreset_sim::Fault;
 use platreset_topology::Topology;
 
@@ -74,7 +73,7 @@ fn a_swapped_srcr_and_srstclr_is_caught() {
         mmio.delay_us(35).map_err(|e| e.to_string())?;
         mmio.write32(&reg(0xe615_00b8, "SRCR3"), 1 << 14).map_err(|e| e.to_string())
     };
-    let report = verify(&topology, node.id(), &Method::Generic, &[], 10, Performer::Custom(&wrong)).unwrap();
+    let report = verify(&topology, node.id(), &ResetBy::Lines, &[], 10, Performer::Custom(&wrong)).unwrap();
     assert!(failed(&report).contains(&"the device is out of reset again"), "{:#?}", report.checks);
 }
 
@@ -90,7 +89,7 @@ fn a_write_to_another_nodes_registers_is_named() {
         let reg = Reg { addr: PhysAddr::new(0xe605_0010), name: "SRCR3?".into() };
         mmio.write32(&reg, 1 << 14).map_err(|e| e.to_string())
     };
-    let report = verify(&topology, node.id(), &Method::Generic, &[], 10, Performer::Custom(&wrong)).unwrap();
+    let report = verify(&topology, node.id(), &ResetBy::Lines, &[], 10, Performer::Custom(&wrong)).unwrap();
     let disturbed = report.checks.iter().find(|c| c.name == "no other device was disturbed").unwrap();
     assert!(!disturbed.pass);
     assert!(

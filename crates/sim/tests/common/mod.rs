@@ -3,9 +3,8 @@
 #![allow(dead_code)]
 
 use platreset_fdt::Fdt;
-use platreset_policy::policy::Method;
 use platreset_reset::{MmioOp, PhysAddr, Reg};
-use platreset_sim::verify::{verify, Performer, Report};
+use platreset_sim::verify::{verify, Performer, Report, ResetBy};
 use platreset_sim::Fault;
 use platreset_topology::Topology;
 
@@ -27,7 +26,7 @@ pub fn verify_generic(blob: &[u8], path: &str, faults: &[Fault], performer: Perf
     let fdt = Fdt::parse(blob).expect("a valid DTB");
     let topology = Topology::build(&fdt);
     let node = fdt.find_path(path).unwrap_or_else(|e| panic!("no {path}: {e}"));
-    verify(&topology, node.id(), &Method::Generic, faults, 10, performer).expect("verify runs")
+    verify(&topology, node.id(), &ResetBy::Lines, faults, 10, performer).expect("verify runs")
 }
 
 /// The names of the checks that failed.
