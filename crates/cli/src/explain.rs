@@ -461,13 +461,8 @@ fn next_steps(v: &Verdict, node: &Node<'_, '_>) -> Vec<String> {
         }
         return steps;
     }
-    // The kernel names a DT platform device "<translated address in hex>.<node name>".
-    let name = node.name();
-    let base = String::from_utf8_lossy(name.split(|&b| b == b'@').next().unwrap_or(name)).into_owned();
-    let device = match node.reg_cpu().ok().and_then(|r| r.first().copied()) {
-        Some(r) => format!("{:x}.{base}", r.address),
-        None => base,
-    };
+    // The name the kernel gives its platform device (of_device_make_bus_id's rule).
+    let device = node.platform_device_name().unwrap_or_else(|| node.name_lossy().into_owned());
     vec![
         format!("echo vfio-platform > /sys/bus/platform/devices/{device}/driver_override"),
         format!("echo {device} > /sys/bus/platform/devices/{device}/driver/unbind"),
