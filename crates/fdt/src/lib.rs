@@ -34,6 +34,7 @@ mod phandle;
 mod phandle_index;
 mod property;
 mod records;
+mod specifier;
 mod translate;
 mod tree;
 
@@ -43,6 +44,7 @@ pub use names::{NameTable, MAX_NAMES};
 pub use node::{Children, Node, NodeId, Properties, RegEntry};
 pub use phandle::Phandle;
 pub use phandle_index::PhandleIndex;
+pub use specifier::{cells_named, Specifier, SpecifierError, Specifiers};
 pub use property::{Property, StringList, U32Cells};
 pub use tree::MAX_DEPTH;
 

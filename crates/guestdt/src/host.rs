@@ -230,16 +230,14 @@ fn iommus(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Vec<(String, Vec<u32>)> {
     else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(&phandle) = cells.get(i) {
-        let Some(iommu) = tree.by_phandle(phandle) else { break };
-        let n = iommu.property("#iommu-cells").and_then(|p| p.u32().ok()).unwrap_or(0) as usize;
-        let Some(args) = cells.get(i + 1..i + 1 + n) else { break };
-        out.push((iommu.path(), args.to_vec()));
-        i += 1 + n;
-    }
-    out
+    // An IOMMU without #iommu-cells takes none (as before); the list stops at what cannot be read.
+    let count =
+        |iommu: &Node<'_, '_>| Ok(iommu.property("#iommu-cells").and_then(|p| p.u32().ok()).unwrap_or(0));
+    tree.fdt
+        .specifiers(&tree.phandles, &cells, count)
+        .map_while(Result::ok)
+        .filter_map(|s| tree.fdt.node(s.provider).map(|iommu| (iommu.path(), s.args.to_vec())))
+        .collect()
 }
 
 /// Compatibles of Arm's SMMU architecture (Linux's arm-smmu and arm-smmu-v3 drivers match

@@ -323,16 +323,10 @@ pub fn clock_specifiers(
     name: &str,
 ) -> Option<Vec<(u32, Vec<u32>)>> {
     let cells: Vec<u32> = node.property(name)?.u32s().ok()?.collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(&phandle) = cells.get(i) {
-        let provider = tree.by_phandle(phandle)?;
-        let n = provider.property("#clock-cells").and_then(|p| p.u32().ok())? as usize;
-        let args = cells.get(i + 1..i + 1 + n)?.to_vec();
-        out.push((phandle, args));
-        i += 1 + n;
-    }
-    Some(out)
+    tree.fdt
+        .specifiers(&tree.phandles, &cells, |p| platreset_fdt::cells_named(p, "#clock-cells"))
+        .map(|entry| entry.ok().map(|s| (s.phandle, s.args.to_vec())))
+        .collect()
 }
 
 fn decide(tree: &Tree<'_, '_>, node: &Node<'_, '_>, prop: &Property<'_>, overrides: &Overrides) -> Decision {

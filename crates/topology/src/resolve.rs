@@ -1,6 +1,6 @@
 //! Resolving a `resets` property into [`ResetLine`]s, as `of_parse_phandle_with_args` does.
 
-use platreset_fdt::{Fdt, NodeId, PhandleIndex, Property};
+use platreset_fdt::{Fdt, NodeId, PhandleIndex, Property, SpecifierError};
 use thiserror::Error;
 
 use crate::line::{ResetLine, MAX_RESET_ARGS};
@@ -75,38 +75,30 @@ pub(crate) fn resolve(
     if cells.is_empty() {
         return Err(ResolveError::Empty { offset });
     }
+    let path = |id: NodeId| fdt.node(id).map(|n| n.path()).unwrap_or_default();
+    let count = |controller: &platreset_fdt::Node<'_, '_>| match reset_cells(controller.id()) {
+        None => Err("has no #reset-cells".to_string()),
+        Some(Err(why)) => Err(format!("has an unreadable #reset-cells: {why}")),
+        Some(Ok(n)) if n > MAX_RESET_ARGS => {
+            Err(format!("has #reset-cells = {n}, beyond the limit of {MAX_RESET_ARGS}"))
+        }
+        Some(Ok(n)) => Ok(n),
+    };
     let mut lines = Vec::with_capacity(1);
-    let mut at = 0;
-    while let Some(&phandle) = cells.get(at) {
-        let controller = phandles.lookup(fdt, phandle).ok_or(ResolveError::UnknownPhandle {
-            offset,
-            cell: at,
-            phandle,
-        })?;
-        let bad = |problem: String| ResolveError::BadResetCells {
-            offset,
-            cell: at,
-            controller: controller.path(),
-            problem,
-        };
-        let count = match reset_cells(controller.id()) {
-            None => return Err(bad("has no #reset-cells".into())),
-            Some(Err(why)) => return Err(bad(format!("has an unreadable #reset-cells: {why}"))),
-            Some(Ok(n)) if n > MAX_RESET_ARGS => {
-                return Err(bad(format!("has #reset-cells = {n}, beyond the limit of {MAX_RESET_ARGS}")))
+    for entry in fdt.specifiers(phandles, &cells, count) {
+        let spec = entry.map_err(|e| match e {
+            SpecifierError::UnknownPhandle { cell, phandle } => {
+                ResolveError::UnknownPhandle { offset, cell, phandle }
             }
-            Some(Ok(n)) => n,
-        };
-        let args = cells.get(at + 1..at + 1 + count as usize).ok_or_else(|| ResolveError::Truncated {
-            offset,
-            cell: at,
-            controller: controller.path(),
-            need: count,
-            have: cells.len() - at - 1,
+            SpecifierError::BadCells { cell, provider, problem } => {
+                ResolveError::BadResetCells { offset, cell, controller: path(provider), problem }
+            }
+            SpecifierError::Truncated { cell, provider, need, have } => {
+                ResolveError::Truncated { offset, cell, controller: path(provider), need, have }
+            }
         })?;
-        // `count` was checked against MAX_RESET_ARGS above, so the line always fits.
-        lines.extend(ResetLine::new(controller.id(), args));
-        at += 1 + count as usize;
+        // The count was checked against MAX_RESET_ARGS above, so the line always fits.
+        lines.extend(ResetLine::new(spec.provider, spec.args));
     }
     Ok(lines)
 }
