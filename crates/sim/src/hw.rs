@@ -1,6 +1,8 @@
 //! What a reset controller's hardware model must answer: its registers as the bus sees them, and
 //! which reset signals are asserted.
 
+use std::ops::Range;
+
 use thiserror::Error;
 
 use crate::time::Tick;
@@ -39,6 +41,13 @@ pub trait ResetHw {
     /// if any: the simulator does not skip over it.
     fn next_event(&self, now: Tick) -> Option<Tick> {
         let _ = now;
+        None
+    }
+    /// The signals a register write at `offset` can change, when the model can say: the
+    /// simulator then re-checks only the devices wired to them, so a reset of many lines costs
+    /// in proportion to them. `None` (the default): any signal of this controller.
+    fn signals_written(&self, offset: u64) -> Option<Range<Signal>> {
+        let _ = offset;
         None
     }
     /// Fault injection: `signal` ignores every write from now on.

@@ -1,5 +1,16 @@
 //! The simulated SoC: memory map, reset controllers wired to devices as the DT says, time, faults,
 //! and the [`SimMmio`] backend the real drivers run on.
+//!
+//! Every lookup is indexed, so crafted trees cost in proportion to their size: devices are kept
+//! sorted by node and controllers have a sorted index (binary search); the memory map is cut
+//! into sorted segments, each owned by the window the first match used to find (controllers,
+//! then devices, then inert nodes); a write to a controller re-checks only the wires of the
+//! signals that register can change ([`ResetHw::signals_written`]), and each device counts its
+//! asserted wires; time steps look only at the devices that may be busy and the controllers
+//! that may have a timed change pending. [`Soc::work`] counts these steps for tests.
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
 
 use platreset_fdt::{Node, NodeId};
 use platreset_reset::perform::Recording;
@@ -60,9 +71,83 @@ pub enum SimError {
 
 struct Controller {
     node: NodeId,
-    base: u64,
-    size: u64,
     hw: Box<dyn ResetHw>,
+    /// Its wired signals, each with its index in [`Soc::wires`].
+    wires: BTreeMap<Signal, usize>,
+}
+
+/// One (controller, signal) wired to at least one device.
+struct Wire {
+    controller: usize,
+    signal: Signal,
+    /// Whether it held its devices in reset at the last check.
+    asserted: bool,
+    /// The devices it is wired to (indices, each once).
+    devices: Vec<usize>,
+}
+
+/// Who answers an address: the first window that holds it, in this order (derived `Ord`):
+/// controllers by index, then devices by index and region, then inert windows by index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Owner {
+    Controller(usize),
+    Device(usize, usize),
+    Inert(usize),
+}
+
+/// The memory map cut into segments: `starts[i]..starts[i + 1]` belongs to `owners[i]`.
+#[derive(Default)]
+struct AddressMap {
+    starts: Vec<u128>,
+    owners: Vec<Option<Owner>>,
+    /// Window bases, for the offset of an address in its window.
+    bases: BTreeMap<Owner, u64>,
+}
+
+impl AddressMap {
+    /// Sweeps the windows' ends in address order, keeping the open windows in a set whose
+    /// first is the owner: n·log n for n windows, however they overlap.
+    fn new(windows: &[(u64, u64, Owner)]) -> AddressMap {
+        let mut events: Vec<(u128, bool, Owner)> = windows
+            .iter()
+            .filter(|&&(_, size, _)| size > 0)
+            .flat_map(|&(base, size, owner)| {
+                [(u128::from(base), true, owner), (u128::from(base) + u128::from(size), false, owner)]
+            })
+            .collect();
+        events.sort_unstable();
+        let mut map = AddressMap {
+            bases: windows.iter().map(|&(base, _, owner)| (owner, base)).collect(),
+            ..AddressMap::default()
+        };
+        let mut open = BTreeSet::new();
+        let mut i = 0;
+        while i < events.len() {
+            let at = events[i].0;
+            while i < events.len() && events[i].0 == at {
+                let (_, start, owner) = events[i];
+                if start {
+                    open.insert(owner);
+                } else {
+                    open.remove(&owner);
+                }
+                i += 1;
+            }
+            let owner = open.first().copied();
+            if map.owners.last() != Some(&owner) {
+                map.starts.push(at);
+                map.owners.push(owner);
+            }
+        }
+        map
+    }
+
+    /// The owner of `addr` and the offset in its window.
+    fn find(&self, addr: u64) -> Option<(Owner, u64)> {
+        let i = self.starts.partition_point(|&start| start <= u128::from(addr)).checked_sub(1)?;
+        let owner = self.owners[i]?;
+        Some((owner, addr - self.bases.get(&owner).copied().unwrap_or(addr)))
+    }
 }
 
 /// A device, where it sits, and the reset signals wired to it.
@@ -73,6 +158,8 @@ struct Device {
     model: Box<dyn DeviceModel>,
     /// (controller index, signal) for each resolved, modelled line.
     wires: Vec<(usize, Signal)>,
+    /// How many of its distinct wires are asserted.
+    asserted_wires: usize,
     reset_in: bool,
     /// Ticks at which its reset input rose.
     resets: Vec<Tick>,
@@ -96,12 +183,25 @@ pub struct Soc {
     now: Tick,
     ram: Ram,
     controllers: Vec<Controller>,
+    /// (node, index in `controllers`), sorted by node.
+    controller_index: Vec<(NodeId, usize)>,
+    /// Sorted by node.
     devices: Vec<Device>,
+    wires: Vec<Wire>,
+    /// Whether every wire was checked once (the first check looks at all of them).
+    wired: bool,
+    /// Devices that may be busy: every device touched since it was last seen idle.
+    active: BTreeSet<usize>,
+    /// Controllers that may have a timed change pending: every one touched since it was last
+    /// seen without.
+    timed: BTreeSet<usize>,
     /// Every other node's `reg`: reads as zero, writes are logged as stray.
     inert: Vec<(u64, u64, NodeId)>,
+    map: AddressMap,
     stray: Vec<StrayWrite>,
     bus_errors: Vec<u64>,
     unmodelled: Vec<(NodeId, String)>,
+    work: Cell<u64>,
 }
 
 fn window(node: &Node<'_, '_>) -> Vec<(u64, u64)> {
@@ -119,7 +219,9 @@ impl Soc {
     /// unless a register-level model exists for its compatible.
     pub fn build(topology: &Topology<'_, '_>, extra: &[NodeId]) -> Result<Soc, SimError> {
         let fdt = topology.fdt();
+        let mut work = 0;
         let mut controllers = Vec::new();
+        let mut windows = Vec::new();
         let mut unmodelled = Vec::new();
         for c in topology.controllers() {
             let Some(node) = fdt.node(c.node) else { continue };
@@ -130,11 +232,26 @@ impl Soc {
             };
             let (base, size) = (controller_window.base.get(), controller_window.size);
             match models::controller_for(&node) {
-                Some(hw) => controllers.push(Controller { node: c.node, base, size, hw }),
+                Some(hw) => {
+                    windows.push((base, size, Owner::Controller(controllers.len())));
+                    controllers.push(Controller { node: c.node, hw, wires: BTreeMap::new() });
+                }
                 None => unmodelled.push((c.node, "no hardware model for its compatible".to_string())),
             }
         }
-        let mut devices = Vec::new();
+        work += controllers.len() as u64;
+        // The first controller of a node wins, as a scan in order would find it.
+        let mut controller_index: Vec<(NodeId, usize)> =
+            controllers.iter().enumerate().map(|(i, c)| (c.node, i)).collect();
+        controller_index.sort_by_key(|&(node, _)| node);
+        controller_index.dedup_by_key(|&mut (node, _)| node);
+        let controller_of = |id: NodeId| {
+            controller_index.binary_search_by_key(&id, |&(node, _)| node).ok().map(|i| controller_index[i].1)
+        };
+        let mut devices: Vec<Device> = Vec::new();
+        let mut wires: Vec<Wire> = Vec::new();
+        let mut extra = extra.to_vec();
+        extra.sort_unstable();
         let mut wanted: Vec<NodeId> =
             topology.consumers().iter().map(|c| c.node).chain(extra.iter().copied()).collect();
         wanted.sort_unstable();
@@ -143,29 +260,43 @@ impl Soc {
             let Some(node) = fdt.node(id) else { continue };
             let regions = window(&node);
             if regions.is_empty() {
-                if extra.contains(&id) {
+                if extra.binary_search(&id).is_ok() {
                     return Err(SimError::NoRegisters { node: node.path() });
                 }
                 continue;
             }
-            let wires = topology
-                .consumer(id)
-                .map(|c| c.lines())
-                .unwrap_or_default()
+            let lines = topology.consumer(id).map(|c| c.lines()).unwrap_or_default();
+            work += 1 + lines.len() as u64 + regions.len() as u64;
+            let wired: Vec<(usize, Signal)> = lines
                 .iter()
                 .filter_map(|line| {
-                    let i = controllers.iter().position(|c| c.node == line.controller())?;
+                    let i = controller_of(line.controller())?;
                     let signal = controllers[i].hw.signal(line.args())?;
                     Some((i, signal))
                 })
                 .collect();
+            let index = devices.len();
+            for &(c, signal) in &wired {
+                let w = *controllers[c].wires.entry(signal).or_insert_with(|| {
+                    wires.push(Wire { controller: c, signal, asserted: false, devices: Vec::new() });
+                    wires.len() - 1
+                });
+                // A device listing a line twice is wired to it once.
+                if wires[w].devices.last() != Some(&index) {
+                    wires[w].devices.push(index);
+                }
+            }
+            windows.extend(
+                regions.iter().enumerate().map(|(r, &(base, size))| (base, size, Owner::Device(index, r))),
+            );
             let model = models::device_for(&node).unwrap_or_else(|| Box::new(BusMaster::new(id)));
             devices.push(Device {
                 node: id,
                 path: node.path(),
                 regions,
                 model,
-                wires,
+                wires: wired,
+                asserted_wires: 0,
                 reset_in: false,
                 resets: Vec::new(),
             });
@@ -179,22 +310,34 @@ impl Soc {
             Ram::new(if memory.is_empty() { vec![(DEFAULT_RAM_BASE, DEFAULT_RAM_SIZE)] } else { memory });
         // The rest of the memory map, so a write to another node's registers is seen, not lost.
         let modelled =
-            |id: NodeId| controllers.iter().any(|c| c.node == id) || devices.iter().any(|d| d.node == id);
-        let inert = fdt
+            |id: NodeId| controller_of(id).is_some() || devices.binary_search_by_key(&id, |d| d.node).is_ok();
+        let inert: Vec<(u64, u64, NodeId)> = fdt
             .nodes()
             .filter(|n| n.property("reg").is_some() && !modelled(n.id()))
             .filter(|n| n.property("device_type").is_none_or(|p| p.first_string() != b"memory"))
             .flat_map(|n| window(&n).into_iter().map(move |(base, size)| (base, size, n.id())))
             .collect();
+        windows.extend(inert.iter().enumerate().map(|(i, &(base, size, _))| (base, size, Owner::Inert(i))));
+        let map = AddressMap::new(&windows);
+        work += inert.len() as u64 + map.starts.len() as u64;
+        let active = (0..devices.len()).collect();
+        let timed = (0..controllers.len()).collect();
         Ok(Soc {
             now: 0,
             ram,
             controllers,
+            controller_index,
             devices,
+            wires,
+            wired: false,
+            active,
+            timed,
             inert,
+            map,
             stray: Vec::new(),
             bus_errors: Vec::new(),
             unmodelled,
+            work: Cell::new(work),
         })
     }
 
@@ -215,7 +358,25 @@ impl Soc {
 
     /// Whether the SoC has a hardware model for this controller.
     pub fn models_controller(&self, node: NodeId) -> bool {
-        self.controllers.iter().any(|c| c.node == node)
+        self.count(1);
+        self.controller_index.binary_search_by_key(&node, |&(n, _)| n).is_ok()
+    }
+
+    /// The steps the simulator took so far, for tests and benchmarks that bound its work on
+    /// crafted input: each controller, device, line and window indexed when it was built, each
+    /// lookup, each wire checked, each device or controller looked at on a time step. Not a
+    /// stable measure: it only grows in proportion to the work.
+    pub fn work(&self) -> u64 {
+        self.work.get()
+    }
+
+    fn count(&self, steps: u64) {
+        self.work.set(self.work.get().saturating_add(steps));
+    }
+
+    fn device_index(&self, node: NodeId) -> Option<usize> {
+        self.count(1);
+        self.devices.binary_search_by_key(&node, |d| d.node).ok()
     }
 
     /// The devices on the bus.
@@ -224,11 +385,14 @@ impl Soc {
     }
 
     fn device(&self, node: NodeId) -> Option<&Device> {
-        self.devices.iter().find(|d| d.node == node)
+        self.device_index(node).map(|i| &self.devices[i])
     }
 
+    /// A device to change: it may be busy from now on.
     fn device_mut(&mut self, node: NodeId) -> Option<&mut Device> {
-        self.devices.iter_mut().find(|d| d.node == node)
+        let i = self.device_index(node)?;
+        self.active.insert(i);
+        Some(&mut self.devices[i])
     }
 
     /// The model of a device.
@@ -264,6 +428,7 @@ impl Soc {
                 for (c, signal) in wires {
                     if let Some(controller) = self.controllers.get_mut(c) {
                         controller.hw.stick(signal);
+                        self.timed.insert(c);
                     }
                 }
             }
@@ -293,27 +458,88 @@ impl Soc {
         Ok(())
     }
 
-    /// Recomputes every device's reset input from the controllers, telling models of changes.
-    fn refresh_wiring(&mut self) {
+    /// Re-checks `wires` (all of them the first time) and updates the reset input of every
+    /// device whose count of asserted wires went to or from zero, telling its model, in device
+    /// order. The other wires cannot have changed: only a write to their register
+    /// ([`ResetHw::signals_written`]) or their controller's timed event
+    /// ([`ResetHw::next_event`]) changes a signal.
+    fn refresh_wiring(&mut self, wires: &[usize]) {
         let now = self.now;
-        for d in &mut self.devices {
-            let asserted = d.wires.iter().any(|&(c, s)| self.controllers[c].hw.asserted(s, now));
-            if asserted != d.reset_in {
-                d.reset_in = asserted;
+        let all: Vec<usize>;
+        let wires = if self.wired {
+            wires
+        } else {
+            self.wired = true;
+            all = (0..self.wires.len()).collect();
+            &all
+        };
+        self.count(wires.len() as u64);
+        let mut moved = Vec::new();
+        for &w in wires {
+            let wire = &mut self.wires[w];
+            let asserted = self.controllers[wire.controller].hw.asserted(wire.signal, now);
+            if asserted == wire.asserted {
+                continue;
+            }
+            wire.asserted = asserted;
+            for &d in &wire.devices {
+                let device = &mut self.devices[d];
                 if asserted {
-                    d.resets.push(now);
+                    device.asserted_wires += 1;
+                } else {
+                    device.asserted_wires -= 1;
                 }
-                d.model.reset_input(asserted, now);
+                moved.push(d);
+            }
+        }
+        moved.sort_unstable();
+        moved.dedup();
+        for d in moved {
+            let device = &mut self.devices[d];
+            let asserted = device.asserted_wires > 0;
+            if asserted != device.reset_in {
+                device.reset_in = asserted;
+                if asserted {
+                    device.resets.push(now);
+                }
+                device.model.reset_input(asserted, now);
+                self.active.insert(d);
             }
         }
     }
 
-    fn busy(&self) -> bool {
-        self.devices.iter().any(|d| d.model.busy())
+    /// Every wire of controller `c` that a write at `offset` can change.
+    fn wires_written(&self, c: usize, offset: u64) -> Vec<usize> {
+        let controller = &self.controllers[c];
+        match controller.hw.signals_written(offset) {
+            Some(signals) => controller.wires.range(signals).map(|(_, &w)| w).collect(),
+            None => controller.wires.values().copied().collect(),
+        }
     }
 
-    fn next_event(&self) -> Option<Tick> {
-        self.controllers.iter().filter_map(|c| c.hw.next_event(self.now)).min()
+    /// Whether a device is busy; forgets the idle ones, which stay idle until touched.
+    fn busy(&mut self) -> bool {
+        self.count(self.active.len() as u64);
+        let devices = &self.devices;
+        self.active.retain(|&d| devices[d].model.busy());
+        !self.active.is_empty()
+    }
+
+    /// Each controller's next timed change; forgets those without, which have none until
+    /// touched.
+    fn next_events(&mut self) -> Vec<(usize, Tick)> {
+        self.count(self.timed.len() as u64);
+        let now = self.now;
+        let mut events = Vec::new();
+        let controllers = &self.controllers;
+        self.timed.retain(|&c| match controllers[c].hw.next_event(now) {
+            Some(t) => {
+                events.push((c, t));
+                true
+            }
+            None => false,
+        });
+        events
     }
 
     /// Lets `us` microseconds pass: busy devices work every tick, idle stretches are skipped
@@ -321,27 +547,40 @@ impl Soc {
     pub fn advance(&mut self, us: u64) {
         let end = self.now.saturating_add(us);
         while self.now < end {
-            let step = if self.busy() {
+            let busy = self.busy();
+            let events = self.next_events();
+            let step = if busy {
                 1
             } else {
-                self.next_event()
+                events
+                    .iter()
+                    .map(|&(_, t)| t)
+                    .min()
                     .filter(|&t| t > self.now && t < end)
                     .map_or(end - self.now, |t| t - self.now)
             };
             self.now += step;
-            self.refresh_wiring();
             let now = self.now;
-            for d in &mut self.devices {
-                if d.model.busy() {
-                    d.model.tick(now, &mut self.ram);
+            let due: Vec<usize> = events
+                .iter()
+                .filter(|&&(_, t)| t <= now)
+                .flat_map(|&(c, _)| self.controllers[c].wires.values().copied())
+                .collect();
+            self.refresh_wiring(&due);
+            self.count(1 + self.active.len() as u64);
+            for &d in &self.active {
+                let device = &mut self.devices[d];
+                if device.model.busy() {
+                    device.model.tick(now, &mut self.ram);
                 }
             }
         }
     }
 
     /// Whether anything can change by itself within `us`: busy devices or timed controllers.
-    fn quiet_for(&self, us: u64) -> bool {
-        !self.busy() && self.next_event().is_none_or(|t| t > self.now.saturating_add(us))
+    fn quiet_for(&mut self, us: u64) -> bool {
+        let deadline = self.now.saturating_add(us);
+        !self.busy() && self.next_events().iter().map(|&(_, t)| t).min().is_none_or(|t| t > deadline)
     }
 
     fn check_bus_error(&self, addr: u64, name: &str) -> Result<(), MmioError> {
@@ -359,45 +598,58 @@ impl Soc {
         MmioError::Bus { addr: PhysAddr::new(addr), name: name.to_string(), why: e.to_string() }
     }
 
+    /// Who answers `addr`, and the offset in its window.
+    fn owner(&self, addr: u64) -> Option<(Owner, u64)> {
+        self.count(1);
+        self.map.find(addr)
+    }
+
     /// A 32-bit read by the CPU.
     pub fn read32(&mut self, addr: u64, name: &str) -> Result<u32, MmioError> {
         self.check_bus_error(addr, name)?;
         let now = self.now;
-        if let Some(c) = self.controllers.iter_mut().find(|c| addr >= c.base && addr - c.base < c.size) {
-            return c.hw.read(addr - c.base, now).map_err(|e| Self::hw_error(addr, name, e));
-        }
-        for d in &mut self.devices {
-            if let Some((region, offset)) = locate(&d.regions, addr) {
-                return d.model.read(region, offset, now).map_err(|e| Self::hw_error(addr, name, e));
+        match self.owner(addr) {
+            Some((Owner::Controller(c), offset)) => {
+                self.timed.insert(c);
+                self.controllers[c].hw.read(offset, now).map_err(|e| Self::hw_error(addr, name, e))
             }
+            Some((Owner::Device(d, region), offset)) => {
+                self.active.insert(d);
+                self.devices[d].model.read(region, offset, now).map_err(|e| Self::hw_error(addr, name, e))
+            }
+            Some((Owner::Inert(_), _)) => Ok(0),
+            None => Err(MmioError::OutOfWindow { addr: PhysAddr::new(addr), name: name.to_string() }),
         }
-        if self.inert.iter().any(|&(base, size, _)| addr >= base && addr - base < size) {
-            return Ok(0);
-        }
-        Err(MmioError::OutOfWindow { addr: PhysAddr::new(addr), name: name.to_string() })
     }
 
     /// A 32-bit write by the CPU.
     pub fn write32(&mut self, addr: u64, value: u32, name: &str) -> Result<(), MmioError> {
         self.check_bus_error(addr, name)?;
         let now = self.now;
-        if let Some(c) = self.controllers.iter_mut().find(|c| addr >= c.base && addr - c.base < c.size) {
-            c.hw.write(addr - c.base, value, now).map_err(|e| Self::hw_error(addr, name, e))?;
-            self.refresh_wiring();
-            return Ok(());
-        }
-        for d in &mut self.devices {
-            if let Some((region, offset)) = locate(&d.regions, addr) {
-                return d.model.write(region, offset, value, now).map_err(|e| Self::hw_error(addr, name, e));
+        match self.owner(addr) {
+            Some((Owner::Controller(c), offset)) => {
+                self.timed.insert(c);
+                self.controllers[c]
+                    .hw
+                    .write(offset, value, now)
+                    .map_err(|e| Self::hw_error(addr, name, e))?;
+                let wires = self.wires_written(c, offset);
+                self.refresh_wiring(&wires);
+                Ok(())
             }
+            Some((Owner::Device(d, region), offset)) => {
+                self.active.insert(d);
+                self.devices[d]
+                    .model
+                    .write(region, offset, value, now)
+                    .map_err(|e| Self::hw_error(addr, name, e))
+            }
+            Some((Owner::Inert(i), _)) => {
+                self.stray.push(StrayWrite { tick: now, addr, value, node: self.inert[i].2 });
+                Ok(())
+            }
+            None => Err(MmioError::OutOfWindow { addr: PhysAddr::new(addr), name: name.to_string() }),
         }
-        if let Some(&(_, _, node)) =
-            self.inert.iter().find(|&&(base, size, _)| addr >= base && addr - base < size)
-        {
-            self.stray.push(StrayWrite { tick: now, addr, value, node });
-            return Ok(());
-        }
-        Err(MmioError::OutOfWindow { addr: PhysAddr::new(addr), name: name.to_string() })
     }
 
     /// Register writes that landed on nodes without a model, in order.
@@ -409,13 +661,6 @@ impl Soc {
     pub fn mmio(&mut self) -> SimMmio<'_> {
         SimMmio { soc: self, ops: Vec::new() }
     }
-}
-
-fn locate(regions: &[(u64, u64)], addr: u64) -> Option<(usize, u64)> {
-    regions
-        .iter()
-        .position(|&(base, size)| addr >= base && addr - base < size)
-        .map(|i| (i, addr - regions[i].0))
 }
 
 /// The [`Mmio`] backend over the simulated bus: delays and polls let simulated time pass.

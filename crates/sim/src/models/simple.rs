@@ -19,6 +19,7 @@
 //! `platreset_reset::controllers::simple::mfd_cell_window`), so 32 lines.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use platreset_fdt::Node;
 
@@ -148,6 +149,18 @@ impl ResetHw for SimpleReset {
         let old = self.value(offset);
         self.regs.insert(offset, (value & writable) | (old & !writable));
         Ok(())
+    }
+
+    fn signals_written(&self, offset: u64) -> Option<Range<Signal>> {
+        // Signal `s` reads the bank register at `reg_offset + 4 * (s / 32)`, and nothing else.
+        let bank = match offset.checked_sub(self.layout.reg_offset) {
+            Some(rel) if rel.is_multiple_of(4) => u32::try_from(rel / 4).ok(),
+            _ => None,
+        };
+        // A bank past u32::MAX / 32 holds no signal; the last one's end saturates, and signal
+        // u32::MAX cannot exist (a line number is below the u32 count of lines).
+        let first = bank.and_then(|b| b.checked_mul(32));
+        Some(first.map_or(0..0, |first| first..first.saturating_add(32)))
     }
 
     fn asserted(&self, signal: Signal, _now: Tick) -> bool {
