@@ -23,8 +23,10 @@ pub struct DemoArgs {
 /// Runs the demo.
 pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     if let Some(path) = &args.write_dtb {
-        std::fs::write(path, DEMO_DTB)
-            .map_err(|source| CliError::WriteFile { path: path.clone(), source })?;
+        crate::files::write_all_or_none(
+            &[crate::files::Planned { path: path.clone(), bytes: DEMO_DTB.to_vec() }],
+            false,
+        )?;
         println!("wrote the demo SoC's DTB ({} bytes) to {}", DEMO_DTB.len(), path.display());
         return Ok(());
     }

@@ -51,9 +51,11 @@ fn check_target(path: &Path) -> Result<(), CliError> {
     }
 }
 
-fn write_temp(file: &Planned) -> Result<PathBuf, CliError> {
-    let dir = file.path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| output_error(dir, e))?;
+fn write_temp(file: &Planned, make_dirs: bool) -> Result<PathBuf, CliError> {
+    let dir = file.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if make_dirs {
+        std::fs::create_dir_all(dir).map_err(|e| output_error(dir, e))?;
+    }
     for attempt in 0..16 {
         let temp = temp_name(&file.path, attempt);
         match std::fs::OpenOptions::new().write(true).create_new(true).open(&temp) {
@@ -74,14 +76,16 @@ fn write_temp(file: &Planned) -> Result<PathBuf, CliError> {
     Err(output_error(&file.path, std::io::Error::other("no unused temporary name after 16 tries")))
 }
 
-/// Writes every file or none: returns the paths written, in order.
-pub fn write_all_or_none(files: &[Planned]) -> Result<Vec<PathBuf>, CliError> {
+/// Writes every file or none: returns the paths written, in order. `make_dirs`: create missing
+/// directories above the files (an install under a staging root); without it a missing
+/// directory is an error, as for a file the user named.
+pub fn write_all_or_none(files: &[Planned], make_dirs: bool) -> Result<Vec<PathBuf>, CliError> {
     for file in files {
         check_target(&file.path)?;
     }
     let mut temps = Vec::with_capacity(files.len());
     for file in files {
-        match write_temp(file) {
+        match write_temp(file, make_dirs) {
             Ok(temp) => temps.push(temp),
             Err(e) => {
                 for temp in &temps {
@@ -167,7 +171,7 @@ mod tests {
             Planned { path: dir.join("two.conf"), bytes: b"two\n".to_vec() },
         ];
         std::fs::write(dir.join("two.conf"), b"old").unwrap();
-        write_all_or_none(&files).unwrap();
+        write_all_or_none(&files, true).unwrap();
         assert_eq!(std::fs::read(dir.join("a/one.conf")).unwrap(), b"one\n");
         assert_eq!(std::fs::read(dir.join("two.conf")).unwrap(), b"two\n");
         let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
@@ -185,7 +189,7 @@ mod tests {
             Planned { path: dir.join("one.conf"), bytes: b"one\n".to_vec() },
             Planned { path: dir.join("two.conf"), bytes: b"two\n".to_vec() },
         ];
-        let err = write_all_or_none(&files).unwrap_err().to_string();
+        let err = write_all_or_none(&files, true).unwrap_err().to_string();
         assert!(err.contains("not a regular file") && err.contains("two.conf"), "{err}");
         assert!(!dir.join("one.conf").exists(), "nothing written when one target is refused");
         assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
@@ -201,7 +205,7 @@ mod tests {
             Planned { path: dir.join("one.conf"), bytes: b"one\n".to_vec() },
             Planned { path: dir.join("blocker/two.conf"), bytes: b"two\n".to_vec() },
         ];
-        assert!(write_all_or_none(&files).is_err());
+        assert!(write_all_or_none(&files, true).is_err());
         let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("blocker")], "{names:?}");
         std::fs::remove_dir_all(dir).unwrap();

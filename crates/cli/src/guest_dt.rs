@@ -21,6 +21,7 @@ use platreset_guestdt::{
 use serde_json::{json, Value};
 
 use crate::error::CliError;
+use crate::files::{write_all_or_none, Planned};
 
 /// The VMMs a guest tree can be built for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,20 +129,6 @@ pub struct GuestDtArgs {
 
 fn read(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|source| CliError::Input { path: path.to_path_buf(), source })
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory, so a failure never
-/// leaves a partial output.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.platreset-{}", std::process::id()));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(source) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(CliError::WriteFile { path: path.to_path_buf(), source });
-    }
-    Ok(())
 }
 
 /// The GIC's phandle in a guest base tree.
@@ -276,11 +263,18 @@ pub fn run(args: &GuestDtArgs) -> Result<(), CliError> {
     let mut written = Vec::new();
     match &args.output {
         Some(path) => {
-            for (i, (suffix, bytes)) in output.files.iter().enumerate() {
-                let target = if i == 0 { path.clone() } else { sibling(path, suffix) };
-                write_atomically(&target, bytes)?;
-                written.push(target.display().to_string());
-            }
+            // Every file of the target, or none (an AVF .dtbo without its .xml is no use): each
+            // through an exclusively created temporary, renamed over a regular file or a new path.
+            let planned: Vec<Planned> = output
+                .files
+                .iter()
+                .enumerate()
+                .map(|(i, (suffix, bytes))| Planned {
+                    path: if i == 0 { path.clone() } else { sibling(path, suffix) },
+                    bytes: bytes.clone(),
+                })
+                .collect();
+            written.extend(write_all_or_none(&planned, false)?.iter().map(|p| p.display().to_string()));
         }
         None if output.files.len() == 1 && output.files[0].0 == ".dts" => {
             std::io::stdout().lock().write_all(&output.files[0].1)?;

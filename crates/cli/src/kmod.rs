@@ -181,7 +181,7 @@ pub fn run(args: &KmodArgs) -> Result<(), CliError> {
              (run without --install to see why each device was left out)"
         )));
     }
-    let written = if args.install { write_all_or_none(&files)? } else { Vec::new() };
+    let written = if args.install { write_all_or_none(&files, true)? } else { Vec::new() };
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => {

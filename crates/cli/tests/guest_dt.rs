@@ -4,6 +4,7 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::os::unix::fs::FileTypeExt;
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -289,4 +290,39 @@ fn supplies_are_reported_with_the_host_regulator_to_keep_on_and_the_qemu_release
     let help = run(&["guest-dt", "--help"]);
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("QEMU 10.1 and older") && help.contains("removed in 10.2"), "{help}");
+}
+
+#[test]
+fn an_output_onto_a_symlink_or_a_fifo_is_refused_and_leaves_everything_as_it_was() {
+    let dir = Dir::new("hostile-out");
+    let victim = dir.path("victim");
+    std::fs::write(&victim, b"keep").unwrap();
+    let link = dir.path("guest.dts");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let out = run(&["guest-dt", &demo(), "sdhi0", "--target", "qemu", "-o", &link]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a regular file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+    let fifo = dir.path("fifo.dts");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let out = run(&["guest-dt", &demo(), "sdhi0", "--target", "qemu", "-o", &fifo]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    let names: Vec<_> = std::fs::read_dir(&dir.0).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 3, "no temporary left behind: {names:?}");
+}
+
+#[test]
+fn an_avf_pair_is_written_whole_or_not_at_all() {
+    let dir = Dir::new("avf-pair");
+    let dtbo = dir.path("vm.dtbo");
+    // Where the .xml beside it would go stands a directory: the .dtbo must not be left alone.
+    std::fs::create_dir(dir.path("vm-assignable_devices.xml")).unwrap();
+    let out = run(&["guest-dt", &demo(), "sdhi0", "--target", "avf", "-o", &dtbo]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!std::path::Path::new(&dtbo).exists(), "the .dtbo was written without its .xml");
 }
