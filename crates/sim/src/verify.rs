@@ -96,6 +96,9 @@ pub struct Report {
     pub ops: Vec<MmioOp>,
     /// Devices reset along with the target (paths).
     pub collateral: Vec<String>,
+    /// The simulator's steps, building the SoC included ([`Soc::work`]): for tests and
+    /// benchmarks that bound the work on crafted input.
+    pub work: u64,
 }
 
 impl Report {
@@ -300,5 +303,6 @@ pub fn verify(
             disturbed.join("; ")
         },
     });
-    Ok(Report { reset_by: reset_by.clone(), checks, reset_start, reset_done, end, ops, collateral })
+    let work = soc.work();
+    Ok(Report { reset_by: reset_by.clone(), checks, reset_start, reset_done, end, ops, collateral, work })
 }
