@@ -44,8 +44,8 @@ pub use names::{NameTable, MAX_NAMES};
 pub use node::{Children, Node, NodeId, Properties, RegEntry};
 pub use phandle::Phandle;
 pub use phandle_index::PhandleIndex;
-pub use specifier::{cells_named, Specifier, SpecifierError, Specifiers};
 pub use property::{Property, StringList, U32Cells};
+pub use specifier::{cells_named, Specifier, SpecifierError, Specifiers};
 pub use tree::MAX_DEPTH;
 
 use tree::Tables;
