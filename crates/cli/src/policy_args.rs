@@ -19,25 +19,25 @@ pub struct PolicyArgs {
     /// vfio_platform's reset_required module parameter. `false` (as after
     /// `modprobe vfio_platform reset_required=0`) lets a device without any reset be opened;
     /// the VM then gets it as the last user left it
-    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set, global = true)]
     pub reset_required: bool,
     /// Accept a reset whose quiescence is unproven (no allowlist evidence that it stops DMA and
     /// interrupts): the verdict turns the refusal into a warning
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub trust_reset: bool,
     /// Accept a reset line shared only with disabled nodes (the host uses none of them)
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub allow_shared_with_disabled: bool,
     /// Accept platreset's assert, wait, deassert pulse for drivers without a .reset (Linux's
     /// reset_control_reset would fail on them)
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub allow_pulse: bool,
     /// The quiescence allowlist to use instead of the built-in data/allowlist.toml
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub allowlist: Option<PathBuf>,
     /// The host's ACPI tables (a directory like /sys/firmware/acpi/tables): a device with an ACPI
     /// companion (matched by MMIO address) is reset through its _RST, as vfio-platform does
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub acpi: Option<PathBuf>,
 }
 

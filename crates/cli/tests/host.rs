@@ -212,3 +212,47 @@ fn a_huge_iommu_group_is_named_in_bounded_rows() {
     assert!(text.contains("group 7 [1000.dev 1001.dev") && text.contains(" +92 more]"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_device_the_policy_cannot_judge_is_refused_and_unbind_wants_a_vfio_device() {
+    let dir = std::env::temp_dir().join(format!("platreset-cli-host-unjudged-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = FakeSpec {
+        devices: vec![
+            // A platform device the DT does not describe (an MFD cell, a board-file device).
+            FakeDevice::new("serial8250").driver("serial8250").group(5),
+            FakeDevice::new("ee100000.mmc")
+                .driver("renesas_sdhi_internal_dmac")
+                .group(1)
+                .of_node("/soc/mmc@ee100000", &["renesas,sdhi-r8a774a1", "renesas,rcar-gen3-sdhi"]),
+        ],
+        extra_drivers: vec!["vfio-platform".into()],
+    };
+    let tree = FakeSysfs::build(&dir, &spec).unwrap();
+    std::fs::write(
+        dir.join("sys/firmware/fdt"),
+        std::fs::read(platreset_testkit::repo_root().join("data/demo-soc.dtb")).unwrap(),
+    )
+    .unwrap();
+    let root = dir.to_str().unwrap();
+    let before = tree.snapshot().unwrap();
+    let out = run(&["host", "bind", "serial8250", "--yes", "--sysfs-root", root]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("serial8250 has no DT node") && err.contains("--force binds anyway"), "{err}");
+    assert!(!err.contains("Some(") && !err.contains("wrote "), "{err}");
+    assert!(before.diff(&tree.snapshot().unwrap()).is_empty(), "nothing written");
+    let forced = run(&["host", "bind", "serial8250", "--force", "--dry-run", "--sysfs-root", root]);
+    assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
+    assert!(String::from_utf8_lossy(&forced.stderr).contains("WARNING: --force: serial8250 has no DT node"));
+    // Policy options after the subcommand are the host command's too.
+    let trusted = run(&["host", "bind", "ee100000.mmc", "--dry-run", "--sysfs-root", root, "--trust-reset"]);
+    assert!(trusted.status.success(), "{}", String::from_utf8_lossy(&trusted.stderr));
+    let unbind = run(&["host", "unbind", "ee100000.mmc", "--yes", "--sysfs-root", root]);
+    assert_eq!(unbind.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&unbind.stderr);
+    assert!(err.contains("is on driver renesas_sdhi_internal_dmac, not vfio-platform"), "{err}");
+    assert!(before.diff(&tree.snapshot().unwrap()).is_empty(), "nothing written");
+    let _ = std::fs::remove_dir_all(&dir);
+}

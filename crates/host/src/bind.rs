@@ -471,9 +471,18 @@ fn restore_device<W: Writer + ?Sized>(
     if driver.as_ref() == Ok(&state.driver) && driver_override.as_ref() == Ok(&state.driver_override) {
         None
     } else {
+        // In words, never Rust's debug forms (`Some("…")`, `Ok(None)`).
+        let recorded = |value: &Option<String>| value.clone().unwrap_or_else(|| "none".to_string());
+        let now = |value: &Result<Option<String>, String>| match value {
+            Ok(value) => recorded(value),
+            Err(e) => format!("unreadable ({e})"),
+        };
         Some(format!(
-            "{name}: recorded driver {:?} and driver_override {:?}, now {:?} and {:?}",
-            state.driver, state.driver_override, driver, driver_override
+            "{name}: recorded driver {} and driver_override {}, now {} and {}",
+            recorded(&state.driver),
+            recorded(&state.driver_override),
+            now(&driver),
+            now(&driver_override)
         ))
     }
 }

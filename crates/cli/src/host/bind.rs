@@ -44,6 +44,21 @@ pub(super) fn bind(
     }
     let (reset_required, release) = (facts.reset_required, facts.release.clone());
     for (d, v) in found.iter().zip(verdicts(args, &found)?) {
+        // No verdict is no judgement: no DT node to read the reset lines and the sharers from,
+        // or no host DT at all. That is a refusal, like any failed check.
+        if v.is_none() {
+            let why = match &d.dt_path {
+                None => format!("{} has no DT node (no of_node link), so the policy cannot judge its reset", d.name),
+                Some(path) => format!(
+                    "the host's device tree does not have {path} (or cannot be read), so the policy cannot judge {}",
+                    d.name
+                ),
+            };
+            if !force {
+                return Err(CliError::Refused(format!("{why}; --force binds anyway, unjudged")));
+            }
+            eprintln!("platreset: WARNING: --force: {why}; binding it unjudged");
+        }
         if let Some(v) = v.as_ref().filter(|v| v.method == platreset_policy::policy::Method::None) {
             check_reset_required(&d.name, reset_required, *force, release.as_deref(), v)?;
         }
@@ -145,6 +160,13 @@ pub(super) fn unbind_device(
     yes: &bool,
     format: &Format,
 ) -> Result<(), CliError> {
+    let current = platreset_host::discover::read_device(root, device)?;
+    if current.driver.as_deref() != Some(platreset_host::sysfs::VFIO_PLATFORM) {
+        let on = current.driver.as_deref().map_or("no driver".to_string(), |d| format!("driver {d}"));
+        return Err(CliError::Refused(format!(
+            "{device} is on {on}, not vfio-platform: there is nothing to give back"
+        )));
+    }
     if !yes {
         writeln!(out, "dry run: {device} would get its driver_override cleared (\"\\n\"), be unbound and probed again; add --yes")?;
         return Ok(());
