@@ -176,7 +176,7 @@ pub enum LookupError {
         tried: String,
     },
     /// A path component without unit address matched several nodes.
-    #[error("'{component}' in '{spec}' is ambiguous: it matches {first} and {second}")]
+    #[error("'{component}' in '{spec}' is ambiguous: it matches {first}, {second}{}", more.iter().map(|m| format!(", {m}")).collect::<String>())]
     Ambiguous {
         /// What the user asked for.
         spec: String,
@@ -186,6 +186,8 @@ pub enum LookupError {
         first: String,
         /// Another match.
         second: String,
+        /// Every further match.
+        more: Vec<String>,
     },
     /// An alias or label whose value is not a usable path.
     #[error("{kind} '{name}' points to '{target}', which is {problem}")]

@@ -270,6 +270,7 @@ fn find_path_reports_an_ambiguous_base_name_with_both_candidates() {
             component: "serial".into(),
             first: "/soc/serial@1000".into(),
             second: "/soc/serial@2000".into(),
+            more: vec![],
         }
     );
 }
@@ -533,4 +534,52 @@ fn status_is_read_as_the_kernel_reads_it() {
         let node = fdt.find_path(&format!("/status/{name}")).unwrap();
         assert_eq!((node.status(), node.is_enabled()), (status, enabled), "{name}");
     }
+}
+
+#[test]
+fn a_path_without_its_leading_slash_resolves_and_a_typo_gets_did_you_mean() {
+    let fixture = compile("names-and-lookups");
+    let fdt = Fdt::parse(&fixture.blob).unwrap();
+    assert_eq!(fdt.resolve("soc/i2c@4000").unwrap().path(), "/soc/i2c@4000");
+    let err = fdt.resolve("seral0").unwrap_err().to_string();
+    assert!(err.contains("did you mean serial0"), "{err}");
+    let err = fdt.find_path("/soc/i2c@4001").unwrap_err().to_string();
+    assert!(err.contains("did you mean i2c@4000 under /soc?"), "{err}");
+}
+
+#[test]
+fn without_symbols_the_error_says_so_and_lists_the_aliases() {
+    // The same tree compiled without -@: no /__symbols__, as in 295 of 300 Debian DTBs.
+    let dir = std::env::temp_dir().join(format!("platreset-nosym-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("t.dtb");
+    let src = platreset_testkit::fixtures_dir().join("names-and-lookups.dts");
+    let status = std::process::Command::new("dtc")
+        .args(["-q", "-I", "dts", "-O", "dtb", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let blob = std::fs::read(&out).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let fdt = Fdt::parse(&blob).unwrap();
+    let err = fdt.resolve("uart0").unwrap_err().to_string();
+    assert!(err.contains("no __symbols__ (it was compiled without dtc -@)"), "{err}");
+    assert!(err.contains("its aliases: serial0, serial1, console"), "{err}");
+}
+
+#[test]
+fn an_ambiguous_name_lists_every_match() {
+    let err = LookupError::Ambiguous {
+        spec: "/soc/serial".into(),
+        component: "serial".into(),
+        first: "/soc/serial@1000".into(),
+        second: "/soc/serial@2000".into(),
+        more: vec!["/soc/serial@3000".into()],
+    };
+    assert_eq!(
+        err.to_string(),
+        "'serial' in '/soc/serial' is ambiguous: it matches /soc/serial@1000, /soc/serial@2000, /soc/serial@3000"
+    );
 }
