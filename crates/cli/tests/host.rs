@@ -15,9 +15,6 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn fake(tag: &str) -> (std::path::PathBuf, FakeSysfs) {
-    let dir = std::env::temp_dir().join(format!("platreset-cli-host-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
     let spec = FakeSpec {
         devices: vec![
             FakeDevice::new("ee100000.mmc")
@@ -44,7 +41,15 @@ fn fake(tag: &str) -> (std::path::PathBuf, FakeSysfs) {
         ],
         extra_drivers: vec!["vfio-platform".into()],
     };
-    let tree = FakeSysfs::build(&dir, &spec).unwrap();
+    fake_with(tag, &spec)
+}
+
+/// A fake sysfs tree of `spec` in a fresh directory, with the demo SoC as the running kernel's DT.
+fn fake_with(tag: &str, spec: &FakeSpec) -> (std::path::PathBuf, FakeSysfs) {
+    let dir = std::env::temp_dir().join(format!("platreset-cli-host-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tree = FakeSysfs::build(&dir, spec).unwrap();
     // The running kernel's flattened DT, where `host` finds the verdicts.
     std::fs::write(
         dir.join("sys/firmware/fdt"),
@@ -215,9 +220,6 @@ fn a_huge_iommu_group_is_named_in_bounded_rows() {
 
 #[test]
 fn a_device_the_policy_cannot_judge_is_refused_and_unbind_wants_a_vfio_device() {
-    let dir = std::env::temp_dir().join(format!("platreset-cli-host-unjudged-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
     let spec = FakeSpec {
         devices: vec![
             // A platform device the DT does not describe (an MFD cell, a board-file device).
@@ -229,12 +231,7 @@ fn a_device_the_policy_cannot_judge_is_refused_and_unbind_wants_a_vfio_device() 
         ],
         extra_drivers: vec!["vfio-platform".into()],
     };
-    let tree = FakeSysfs::build(&dir, &spec).unwrap();
-    std::fs::write(
-        dir.join("sys/firmware/fdt"),
-        std::fs::read(platreset_testkit::repo_root().join("data/demo-soc.dtb")).unwrap(),
-    )
-    .unwrap();
+    let (dir, tree) = fake_with("unjudged", &spec);
     let root = dir.to_str().unwrap();
     let before = tree.snapshot().unwrap();
     let out = run(&["host", "bind", "serial8250", "--yes", "--sysfs-root", root]);

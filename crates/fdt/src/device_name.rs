@@ -57,24 +57,9 @@ mod tests {
     use crate::Fdt;
 
     fn names(dts_body: &str) -> Vec<(String, Option<String>)> {
-        let dir =
-            std::env::temp_dir().join(format!("platreset-devname-{}-{}", std::process::id(), dts_body.len()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (src, out) = (dir.join("t.dts"), dir.join("t.dtb"));
-        std::fs::write(
-            &src,
-            format!("/dts-v1/;\n/ {{\n#address-cells = <1>;\n#size-cells = <1>;\n{dts_body}\n}};\n"),
-        )
-        .unwrap();
-        let status = std::process::Command::new("dtc")
-            .args(["-q", "-I", "dts", "-O", "dtb", "-o"])
-            .arg(&out)
-            .arg(&src)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let blob = std::fs::read(&out).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
+        let blob = platreset_testkit::dtb_from_text(&format!(
+            "/dts-v1/;\n/ {{\n#address-cells = <1>;\n#size-cells = <1>;\n{dts_body}\n}};\n"
+        ));
         let fdt = Fdt::parse(&blob).unwrap();
         fdt.nodes().map(|n| (n.path(), n.platform_device_name())).collect()
     }

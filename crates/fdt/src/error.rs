@@ -176,18 +176,14 @@ pub enum LookupError {
         tried: String,
     },
     /// A path component without unit address matched several nodes.
-    #[error("'{component}' in '{spec}' is ambiguous: it matches {first}, {second}{}", more.iter().map(|m| format!(", {m}")).collect::<String>())]
+    #[error("'{component}' in '{spec}' is ambiguous: it matches {}", matches.join(", "))]
     Ambiguous {
         /// What the user asked for.
         spec: String,
         /// The component.
         component: String,
-        /// One match.
-        first: String,
-        /// Another match.
-        second: String,
-        /// Every further match.
-        more: Vec<String>,
+        /// Every node it matches (two or more), in document order.
+        matches: Vec<String>,
     },
     /// An alias or label whose value is not a usable path.
     #[error("{kind} '{name}' points to '{target}', which is {problem}")]

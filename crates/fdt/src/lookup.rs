@@ -150,9 +150,7 @@ fn child_by_component<'f, 'a>(
         return Err(LookupError::Ambiguous {
             spec: spec.to_string(),
             component: component.to_string(),
-            first: first.path(),
-            second: second.path(),
-            more: matches.map(|m| m.path()).collect(),
+            matches: [first.path(), second.path()].into_iter().chain(matches.map(|m| m.path())).collect(),
         });
     }
     Ok(Some(first))

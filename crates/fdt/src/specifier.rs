@@ -130,25 +130,10 @@ mod tests {
     use super::*;
 
     fn tree() -> Vec<u8> {
-        let dir = std::env::temp_dir().join(format!("platreset-spec-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (src, out) = (dir.join("t.dts"), dir.join("t.dtb"));
-        std::fs::write(
-            &src,
+        platreset_testkit::dtb_from_text(
             "/dts-v1/;\n/ { a { #c-cells = <1>; phandle = <1>; }; b { #c-cells = <0>; phandle = <2>; }; \
              n { #c-cells = <2>; phandle = <3>; }; };\n",
         )
-        .unwrap();
-        let status = std::process::Command::new("dtc")
-            .args(["-q", "-I", "dts", "-O", "dtb", "-o"])
-            .arg(&out)
-            .arg(&src)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let blob = std::fs::read(&out).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
-        blob
     }
 
     #[test]

@@ -26,6 +26,12 @@ pub fn fixtures_dir() -> PathBuf {
 
 /// Compiles a DTS file with `dtc -@` (labels kept in `__symbols__`) and returns the blob.
 pub fn compile_dts(source: &Path) -> Vec<u8> {
+    compile_dts_with(source, true)
+}
+
+/// Compiles a DTS file, with `__symbols__` (`dtc -@`) or without (as most distribution DTBs
+/// are built), and returns the blob.
+pub fn compile_dts_with(source: &Path, symbols: bool) -> Vec<u8> {
     // Tests run in parallel threads: each compilation gets its own output file.
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let out = std::env::temp_dir().join(format!(
@@ -34,17 +40,31 @@ pub fn compile_dts(source: &Path) -> Vec<u8> {
         COUNTER.fetch_add(1, Ordering::Relaxed),
         source.file_stem().and_then(|s| s.to_str()).unwrap_or("fixture")
     ));
-    let status = Command::new("dtc")
-        .args(["-@", "-q", "-I", "dts", "-O", "dtb", "-o"])
-        .arg(&out)
-        .arg(source)
-        .status()
-        .unwrap_or_else(|e| {
+    let mut dtc = Command::new("dtc");
+    if symbols {
+        dtc.arg("-@");
+    }
+    let status =
+        dtc.args(["-q", "-I", "dts", "-O", "dtb", "-o"]).arg(&out).arg(source).status().unwrap_or_else(|e| {
             panic!("cannot run dtc ({e}): it is a hard test dependency; run scripts/setup to install it")
         });
     assert!(status.success(), "dtc failed on {}", source.display());
     let blob = std::fs::read(&out).unwrap();
     let _ = std::fs::remove_file(&out);
+    blob
+}
+
+/// Compiles DTS source text (with `__symbols__`): for tests whose tree is a few lines.
+pub fn dtb_from_text(dts: &str) -> Vec<u8> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let source = std::env::temp_dir().join(format!(
+        "platreset-testkit-text-{}-{}.dts",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&source, dts).unwrap();
+    let blob = compile_dts(&source);
+    let _ = std::fs::remove_file(&source);
     blob
 }
 
