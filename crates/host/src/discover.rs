@@ -117,6 +117,11 @@ pub fn real_root_status() -> String {
 
 /// [`real_root_status`] for any root (so it can be tested on a generated tree).
 pub fn status_of(root: &Path) -> String {
+    status_with(root, &crate::kernel::KernelFacts::read(root))
+}
+
+/// [`status_of`] with the kernel's facts already read (a caller that needs them too reads them once).
+pub fn status_with(root: &Path, facts: &crate::kernel::KernelFacts) -> String {
     let root = SysfsRoot::new(root);
     let devices = root.platform_devices_dir();
     let mut text = match root.list_dir(&devices) {
@@ -128,7 +133,7 @@ pub fn status_of(root: &Path) -> String {
         Err(e) => format!("{} cannot be listed: {e}.", devices.display()),
     };
     let vfio = root.platform_drivers_dir().join(VFIO_PLATFORM);
-    match crate::kernel::KernelFacts::read(root.root()).vfio_platform_missing() {
+    match facts.vfio_platform_missing() {
         None => text.push_str(&format!(" The vfio-platform driver is present ({}).", vfio.display())),
         Some(missing) => {
             text.push_str(&format!(" No vfio-platform driver ({} is missing): {missing}.", vfio.display()))

@@ -122,7 +122,8 @@ pub struct KernelFacts {
     pub cmdline: Option<String>,
     /// `sys/bus/platform/drivers/vfio-platform` exists: the driver is loaded or built in.
     pub vfio_platform_loaded: bool,
-    /// A `vfio-platform.ko*` under `lib/modules/<release>`: it can be loaded with modprobe.
+    /// A `vfio-platform.ko*` under `lib/modules/<release>`: it can be loaded with modprobe
+    /// (looked for only when the driver is not loaded).
     pub vfio_platform_module: Option<PathBuf>,
     /// `dev/vfio/vfio` exists: VFIO is loaded.
     pub vfio_loaded: bool,
@@ -199,22 +200,29 @@ impl KernelFacts {
     pub fn read(root: &Path) -> KernelFacts {
         let sysfs = SysfsRoot::new(root);
         let release = read_text(&sysfs, "proc/sys/kernel/osrelease").map(|r| r.trim().to_string());
+        let exists = |relative: &str| sysfs.exists(&root.join(relative)).unwrap_or(false);
+        let vfio_platform_loaded = exists("sys/bus/platform/drivers/vfio-platform");
         let (config, vfio_platform_module) =
             match release.as_deref().filter(|r| crate::sysfs::name_problem(r).is_none()) {
                 Some(release) => {
                     let relative = format!("boot/config-{release}");
                     let config = read_text(&sysfs, &relative)
                         .map(|text| KernelConfig::parse(&root.join(&relative), &text));
-                    (config, find_module(&root.join("lib/modules").join(release)))
+                    // The module tree is walked only when its answer matters: the driver is not loaded.
+                    let module = if vfio_platform_loaded {
+                        None
+                    } else {
+                        find_module(&root.join("lib/modules").join(release))
+                    };
+                    (config, module)
                 }
                 None => (None, None),
             };
-        let exists = |relative: &str| sysfs.exists(&root.join(relative)).unwrap_or(false);
         KernelFacts {
             release,
             config,
             cmdline: read_text(&sysfs, "proc/cmdline").map(|c| c.trim().to_string()),
-            vfio_platform_loaded: exists("sys/bus/platform/drivers/vfio-platform"),
+            vfio_platform_loaded,
             vfio_platform_module,
             vfio_loaded: exists("dev/vfio/vfio"),
             noiommu_mode: read_bool(&sysfs, "sys/module/vfio/parameters/enable_unsafe_noiommu_mode"),

@@ -16,8 +16,9 @@ pub(super) fn run(
     out: &mut dyn Write,
     format: &Format,
 ) -> Result<(), CliError> {
-    let devices =
-        list(root).map_err(|e| CliError::Host(format!("{e}\n{}", status_of(&args.common.sysfs_root))))?;
+    let sysfs = &args.common.sysfs_root;
+    let facts = KernelFacts::read(sysfs);
+    let devices = list(root).map_err(|e| CliError::Host(format!("{e}\n{}", status_with(sysfs, &facts))))?;
     let verdicts = verdicts(args, &devices)?;
     match format {
         Format::Json => {
@@ -35,7 +36,7 @@ pub(super) fn run(
                 })
                 .collect();
             writeln!(out, "{}", serde_json::Value::Array(rows))?;
-            for missing in KernelFacts::read(&args.common.sysfs_root).missing_for_vfio() {
+            for missing in facts.missing_for_vfio() {
                 eprintln!("platreset: kernel: {missing}");
             }
         }
@@ -60,9 +61,9 @@ pub(super) fn run(
                     verdict_text(v)
                 )?;
             }
-            writeln!(out, "{}", status_of(&args.common.sysfs_root))?;
-            // status_of names a missing vfio-platform; VFIO itself is the other half.
-            if let Some(missing) = KernelFacts::read(&args.common.sysfs_root).vfio_missing() {
+            writeln!(out, "{}", status_with(sysfs, &facts))?;
+            // status_with names a missing vfio-platform; VFIO itself is the other half.
+            if let Some(missing) = facts.vfio_missing() {
                 writeln!(out, "kernel: {missing}")?;
             }
         }

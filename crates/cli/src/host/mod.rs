@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 use platreset_fdt::Fdt;
 use platreset_host::bind::{execute, persist, plan_bind, unbind};
-use platreset_host::discover::{list, status_of, PlatformDevice};
+use platreset_host::discover::{list, status_with, PlatformDevice};
 use platreset_host::guard::{run_guard, Step};
 use platreset_host::kernel::KernelFacts;
 use platreset_host::sysfs::{LoggingWriter, RealWriter, SysfsRoot};
