@@ -93,7 +93,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         "generic reset module (kmod/vfio-platform-reset-generic), with vfio-platform's reset_required=1"
     );
     println!("(`platreset kmod <your.dtb> --install` writes it and a DKMS tree):\n");
-    let plan = crate::kmod::evaluator_plan(DEMO_DTB, file, &settings.policy)?;
+    let plan = crate::kmod::evaluator_plan(DEMO_DTB, file, &settings.policy, &[])?;
     println!("  {}", crate::kmod::options_line(&plan));
 
     println!("\nWhat it shows:");

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use platreset_acpi::AcpiDevice;
 use platreset_fdt::Fdt;
 use platreset_policy::generic_module::{plan, ModulePlan};
 use platreset_policy::policy::{Evaluator, Policy};
@@ -96,10 +97,15 @@ fn options_text(policy: &PolicyArgs) -> String {
 }
 
 /// The module's plan for a DTB in memory.
-pub(crate) fn evaluator_plan(blob: &[u8], file: &str, policy: &Policy) -> Result<ModulePlan, CliError> {
+pub(crate) fn evaluator_plan(
+    blob: &[u8],
+    file: &str,
+    policy: &Policy,
+    acpi: &[AcpiDevice],
+) -> Result<ModulePlan, CliError> {
     let fdt = Fdt::parse(blob).map_err(|source| CliError::Dtb { file: file.to_string(), source })?;
     let topology = Topology::build(&fdt);
-    Ok(plan(&Evaluator::new(policy, &topology, &[])))
+    Ok(plan(&Evaluator::new(policy, &topology, acpi)))
 }
 
 /// The modprobe `options` line.
@@ -162,17 +168,15 @@ fn files(plan: &ModulePlan, root: &Path, source: &str, policy: &str) -> Vec<Plan
 /// Runs the command.
 pub fn run(args: &KmodArgs) -> Result<(), CliError> {
     let path = args.dtb.clone().unwrap_or_else(|| PathBuf::from("/sys/firmware/fdt"));
-    let blob = std::fs::read(&path).map_err(|source| match &args.dtb {
-        Some(_) => CliError::Input { path: path.clone(), source },
-        None => CliError::NoHostFdt { path: path.clone(), source },
+    // Regular files only, bounded, never blocking (a DTB's size is a u32, but no real one is
+    // near 64 MiB).
+    let blob = crate::files::read_regular(&path, 64 << 20).map_err(|e| match (&args.dtb, e) {
+        (None, CliError::Input { path, source }) => CliError::NoHostFdt { path, source },
+        (_, e) => e,
     })?;
     let file = path.display().to_string();
-    let fdt = Fdt::parse(&blob).map_err(|source| CliError::Dtb { file: file.clone(), source })?;
-    let topology = Topology::build(&fdt);
     let policy = args.policy.policy(DEFAULT_PULSE_US)?;
-    let acpi = args.policy.acpi_devices()?;
-    let evaluator = Evaluator::new(&policy, &topology, &acpi);
-    let plan = plan(&evaluator);
+    let plan = evaluator_plan(&blob, &file, &policy, &args.policy.acpi_devices()?)?;
     let policy_text = options_text(&args.policy);
     let files = files(&plan, &args.root, &file, &policy_text);
     if args.install && plan.included.is_empty() {

@@ -204,17 +204,14 @@ pub fn plan(evaluator: &Evaluator<'_, '_, '_, '_>) -> ModulePlan {
             continue;
         }
         let compatible = String::from_utf8_lossy(first).into_owned();
-        let mut left_out = Vec::new();
+        // The compatible is the module's key: one it cannot carry keeps every member out.
+        let unusable_why = unusable(&compatible);
         let mut pulse = false;
         let mut firmware: Vec<&'static str> = Vec::new();
+        let mut why_out: Vec<Option<Exclusion>> = Vec::with_capacity(members.len());
         for &id in &members {
-            let device = evaluator.path(id).into_owned();
-            if let Some(why) = unusable(&compatible) {
-                left_out.push(Excluded {
-                    compatible: compatible.clone(),
-                    device,
-                    why: Exclusion::UnusableCompatible(why),
-                });
+            if let Some(why) = unusable_why {
+                why_out.push(Some(Exclusion::UnusableCompatible(why)));
                 continue;
             }
             let verdict = evaluator.verdict(id);
@@ -235,30 +232,27 @@ pub fn plan(evaluator: &Evaluator<'_, '_, '_, '_>) -> ModulePlan {
                     .find(|r| matches!(r, Reason::SharedLine { .. }))
                     .map(|r| Exclusion::SharedWithDisabled(r.clone()))
             };
-            match why {
-                Some(why) => left_out.push(Excluded { compatible: compatible.clone(), device, why }),
-                None => pulse |= verdict.warnings.iter().any(|r| matches!(r, Reason::PulseOnly { .. })),
+            if why.is_none() {
+                pulse |= verdict.warnings.iter().any(|r| matches!(r, Reason::PulseOnly { .. }));
             }
+            why_out.push(why);
         }
-        if left_out.is_empty() {
+        let path = |id: NodeId| evaluator.path(id).into_owned();
+        let Some(first_out) =
+            members.iter().zip(&why_out).find(|(_, why)| why.is_some()).map(|(&id, _)| path(id))
+        else {
             any_pulse |= pulse;
-            let devices = members.iter().map(|&id| evaluator.path(id).into_owned()).collect();
+            let devices = members.iter().map(|&id| path(id)).collect();
             result.included.push(Included { compatible, devices, pulse, firmware });
             continue;
+        };
+        // Those refused first, then their eligible siblings, which one handler would cover too.
+        let (refused, siblings): (Vec<_>, Vec<_>) =
+            members.iter().zip(why_out).partition(|(_, why)| why.is_some());
+        for (&id, why) in refused.into_iter().chain(siblings) {
+            let why = why.unwrap_or_else(|| Exclusion::Sibling { excluded: first_out.clone() });
+            result.excluded.push(Excluded { compatible: compatible.clone(), device: path(id), why });
         }
-        // The eligible siblings of a device left out are left out with it.
-        let first_out = left_out[0].device.clone();
-        for &id in &members {
-            let device = evaluator.path(id).into_owned();
-            if !left_out.iter().any(|e| e.device == device) {
-                left_out.push(Excluded {
-                    compatible: compatible.clone(),
-                    device,
-                    why: Exclusion::Sibling { excluded: first_out.clone() },
-                });
-            }
-        }
-        result.excluded.extend(left_out);
     }
     result.pulse_us = any_pulse.then_some(evaluator.policy().options.pulse_us);
     result
