@@ -306,53 +306,9 @@ mod tests {
     //! operation's number to a register per line, so the trace shows every hardware touch.
 
     use super::*;
-    use crate::addr::{PhysAddr, Reg};
     use crate::ops::Capabilities;
+    use crate::test_driver::{TestDriver, ASSERT, DEASSERT, RESET};
     use crate::{MmioOp, Trace};
-
-    struct Recorder {
-        caps: Capabilities,
-    }
-
-    const ASSERT: u32 = 1;
-    const DEASSERT: u32 = 2;
-    const RESET: u32 = 3;
-
-    impl Recorder {
-        fn reg(id: u32) -> Reg {
-            Reg { addr: PhysAddr::new(0x1000 + 4 * u64::from(id)), name: format!("LINE{id}").into() }
-        }
-        fn touch(mmio: &mut dyn Mmio, id: u32, what: u32) -> Result<(), DriverError> {
-            Ok(mmio.write32(&Self::reg(id), what)?)
-        }
-    }
-
-    impl ResetOps for Recorder {
-        fn driver(&self) -> &'static str {
-            "recorder"
-        }
-        fn capabilities(&self) -> Capabilities {
-            self.caps
-        }
-        fn xlate(&self, args: &[u32]) -> Result<u32, DriverError> {
-            match args {
-                [id] if *id < 8 => Ok(*id),
-                _ => Err(DriverError::BadSpecifier { args: args.to_vec(), why: "8 lines".into() }),
-            }
-        }
-        fn assert(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {
-            Self::touch(mmio, id, ASSERT)
-        }
-        fn deassert(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {
-            Self::touch(mmio, id, DEASSERT)
-        }
-        fn reset(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {
-            Self::touch(mmio, id, RESET)
-        }
-        fn status(&self, mmio: &mut dyn Mmio, id: u32) -> Result<bool, DriverError> {
-            Ok(mmio.read32(&Self::reg(id))? == ASSERT)
-        }
-    }
 
     const ALL: Capabilities = Capabilities { assert: true, deassert: true, reset: true, status: true };
 
@@ -369,7 +325,7 @@ mod tests {
 
     #[test]
     fn exclusive_is_single_holder_a_second_request_is_busy() {
-        let driver = Recorder { caps: ALL };
+        let driver = TestDriver::new(ALL);
         let mut controls = Controls::new(vec![&driver]);
         controls.get(0, &[1], Request::Exclusive).unwrap();
         assert!(matches!(controls.get(0, &[1], Request::Exclusive), Err(ControlError::Busy { .. })));
@@ -378,7 +334,7 @@ mod tests {
 
     #[test]
     fn shared_and_exclusive_cannot_mix_on_one_line() {
-        let driver = Recorder { caps: ALL };
+        let driver = TestDriver::new(ALL);
         let mut controls = Controls::new(vec![&driver]);
         controls.get(0, &[1], Request::Shared).unwrap();
         assert!(matches!(controls.get(0, &[1], Request::Exclusive), Err(ControlError::Busy { .. })));
@@ -388,7 +344,7 @@ mod tests {
 
     #[test]
     fn shared_requests_return_the_same_control() {
-        let driver = Recorder { caps: ALL };
+        let driver = TestDriver::new(ALL);
         let mut controls = Controls::new(vec![&driver]);
         let a = controls.get(0, &[1], Request::Shared).unwrap();
         let b = controls.get(0, &[1], Request::Shared).unwrap();
@@ -401,7 +357,7 @@ mod tests {
 
     #[test]
     fn released_exclusive_must_be_acquired_before_use() {
-        let driver = Recorder { caps: ALL };
+        let driver = TestDriver::new(ALL);
         let mut controls = Controls::new(vec![&driver]);
         let c = controls.get(0, &[1], Request::ExclusiveReleased).unwrap();
         let mut trace = Trace::new();
@@ -418,7 +374,7 @@ mod tests {
 
     #[test]
     fn acquire_is_busy_while_another_control_of_the_line_is_acquired() {
-        let driver = Recorder { caps: ALL };
+        let driver = TestDriver::new(ALL);
         let mut controls = Controls::new(vec![&driver]);
         let first = controls.get(0, &[1], Request::ExclusiveReleased).unwrap();
         let second = controls.get(0, &[1], Request::ExclusiveReleased).unwrap();
@@ -431,7 +387,7 @@ mod tests {
 
     #[test]
     fn shared_deassert_is_reference_counted() {
-        let driver = Recorder { caps: ALL };
+        let driver = TestDriver::new(ALL);
         let mut controls = Controls::new(vec![&driver]);
         let c = controls.get(0, &[3], Request::Shared).unwrap();
         let mut trace = Trace::new();
@@ -450,7 +406,7 @@ mod tests {
 
     #[test]
     fn shared_reset_fires_once_per_lifetime_until_rearmed() {
-        let driver = Recorder { caps: ALL };
+        let driver = TestDriver::new(ALL);
         let mut controls = Controls::new(vec![&driver]);
         let c = controls.get(0, &[4], Request::Shared).unwrap();
         let mut trace = Trace::new();
@@ -470,7 +426,7 @@ mod tests {
 
     #[test]
     fn shared_reset_and_deassert_do_not_mix() {
-        let driver = Recorder { caps: ALL };
+        let driver = TestDriver::new(ALL);
         let mut controls = Controls::new(vec![&driver]);
         let c = controls.get(0, &[5], Request::Shared).unwrap();
         let mut trace = Trace::new();
@@ -484,7 +440,7 @@ mod tests {
 
     #[test]
     fn reset_without_a_reset_op_is_not_supported_and_never_falls_back() {
-        let driver = Recorder { caps: Capabilities { reset: false, ..ALL } };
+        let driver = TestDriver::new(Capabilities { reset: false, ..ALL });
         let mut controls = Controls::new(vec![&driver]);
         let c = controls.get(0, &[1], Request::Exclusive).unwrap();
         let mut trace = Trace::new();
@@ -494,7 +450,7 @@ mod tests {
 
     #[test]
     fn missing_assert_is_not_supported_for_exclusive_and_a_no_op_for_shared() {
-        let driver = Recorder { caps: Capabilities { assert: false, ..ALL } };
+        let driver = TestDriver::new(Capabilities { assert: false, ..ALL });
         let mut controls = Controls::new(vec![&driver]);
         let mut trace = Trace::new();
         let e = controls.get(0, &[1], Request::Exclusive).unwrap();
@@ -507,7 +463,7 @@ mod tests {
 
     #[test]
     fn missing_deassert_succeeds_without_touching_the_line() {
-        let driver = Recorder { caps: Capabilities { deassert: false, ..ALL } };
+        let driver = TestDriver::new(Capabilities { deassert: false, ..ALL });
         let mut controls = Controls::new(vec![&driver]);
         let c = controls.get(0, &[1], Request::Exclusive).unwrap();
         let mut trace = Trace::new();
@@ -517,11 +473,11 @@ mod tests {
 
     #[test]
     fn status_without_a_status_op_is_not_supported() {
-        let driver = Recorder { caps: Capabilities { status: false, ..ALL } };
+        let driver = TestDriver::new(Capabilities { status: false, ..ALL });
         let mut controls = Controls::new(vec![&driver]);
         let c = controls.get(0, &[1], Request::Exclusive).unwrap();
         assert!(matches!(controls.status(c, &mut Trace::new()), Err(ControlError::NotSupported(_))));
-        let full = Recorder { caps: ALL };
+        let full = TestDriver::new(ALL);
         let mut controls = Controls::new(vec![&full]);
         let c = controls.get(0, &[1], Request::Exclusive).unwrap();
         let mut trace = Trace::new();
@@ -531,7 +487,7 @@ mod tests {
 
     #[test]
     fn a_bad_specifier_is_refused_by_the_driver() {
-        let driver = Recorder { caps: ALL };
+        let driver = TestDriver::new(ALL);
         let mut controls = Controls::new(vec![&driver]);
         assert!(matches!(
             controls.get(0, &[9], Request::Exclusive),
@@ -542,7 +498,7 @@ mod tests {
 
     #[test]
     fn rearm_of_an_untriggered_shared_reset_is_invalid() {
-        let driver = Recorder { caps: ALL };
+        let driver = TestDriver::new(ALL);
         let mut controls = Controls::new(vec![&driver]);
         let c = controls.get(0, &[1], Request::Shared).unwrap();
         assert!(matches!(controls.rearm(c), Err(ControlError::Invalid(_))));

@@ -24,6 +24,8 @@ mod mmio;
 mod ops;
 pub mod perform;
 mod pulse;
+#[cfg(test)]
+mod test_driver;
 mod trace;
 
 pub use addr::{PhysAddr, Reg, Window};

@@ -677,60 +677,9 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::addr::PhysAddr;
-    use crate::addr::Reg;
-    use crate::mmio::MmioError;
     use crate::ops::Capabilities;
+    use crate::test_driver::{TestDriver, ASSERT, DEASSERT, RESET};
     use crate::Trace;
-
-    const ASSERT: u32 = 1;
-    const DEASSERT: u32 = 2;
-    const RESET: u32 = 3;
-
-    struct Scripted {
-        caps: Capabilities,
-        /// (operation, id) pairs that fail.
-        fail: Vec<(u32, u32)>,
-    }
-
-    impl Scripted {
-        fn reg(id: u32) -> Reg {
-            Reg { addr: PhysAddr::new(0x1000 + 4 * u64::from(id)), name: format!("LINE{id}").into() }
-        }
-        fn touch(&self, mmio: &mut dyn Mmio, id: u32, what: u32) -> Result<(), DriverError> {
-            if self.fail.contains(&(what, id)) {
-                let reg = Self::reg(id);
-                return Err(
-                    MmioError::Bus { addr: reg.addr, name: reg.name.into(), why: "scripted".into() }.into()
-                );
-            }
-            Ok(mmio.write32(&Self::reg(id), what)?)
-        }
-    }
-
-    impl ResetOps for Scripted {
-        fn driver(&self) -> &'static str {
-            "scripted"
-        }
-        fn capabilities(&self) -> Capabilities {
-            self.caps
-        }
-        fn xlate(&self, args: &[u32]) -> Result<u32, DriverError> {
-            match args {
-                [id] if *id < 8 => Ok(*id),
-                _ => Err(DriverError::BadSpecifier { args: args.to_vec(), why: "8 lines".into() }),
-            }
-        }
-        fn assert(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {
-            self.touch(mmio, id, ASSERT)
-        }
-        fn deassert(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {
-            self.touch(mmio, id, DEASSERT)
-        }
-        fn reset(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {
-            self.touch(mmio, id, RESET)
-        }
-    }
 
     const ALL: Capabilities = Capabilities { assert: true, deassert: true, reset: true, status: false };
     const NO_RESET: Capabilities = Capabilities { reset: false, ..ALL };
@@ -744,13 +693,7 @@ mod tests {
              dev@2000 {{ reg = <0x2000 0x100>; resets = {}; }};\n}};\n",
             resets.join(", ")
         );
-        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("platreset-perform-{}-{n}.dts", std::process::id()));
-        std::fs::write(&path, dts).unwrap();
-        let blob = platreset_testkit::compile_dts(&path);
-        let _ = std::fs::remove_file(&path);
-        blob
+        platreset_testkit::dtb_from_text(&dts)
     }
 
     /// Performs `operation` on every line of the node of `blob(specifiers)` with `driver`,
@@ -774,7 +717,7 @@ mod tests {
                 line,
                 name: None,
                 controller: "/reset-controller@1000".into(),
-                ops: Box::new(Scripted { caps, fail: fail.to_vec() }),
+                ops: Box::new(TestDriver { caps, fail: fail.to_vec() }),
                 id: line.args()[0],
             })
             .collect();
@@ -838,7 +781,7 @@ mod tests {
         assert!(matches!(*failure.error, PerformError::Driver { index: 2, .. }), "{}", failure.error);
         assert_eq!(failure.report.steps[2].error.as_ref(), Some(&*failure.error));
         assert_eq!(
-            (regs.value(Scripted::reg(1).addr), regs.value(Scripted::reg(2).addr)),
+            (regs.value(TestDriver::reg(1).addr), regs.value(TestDriver::reg(2).addr)),
             (DEASSERT, DEASSERT)
         );
     }
@@ -909,8 +852,8 @@ mod tests {
             [(0, Operation::Reset, false, false), (1, Operation::Reset, false, true)]
         );
         assert_eq!(failure.report.steps[1].mode, Some(Mode::Pulse { us: 5 }));
-        assert_eq!(regs.value(Scripted::reg(1).addr), DEASSERT);
-        assert_eq!(regs.value(Scripted::reg(2).addr), ASSERT);
+        assert_eq!(regs.value(TestDriver::reg(1).addr), DEASSERT);
+        assert_eq!(regs.value(TestDriver::reg(2).addr), ASSERT);
     }
 
     #[test]
