@@ -38,15 +38,7 @@ fn tree(devices: &[Vec<u32>]) -> Vec<u8> {
         dts.push_str("\t};\n");
     }
     dts.push_str("};\n");
-    let path = std::env::temp_dir().join(format!(
-        "platreset-topology-crafted-{}-{}.dts",
-        std::process::id(),
-        devices.len()
-    ));
-    std::fs::write(&path, dts).unwrap();
-    let blob = platreset_testkit::compile_dts(&path);
-    let _ = std::fs::remove_file(&path);
-    blob
+    platreset_testkit::dtb_from_text(&dts)
 }
 
 /// Resolved `resets` entries in the tree: the size the work is measured against.
