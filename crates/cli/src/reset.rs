@@ -281,7 +281,7 @@ pub(crate) fn open_devmem(
     devmem: &Path,
     lock: &Path,
     windows: &[ControllerWindow],
-) -> Result<platreset_devmem::DevMem, CliError> {
+) -> Result<platreset_reset::Recorder<platreset_devmem::DevMem>, CliError> {
     for w in windows {
         eprintln!(
             "platreset: warning: writing {}'s registers behind the kernel's back: its own driver may be using them",
@@ -289,7 +289,9 @@ pub(crate) fn open_devmem(
         );
     }
     let windows: Vec<platreset_reset::Window> = windows.iter().map(|w| w.window).collect();
-    platreset_devmem::DevMem::open(devmem, lock, &windows).map_err(|e| CliError::Refused(devmem_refusal(&e)))
+    platreset_devmem::DevMem::open(devmem, lock, &windows)
+        .map(platreset_reset::Recorder::over)
+        .map_err(|e| CliError::Refused(devmem_refusal(&e)))
 }
 
 /// A `/dev/mem` failure in words: an EPERM (or EACCES) from mapping a window is the kernel's devmem

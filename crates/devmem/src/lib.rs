@@ -4,10 +4,10 @@
 //!
 //! Owns: mapping exactly the pages of the register windows it is opened for (nothing else of
 //! physical memory is reachable through it), refusing any access outside those windows or not
-//! 32-bit aligned, serialising platreset processes with an exclusive lock file, and recording
-//! every access like the dry-run trace — each once it has reached the device (a poll when it
-//! starts), none that was refused, so the record a caller takes after a failure holds exactly the
-//! writes that really happened. Must not: decide whether an access is wise (callers
+//! 32-bit aligned, and serialising platreset processes with an exclusive lock file. Its
+//! record is [`platreset_reset::Recorder`]'s, wrapped around it by the caller like any backend:
+//! a refused access returns an error before it reaches the device, so that record holds exactly
+//! the writes that really happened. Must not: decide whether an access is wise (callers
 //! gate it behind `--write-hardware` and the policy), or be used by anything but the CLI.
 //!
 //! Tests use a temporary file in place of `/dev/mem`: the mapping code is the same.
@@ -20,8 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use memmap2::{MmapOptions, MmapRaw};
-use platreset_reset::perform::Recording;
-use platreset_reset::{Mmio, MmioError, MmioOp, Reg, Window};
+use platreset_reset::{Mmio, MmioError, Reg, Window};
 use thiserror::Error;
 
 /// Why the backend could not be opened.
@@ -78,7 +77,6 @@ struct Mapping {
 /// Register access through mappings of `/dev/mem`.
 pub struct DevMem {
     mappings: Vec<Mapping>,
-    ops: Vec<MmioOp>,
     // Held for the backend's lifetime: dropping it releases the lock.
     _lock: File,
 }
@@ -135,7 +133,7 @@ impl DevMem {
                 .map_err(|source| DevMemError::Map { path: memory.to_path_buf(), window, source })?;
             mappings.push(Mapping { window, map, map_base: start });
         }
-        Ok(DevMem { mappings, ops: Vec::new(), _lock: lock_file })
+        Ok(DevMem { mappings, _lock: lock_file })
     }
 
     /// The mapped address of a register, if it lies in a window and is aligned.
@@ -165,7 +163,6 @@ impl Mmio for DevMem {
         // `locate`), aligned to 4 (the address is, and the mapping starts on a page); volatile so
         // that every access reaches the device exactly once, in program order.
         let value = u32::from_le(unsafe { std::ptr::read_volatile(ptr) });
-        self.ops.push(MmioOp::Read32 { reg: reg.clone(), value });
         Ok(value)
     }
 
@@ -173,7 +170,6 @@ impl Mmio for DevMem {
         let ptr = self.locate(reg)?;
         // SAFETY: as in `read32`; the mapping is writable (opened read-write, MAP_SHARED).
         unsafe { std::ptr::write_volatile(ptr, value.to_le()) };
-        self.ops.push(MmioOp::Write32 { reg: reg.clone(), value });
         Ok(())
     }
 
@@ -186,13 +182,11 @@ impl Mmio for DevMem {
         while Instant::now() < until {
             std::hint::spin_loop();
         }
-        self.ops.push(MmioOp::DelayUs { us });
         Ok(())
     }
 
     fn poll32(&mut self, reg: &Reg, mask: u32, expect: u32, timeout_us: u32) -> Result<u32, MmioError> {
         let ptr = self.locate(reg)?;
-        self.ops.push(MmioOp::Poll32 { reg: reg.clone(), mask, expect, timeout_us });
         let deadline = Instant::now() + Duration::from_micros(u64::from(timeout_us));
         loop {
             // SAFETY: as in `read32`.
@@ -208,12 +202,6 @@ impl Mmio for DevMem {
     }
 }
 
-impl Recording for DevMem {
-    fn take_ops(&mut self) -> Vec<MmioOp> {
-        std::mem::take(&mut self.ops)
-    }
-}
-
 /// The default lock file.
 pub const DEFAULT_LOCK: &str = "/run/lock/platreset.lock";
 
@@ -222,7 +210,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use platreset_reset::PhysAddr;
+    use platreset_reset::{MmioOp, PhysAddr, Recorder};
 
     struct Stand {
         dir: PathBuf,
@@ -307,9 +295,9 @@ mod tests {
     }
 
     #[test]
-    fn every_access_is_recorded_in_order() {
+    fn every_access_is_recorded_in_order_by_the_shared_recorder() {
         let stand = Stand::new("record");
-        let mut mem = DevMem::open(&stand.mem(), &stand.lock(), &[WINDOW]).unwrap();
+        let mut mem = Recorder::over(DevMem::open(&stand.mem(), &stand.lock(), &[WINDOW]).unwrap());
         mem.write32(&reg(0x2010), 1).unwrap();
         mem.delay_us(5).unwrap();
         mem.read32(&reg(0x2010)).unwrap();
@@ -325,7 +313,7 @@ mod tests {
         // perform() takes the record after each step, failed ones included: what was written
         // before a failure must still be there, and nothing that did not happen.
         let stand = Stand::new("record-error");
-        let mut mem = DevMem::open(&stand.mem(), &stand.lock(), &[WINDOW]).unwrap();
+        let mut mem = Recorder::over(DevMem::open(&stand.mem(), &stand.lock(), &[WINDOW]).unwrap());
         mem.write32(&reg(0x2010), 7).unwrap();
         assert!(mem.write32(&reg(0x9000), 1).is_err());
         assert!(mem.poll32(&reg(0x2010), 0x8, 0x8, 50).is_err(), "bit 3 never sets");

@@ -4,8 +4,8 @@
 //! release, reference-counted deassert, once-per-lifetime shared reset: [`control`]), the
 //! [`ResetOps`] a controller driver implements, the device-specific reset handlers vfio-platform
 //! has for three devices ([`handlers`], beside the controller drivers: both are register-level
-//! resets over [`Mmio`]), and the [`Mmio`] seam every register access goes through, with the
-//! [`Trace`] backend that records accesses for dry runs.
+//! resets over [`Mmio`]), and the [`Mmio`] seam every register access goes through, with
+//! [`Recorder`], the one record of accesses any backend keeps, and the [`Trace`] dry-run backend.
 //!
 //! Must not: decide whether a device may be handed to a VM (the policy's job), or touch hardware
 //! by itself: real access is a backend the caller chooses explicitly. It reads a controller's DT
@@ -24,6 +24,7 @@ mod mmio;
 mod ops;
 pub mod perform;
 mod pulse;
+mod record;
 #[cfg(test)]
 mod test_driver;
 mod trace;
@@ -34,4 +35,5 @@ pub use control::{ControlError, ControlId, Controls, Request};
 pub use mmio::{Mmio, MmioError, MmioOp};
 pub use ops::{Capabilities, DriverError, ResetOps};
 pub use pulse::{mode_of, reset_line, Mode, DEFAULT_PULSE_US};
-pub use trace::Trace;
+pub use record::{Recorder, Recording};
+pub use trace::{DryRun, Trace};

@@ -28,6 +28,7 @@ use crate::control::{ControlError, ControlId, Controls, Request};
 use crate::mmio::{Mmio, MmioOp};
 use crate::ops::{DriverError, ResetOps};
 use crate::pulse::{mode_of, Mode};
+use crate::record::Recording;
 
 /// What to do to each line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,26 +61,6 @@ pub enum LineSelect {
     Index(usize),
     /// The one `reset-names` calls this.
     Name(String),
-}
-
-/// A backend that keeps the accesses it performs (the dry-run trace, `/dev/mem`, the simulator):
-/// [`perform`] takes them after each step, so the report holds every access really made, up to
-/// and including a failure.
-pub trait Recording: Mmio {
-    /// The accesses since the last call.
-    fn take_ops(&mut self) -> Vec<MmioOp>;
-}
-
-impl Recording for crate::Trace {
-    fn take_ops(&mut self) -> Vec<MmioOp> {
-        crate::Trace::take_ops(self)
-    }
-}
-
-impl<M: Recording + ?Sized> Recording for &mut M {
-    fn take_ops(&mut self) -> Vec<MmioOp> {
-        (**self).take_ops()
-    }
 }
 
 /// One step of an operation on one line: the line's own operation, or its undo after a later line

@@ -30,7 +30,8 @@ pub use device::{BusMaster, DeviceModel, DeviceRegs, ResetInput, DMA_CHUNK};
 pub use hw::{HwError, ResetHw, Signal};
 pub use ram::{DmaWrite, Ram};
 pub use soc::{
-    Fault, SimError, SimMmio, Soc, StrayWrite, DEFAULT_RAM_BASE, DEFAULT_RAM_SIZE, SHORT_DELAY_HOLD_US,
+    Fault, SimBus, SimError, SimMmio, Soc, StrayWrite, DEFAULT_RAM_BASE, DEFAULT_RAM_SIZE,
+    SHORT_DELAY_HOLD_US,
 };
 
 pub use time::Tick;

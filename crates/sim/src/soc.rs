@@ -13,8 +13,7 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use platreset_fdt::{Node, NodeId};
-use platreset_reset::perform::Recording;
-use platreset_reset::{Mmio, MmioError, MmioOp, PhysAddr, Reg};
+use platreset_reset::{Mmio, MmioError, PhysAddr, Recorder, Reg};
 use platreset_topology::Topology;
 use thiserror::Error;
 
@@ -659,44 +658,43 @@ impl Soc {
 
     /// A backend for drivers and handlers that records every access.
     pub fn mmio(&mut self) -> SimMmio<'_> {
-        SimMmio { soc: self, ops: Vec::new() }
+        Recorder::over(SimBus { soc: self })
     }
 }
 
-/// The [`Mmio`] backend over the simulated bus: delays and polls let simulated time pass.
-pub struct SimMmio<'s> {
+/// The [`Mmio`] backend over the simulated bus: delays and polls let simulated time pass. It
+/// records nothing itself; [`SimMmio`] is it recording.
+pub struct SimBus<'s> {
     soc: &'s mut Soc,
-    ops: Vec<MmioOp>,
 }
 
-impl SimMmio<'_> {
+/// The simulated bus, recording like every backend (`Soc::mmio`).
+pub type SimMmio<'s> = Recorder<SimBus<'s>>;
+
+impl SimBus<'_> {
     /// The SoC.
     pub fn soc(&mut self) -> &mut Soc {
         self.soc
     }
 }
 
-impl Mmio for SimMmio<'_> {
+impl Mmio for SimBus<'_> {
     fn read32(&mut self, reg: &Reg) -> Result<u32, MmioError> {
         let value = self.soc.read32(reg.addr.get(), &reg.name)?;
-        self.ops.push(MmioOp::Read32 { reg: reg.clone(), value });
         Ok(value)
     }
 
     fn write32(&mut self, reg: &Reg, value: u32) -> Result<(), MmioError> {
         self.soc.write32(reg.addr.get(), value, &reg.name)?;
-        self.ops.push(MmioOp::Write32 { reg: reg.clone(), value });
         Ok(())
     }
 
     fn delay_us(&mut self, us: u32) -> Result<(), MmioError> {
         self.soc.advance(u64::from(us));
-        self.ops.push(MmioOp::DelayUs { us });
         Ok(())
     }
 
     fn poll32(&mut self, reg: &Reg, mask: u32, expect: u32, timeout_us: u32) -> Result<u32, MmioError> {
-        self.ops.push(MmioOp::Poll32 { reg: reg.clone(), mask, expect, timeout_us });
         let deadline = self.soc.now.saturating_add(u64::from(timeout_us));
         loop {
             let value = self.soc.read32(reg.addr.get(), &reg.name)?;
@@ -710,11 +708,5 @@ impl Mmio for SimMmio<'_> {
             let step = if self.soc.quiet_for(deadline - self.soc.now) { deadline - self.soc.now } else { 1 };
             self.soc.advance(step);
         }
-    }
-}
-
-impl Recording for SimMmio<'_> {
-    fn take_ops(&mut self) -> Vec<MmioOp> {
-        std::mem::take(&mut self.ops)
     }
 }

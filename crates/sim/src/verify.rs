@@ -183,6 +183,7 @@ pub fn verify(
             (Performer::Resolved, ResetBy::Handler(compatible)) => match handler_for(compatible) {
                 Some(handler) => {
                     let regions: Vec<Window> = mmio
+                        .inner_mut()
                         .soc()
                         .regions(target)
                         .iter()
@@ -193,7 +194,7 @@ pub fn verify(
                 None => Err(format!("no handler for {compatible}")),
             },
         };
-        ops.extend(platreset_reset::perform::Recording::take_ops(&mut mmio));
+        ops.extend(mmio.take_ops());
         (result, ops)
     };
     let reset_done = soc.now();
