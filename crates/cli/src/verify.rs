@@ -14,7 +14,7 @@ use platreset_fdt::{Fdt, NodeId};
 use platreset_policy::policy::{Evaluator, Method, Verdict};
 use platreset_reset::DEFAULT_PULSE_US;
 use platreset_sim::verify::{verify, Performer, Report, ResetBy, VerifyError, MODEL_VERSION};
-use platreset_sim::Fault;
+use platreset_sim::{Fault, Verifier};
 use platreset_topology::Topology;
 use serde_json::{json, Value};
 
@@ -306,6 +306,7 @@ fn run_all(
         );
         targets.sort_unstable();
         targets.dedup();
+        let mut chosen = Vec::new();
         for id in targets {
             let Some(node) = fdt.node(id) else { continue };
             if args.okay && !node.is_enabled() {
@@ -315,9 +316,18 @@ fn run_all(
             if matches!(verdict.method, Method::None | Method::Acpi { .. }) {
                 continue;
             }
-            let result = match reset_by(&node.path(), &verdict.method)
-                .and_then(|by| verify(&topology, id, &by, faults, args.pulse_us, Performer::Resolved))
-            {
+            chosen.push((node, verdict));
+        }
+        // One simulated SoC per file, restored between devices: a build per device made a
+        // file of thousands of controllers quadratic.
+        let ids: Vec<NodeId> = chosen.iter().map(|(node, _)| node.id()).collect();
+        let mut verifier = Verifier::new(&topology, &ids);
+        for (node, verdict) in chosen {
+            let id = node.id();
+            let result = match reset_by(&node.path(), &verdict.method).and_then(|by| match &mut verifier {
+                Ok(verifier) => verifier.verify(id, &by, faults, args.pulse_us, Performer::Resolved),
+                Err(e) => Err(VerifyError::Sim(e.clone())),
+            }) {
                 Ok(report) => Ok(report_json(&input.display, &node.path(), faults, &verdict, &report)),
                 Err(
                     e @ (VerifyError::NotSimulated { .. }

@@ -33,5 +33,6 @@ pub use soc::{
     Fault, SimBus, SimError, SimMmio, Soc, StrayWrite, DEFAULT_RAM_BASE, DEFAULT_RAM_SIZE,
     SHORT_DELAY_HOLD_US,
 };
+pub use verify::Verifier;
 
 pub use time::Tick;

@@ -12,7 +12,7 @@
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use platreset_fdt::{Node, NodeId};
+use platreset_fdt::{Fdt, Node, NodeId};
 use platreset_reset::{Mmio, MmioError, PhysAddr, Recorder, Reg};
 use platreset_topology::Topology;
 use thiserror::Error;
@@ -50,6 +50,12 @@ pub const SHORT_DELAY_HOLD_US: u64 = 2_000;
 /// Why a SoC cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SimError {
+    /// A model could not be made again for its node (the tree changed under the SoC).
+    #[error("the model of {node} could not be made again from its node")]
+    NotRemade {
+        /// Node path.
+        node: String,
+    },
     /// The node to model has no `reg` to put on the bus.
     #[error("{node} has no usable reg: it cannot be put on the simulated bus")]
     NoRegisters {
@@ -177,6 +183,19 @@ pub struct StrayWrite {
     pub node: NodeId,
 }
 
+/// What [`Soc::restore`] returns the touched parts to: the state right after the build.
+#[derive(Default)]
+struct Built {
+    /// Each wire's signal.
+    wires: Vec<bool>,
+    /// Each device's count of asserted wires.
+    asserted_wires: Vec<usize>,
+    /// Devices busy and controllers with a timed change: they move by themselves, so they count
+    /// as touched from the start.
+    active: BTreeSet<usize>,
+    timed: BTreeSet<usize>,
+}
+
 /// The simulated SoC.
 pub struct Soc {
     now: Tick,
@@ -187,13 +206,17 @@ pub struct Soc {
     /// Sorted by node.
     devices: Vec<Device>,
     wires: Vec<Wire>,
-    /// Whether every wire was checked once (the first check looks at all of them).
-    wired: bool,
     /// Devices that may be busy: every device touched since it was last seen idle.
     active: BTreeSet<usize>,
     /// Controllers that may have a timed change pending: every one touched since it was last
     /// seen without.
     timed: BTreeSet<usize>,
+    /// Every device and controller that may differ from its state as built: what
+    /// [`Soc::restore`] puts back, and where [`Soc::reset_since`] looks.
+    touched_devices: BTreeSet<usize>,
+    touched_controllers: BTreeSet<usize>,
+    /// The state as built, after the wires were first checked at tick 0.
+    built: Built,
     /// Every other node's `reg`: reads as zero, writes are logged as stray.
     inert: Vec<(u64, u64, NodeId)>,
     map: AddressMap,
@@ -203,7 +226,8 @@ pub struct Soc {
     work: Cell<u64>,
 }
 
-fn window(node: &Node<'_, '_>) -> Vec<(u64, u64)> {
+/// A node's `reg` windows as the bus maps them (CPU addresses, empty ones left out).
+pub(crate) fn window(node: &Node<'_, '_>) -> Vec<(u64, u64)> {
     node.reg_cpu()
         .unwrap_or_default()
         .into_iter()
@@ -319,25 +343,121 @@ impl Soc {
         windows.extend(inert.iter().enumerate().map(|(i, &(base, size, _))| (base, size, Owner::Inert(i))));
         let map = AddressMap::new(&windows);
         work += inert.len() as u64 + map.starts.len() as u64;
-        let active = (0..devices.len()).collect();
-        let timed = (0..controllers.len()).collect();
-        Ok(Soc {
+        let mut soc = Soc {
             now: 0,
             ram,
             controllers,
             controller_index,
             devices,
             wires,
-            wired: false,
-            active,
-            timed,
+            active: BTreeSet::new(),
+            timed: BTreeSet::new(),
+            touched_devices: BTreeSet::new(),
+            touched_controllers: BTreeSet::new(),
+            built: Built::default(),
             inert,
             map,
             stray: Vec::new(),
             bus_errors: Vec::new(),
             unmodelled,
             work: Cell::new(work),
-        })
+        };
+        soc.settle();
+        Ok(soc)
+    }
+
+    /// Checks every wire once, at tick 0, and records the result as the state as built: the
+    /// devices a controller holds in reset from power-on are in reset before anything runs.
+    fn settle(&mut self) {
+        let all: Vec<usize> = (0..self.wires.len()).collect();
+        self.refresh_wiring(&all);
+        self.count(self.devices.len() as u64 + self.controllers.len() as u64);
+        let now = self.now;
+        let active: BTreeSet<usize> =
+            (0..self.devices.len()).filter(|&d| self.devices[d].model.busy()).collect();
+        let timed: BTreeSet<usize> = (0..self.controllers.len())
+            .filter(|&c| self.controllers[c].hw.next_event(now).is_some())
+            .collect();
+        self.built = Built {
+            wires: self.wires.iter().map(|w| w.asserted).collect(),
+            asserted_wires: self.devices.iter().map(|d| d.asserted_wires).collect(),
+            active: active.clone(),
+            timed: timed.clone(),
+        };
+        self.touched_devices = active.clone();
+        self.touched_controllers = timed.clone();
+        self.active = active;
+        self.timed = timed;
+    }
+
+    /// Puts the SoC back as it was built — time, RAM, faults, and every device and controller
+    /// touched since — in work proportional to what was touched, so one SoC serves the
+    /// verification of every device of a tree ([`crate::Verifier`]). `fdt` is the tree it was
+    /// built from: touched models are made again from their nodes.
+    pub fn restore(&mut self, fdt: &Fdt<'_>) -> Result<(), SimError> {
+        self.count(self.touched_controllers.len() as u64 + self.touched_devices.len() as u64);
+        for c in std::mem::take(&mut self.touched_controllers) {
+            let controller = &mut self.controllers[c];
+            let node = fdt.node(controller.node);
+            controller.hw = node
+                .as_ref()
+                .and_then(models::controller_for)
+                .ok_or_else(|| SimError::NotRemade { node: node.map(|n| n.path()).unwrap_or_default() })?;
+            for &w in controller.wires.values() {
+                self.wires[w].asserted = self.built.wires[w];
+            }
+        }
+        for d in std::mem::take(&mut self.touched_devices) {
+            let device = &mut self.devices[d];
+            device.model = match fdt.node(device.node) {
+                Some(node) => {
+                    models::device_for(&node).unwrap_or_else(|| Box::new(BusMaster::new(device.node)))
+                }
+                None => return Err(SimError::NotRemade { node: device.path.clone() }),
+            };
+            device.asserted_wires = self.built.asserted_wires[d];
+            device.reset_in = device.asserted_wires > 0;
+            device.resets.clear();
+            if device.reset_in {
+                device.resets.push(0);
+                device.model.reset_input(true, 0);
+            }
+        }
+        self.now = 0;
+        self.ram = Ram::new(self.ram.windows().to_vec());
+        self.stray.clear();
+        self.bus_errors.clear();
+        self.active = self.built.active.clone();
+        self.timed = self.built.timed.clone();
+        self.touched_devices = self.built.active.clone();
+        self.touched_controllers = self.built.timed.clone();
+        self.work.set(0);
+        Ok(())
+    }
+
+    /// The devices whose reset input rose at or after `tick`, in node order.
+    pub fn reset_since(&self, tick: Tick) -> impl Iterator<Item = (NodeId, &str)> {
+        self.count(self.touched_devices.len() as u64);
+        self.touched_devices
+            .iter()
+            .map(|&d| &self.devices[d])
+            .filter(move |d| d.resets.iter().any(|&t| t >= tick))
+            .map(|d| (d.node, d.path.as_str()))
+    }
+
+    /// Whether `node` is a device on the bus.
+    pub fn has_device(&self, node: NodeId) -> bool {
+        self.device_index(node).is_some()
+    }
+
+    fn touch_device(&mut self, d: usize) {
+        self.active.insert(d);
+        self.touched_devices.insert(d);
+    }
+
+    fn touch_controller(&mut self, c: usize) {
+        self.timed.insert(c);
+        self.touched_controllers.insert(c);
     }
 
     /// The current tick.
@@ -390,7 +510,7 @@ impl Soc {
     /// A device to change: it may be busy from now on.
     fn device_mut(&mut self, node: NodeId) -> Option<&mut Device> {
         let i = self.device_index(node)?;
-        self.active.insert(i);
+        self.touch_device(i);
         Some(&mut self.devices[i])
     }
 
@@ -427,7 +547,7 @@ impl Soc {
                 for (c, signal) in wires {
                     if let Some(controller) = self.controllers.get_mut(c) {
                         controller.hw.stick(signal);
-                        self.timed.insert(c);
+                        self.touch_controller(c);
                     }
                 }
             }
@@ -457,21 +577,13 @@ impl Soc {
         Ok(())
     }
 
-    /// Re-checks `wires` (all of them the first time) and updates the reset input of every
+    /// Re-checks `wires` and updates the reset input of every
     /// device whose count of asserted wires went to or from zero, telling its model, in device
     /// order. The other wires cannot have changed: only a write to their register
     /// ([`ResetHw::signals_written`]) or their controller's timed event
     /// ([`ResetHw::next_event`]) changes a signal.
     fn refresh_wiring(&mut self, wires: &[usize]) {
         let now = self.now;
-        let all: Vec<usize>;
-        let wires = if self.wired {
-            wires
-        } else {
-            self.wired = true;
-            all = (0..self.wires.len()).collect();
-            &all
-        };
         self.count(wires.len() as u64);
         let mut moved = Vec::new();
         for &w in wires {
@@ -502,7 +614,7 @@ impl Soc {
                     device.resets.push(now);
                 }
                 device.model.reset_input(asserted, now);
-                self.active.insert(d);
+                self.touch_device(d);
             }
         }
     }
@@ -609,11 +721,11 @@ impl Soc {
         let now = self.now;
         match self.owner(addr) {
             Some((Owner::Controller(c), offset)) => {
-                self.timed.insert(c);
+                self.touch_controller(c);
                 self.controllers[c].hw.read(offset, now).map_err(|e| Self::hw_error(addr, name, e))
             }
             Some((Owner::Device(d, region), offset)) => {
-                self.active.insert(d);
+                self.touch_device(d);
                 self.devices[d].model.read(region, offset, now).map_err(|e| Self::hw_error(addr, name, e))
             }
             Some((Owner::Inert(_), _)) => Ok(0),
@@ -627,7 +739,7 @@ impl Soc {
         let now = self.now;
         match self.owner(addr) {
             Some((Owner::Controller(c), offset)) => {
-                self.timed.insert(c);
+                self.touch_controller(c);
                 self.controllers[c]
                     .hw
                     .write(offset, value, now)
@@ -637,7 +749,7 @@ impl Soc {
                 Ok(())
             }
             Some((Owner::Device(d, region), offset)) => {
-                self.active.insert(d);
+                self.touch_device(d);
                 self.devices[d]
                     .model
                     .write(region, offset, value, now)

@@ -129,10 +129,73 @@ pub fn verify(
     pulse_us: u32,
     performer: Performer<'_>,
 ) -> Result<Report, VerifyError> {
+    Verifier::new(topology, &[target])?.verify(target, reset_by, faults, pulse_us, performer)
+}
+
+/// One simulated SoC for a tree, serving the verification of any number of its devices: it is
+/// built once and [restored](Soc::restore) between runs, so verifying every device of a tree
+/// costs the build plus, per device, what its run touched — not a build per device.
+pub struct Verifier<'t, 'f, 'b> {
+    topology: &'t Topology<'f, 'b>,
+    soc: Soc,
+    used: bool,
+}
+
+impl<'t, 'f, 'b> Verifier<'t, 'f, 'b> {
+    /// The SoC of `topology`, with `targets` on the bus even where they have no `resets` (a
+    /// device reset by its handler). A target without a usable `reg` is refused when verified.
+    pub fn new(topology: &'t Topology<'f, 'b>, targets: &[NodeId]) -> Result<Self, SimError> {
+        let fdt = topology.fdt();
+        let on_bus: Vec<NodeId> =
+            targets.iter().copied().filter(|&id| fdt.node(id).is_some_and(|n| has_registers(&n))).collect();
+        Ok(Verifier { topology, soc: Soc::build(topology, &on_bus)?, used: false })
+    }
+
+    /// Verifies the reset of `target` by `reset_by` with `faults` injected, on the SoC as built.
+    pub fn verify(
+        &mut self,
+        target: NodeId,
+        reset_by: &ResetBy,
+        faults: &[Fault],
+        pulse_us: u32,
+        performer: Performer<'_>,
+    ) -> Result<Report, VerifyError> {
+        let topology = self.topology;
+        let fdt = topology.fdt();
+        if std::mem::replace(&mut self.used, true) {
+            self.soc.restore(fdt)?;
+        }
+        run(topology, &mut self.soc, target, reset_by, faults, pulse_us, performer)
+    }
+}
+
+/// Whether a node has a `reg` the bus can map.
+fn has_registers(node: &platreset_fdt::Node<'_, '_>) -> bool {
+    !crate::soc::window(node).is_empty()
+}
+
+fn run(
+    topology: &Topology<'_, '_>,
+    soc: &mut Soc,
+    target: NodeId,
+    reset_by: &ResetBy,
+    faults: &[Fault],
+    pulse_us: u32,
+    performer: Performer<'_>,
+) -> Result<Report, VerifyError> {
     let fdt = topology.fdt();
     let path = |id: NodeId| fdt.node(id).map(|n| n.path()).unwrap_or_default();
     let node_path = path(target);
-    let mut soc = Soc::build(topology, &[target])?;
+    if !soc.has_device(target) {
+        let on_bus = fdt.node(target).is_some_and(|n| has_registers(&n));
+        return Err(match on_bus {
+            false => VerifyError::Sim(SimError::NoRegisters { node: node_path }),
+            true => VerifyError::NotSimulated {
+                node: node_path,
+                why: "the simulated SoC was built without it (not among the verifier's targets)".into(),
+            },
+        });
+    }
     let lines = match (&performer, reset_by) {
         (Performer::Resolved, ResetBy::Lines) => {
             let lines = bind_lines(fdt, topology, target, &LineSelect::All)
@@ -276,12 +339,8 @@ pub fn verify(
                 .join(", ")
         },
     });
-    let collateral: Vec<String> = soc
-        .devices()
-        .filter(|&(id, _)| id != target)
-        .filter(|&(id, _)| soc.resets_of(id).iter().any(|&t| t >= reset_start))
-        .map(|(_, p)| p.to_string())
-        .collect();
+    let collateral: Vec<String> =
+        soc.reset_since(reset_start).filter(|&(id, _)| id != target).map(|(_, p)| p.to_string()).collect();
     let stray: Vec<String> = soc
         .stray_writes()
         .iter()
