@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod allowlist;
+mod companion;
 pub mod generic_module;
 pub mod group;
 pub mod policy;

@@ -21,6 +21,7 @@ use platreset_reset::{ResetOps, DEFAULT_PULSE_US};
 use platreset_topology::{Consumer, ResetLine, Topology, SHARERS_NAMED};
 
 use crate::allowlist::{Allowlist, Entry};
+use crate::companion::CompanionIndex;
 pub use crate::reason::Reason;
 use platreset_reset::handlers::COMPATIBLES;
 
@@ -211,6 +212,8 @@ pub struct Evaluator<'p, 't, 'f, 'a> {
     machine: Vec<&'a [u8]>,
     controllers: Vec<BoundController>,
     acpi: &'p [AcpiDevice],
+    /// `acpi` indexed by address (built on first need).
+    companions: OnceLock<CompanionIndex>,
     paths: Vec<(NodeId, String)>,
     /// For each line with more users than a record names: its first users by path (built on
     /// first need, one pass per such line).
@@ -242,7 +245,16 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
             .filter_map(|id| fdt.node(id).map(|n| (id, n.path())))
             .collect();
         paths.sort_unstable_by_key(|(id, _)| *id);
-        Evaluator { policy, topology, machine, controllers, acpi, paths, crowded: OnceLock::new() }
+        Evaluator {
+            policy,
+            topology,
+            machine,
+            controllers,
+            acpi,
+            companions: OnceLock::new(),
+            paths,
+            crowded: OnceLock::new(),
+        }
     }
 
     /// The full path of a node (cached for consumers and controllers).
@@ -418,7 +430,8 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
         }
         let reg = self.topology.node(node)?.reg_cpu().ok()?;
         let first = reg.first()?;
-        self.acpi.iter().find(|d| d.mmio.iter().any(|r| r.overlaps(first.address, first.size.max(1))))
+        let index = self.companions.get_or_init(|| CompanionIndex::new(self.acpi));
+        self.acpi.get(index.first_overlapping(first.address, first.size.max(1))?)
     }
 
     /// The allowlist entry for `node`, if any.
