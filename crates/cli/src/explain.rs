@@ -72,8 +72,7 @@ pub(crate) fn account_of(blob: &[u8], file: &str, spec: &str, policy: &Policy) -
 pub fn run(args: &ExplainArgs) -> Result<(), CliError> {
     let policy = args.policy.policy(DEFAULT_PULSE_US)?;
     let acpi = args.policy.acpi_devices()?;
-    let blob =
-        std::fs::read(&args.dtb).map_err(|source| CliError::Input { path: args.dtb.clone(), source })?;
+    let blob = crate::read::dtb(&args.dtb)?;
     let file = args.dtb.display().to_string();
     let fdt = Fdt::parse(&blob).map_err(|source| CliError::Dtb { file: file.clone(), source })?;
     if args.node.starts_with('\\') && args.policy.acpi.is_none() {

@@ -3,8 +3,6 @@
 //! follows a planted symlink), and only when every temporary is written are they renamed over
 //! their targets.
 //!
-//! Also reading a file the user names, bounded and never blocking ([`read_regular`]).
-//!
 //! Owns: directories, temporaries, renames and their clean-up. Must not: decide what is written.
 
 use std::hash::{BuildHasher, Hasher};
@@ -114,33 +112,9 @@ pub fn write_all_or_none(files: &[Planned], make_dirs: bool) -> Result<Vec<PathB
     Ok(done)
 }
 
-/// Reads a file the user named: only a regular file (a FIFO or device is refused, and opening
-/// never blocks), at most `cap` bytes.
-pub fn read_regular(path: &Path, cap: usize) -> Result<Vec<u8>, CliError> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let input = |source| CliError::Input { path: path.to_path_buf(), source };
-    // O_NONBLOCK (04000 on Linux): opening a FIFO for reading must not wait for a writer.
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(0o4000).open(path).map_err(input)?;
-    let meta = file.metadata().map_err(input)?;
-    if !meta.is_file() {
-        return Err(input(std::io::Error::other("not a regular file")));
-    }
-    if meta.len() > cap as u64 {
-        return Err(input(std::io::Error::other(format!("larger than {cap} bytes"))));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(cap as u64 + 1).read_to_end(&mut bytes).map_err(input)?;
-    if bytes.len() > cap {
-        return Err(input(std::io::Error::other(format!("larger than {cap} bytes"))));
-    }
-    Ok(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use std::process::Command;
 
     use super::*;
 
@@ -149,18 +123,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
-    }
-
-    #[test]
-    fn a_fifo_or_an_oversized_file_is_refused_without_blocking() {
-        let dir = dir("read");
-        let fifo = dir.join("fifo.dtb");
-        assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-        assert!(read_regular(&fifo, 10).unwrap_err().to_string().contains("not a regular file"));
-        std::fs::write(dir.join("big"), [0u8; 11]).unwrap();
-        assert!(read_regular(&dir.join("big"), 10).unwrap_err().to_string().contains("larger than 10 bytes"));
-        assert_eq!(read_regular(&dir.join("big"), 11).unwrap().len(), 11);
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -128,7 +128,7 @@ pub struct GuestDtArgs {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, CliError> {
-    std::fs::read(path).map_err(|source| CliError::Input { path: path.to_path_buf(), source })
+    crate::read::dtb(path)
 }
 
 /// The GIC's phandle in a guest base tree.

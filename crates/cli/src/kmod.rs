@@ -170,7 +170,7 @@ pub fn run(args: &KmodArgs) -> Result<(), CliError> {
     let path = args.dtb.clone().unwrap_or_else(|| PathBuf::from("/sys/firmware/fdt"));
     // Regular files only, bounded, never blocking (a DTB's size is a u32, but no real one is
     // near 64 MiB).
-    let blob = crate::files::read_regular(&path, 64 << 20).map_err(|e| match (&args.dtb, e) {
+    let blob = crate::read::dtb(&path).map_err(|e| match (&args.dtb, e) {
         (None, CliError::Input { path, source }) => CliError::NoHostFdt { path, source },
         (_, e) => e,
     })?;

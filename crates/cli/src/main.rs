@@ -14,6 +14,7 @@ mod host;
 mod json;
 mod kmod;
 mod policy_args;
+mod read;
 mod reset;
 mod verify;
 

@@ -12,6 +12,10 @@ use platreset_policy::policy::{Options, Policy};
 
 use crate::error::CliError;
 
+/// The largest allowlist read: far above any real one (the shipped list is a few KiB; 200,000
+/// entries are about 20 MiB), far below what would exhaust memory.
+const ALLOWLIST_MAX: usize = 64 << 20;
+
 /// Policy options.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Policy")]
@@ -59,8 +63,14 @@ impl PolicyArgs {
         let allowlist = match &self.allowlist {
             None => Allowlist::builtin(),
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| CliError::Input { path: path.clone(), source })?;
+                let bytes = crate::read::regular(path, ALLOWLIST_MAX)?;
+                let text = String::from_utf8(bytes).map_err(|e| CliError::Input {
+                    path: path.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("not UTF-8 text (at byte {})", e.utf8_error().valid_up_to()),
+                    ),
+                })?;
                 Allowlist::parse(&path.display().to_string(), &text)
             }
         }

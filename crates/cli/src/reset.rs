@@ -114,8 +114,7 @@ fn op_text(op: &MmioOp) -> String {
 
 /// Runs the command.
 pub fn run(args: &ResetArgs) -> Result<(), CliError> {
-    let blob =
-        std::fs::read(&args.dtb).map_err(|source| CliError::Input { path: args.dtb.clone(), source })?;
+    let blob = crate::read::dtb(&args.dtb)?;
     run_on(&blob, &args.dtb.display().to_string(), args)
 }
 

@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use crate::audit::inputs;
 use crate::error::CliError;
 use crate::policy_args::PolicyArgs;
+use crate::read::Source;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -224,8 +225,7 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
     if args.all {
         return run_all(args, &faults, &policy, &acpi);
     }
-    let blob =
-        std::fs::read(&args.dtb).map_err(|source| CliError::Input { path: args.dtb.clone(), source })?;
+    let blob = crate::read::dtb(&args.dtb)?;
     let file = args.dtb.display().to_string();
     let fdt = Fdt::parse(&blob).map_err(|source| CliError::Dtb { file: file.clone(), source })?;
     let spec = args.node.as_deref().unwrap_or_default();
@@ -273,17 +273,19 @@ fn run_all(
     };
     let mut outcomes = Vec::new();
     let mut unreadable = 0usize;
+    let mut buf = Vec::new();
     for input in &files {
         progress.set_message(input.display.clone());
-        let blob = match std::fs::read(&input.path) {
-            Ok(b) => b,
+        let from = if input.from_directory { Source::Walked } else { Source::Named };
+        let blob = match crate::read::dtb_into(&input.path, from, input.regular, &mut buf) {
+            Ok(n) => &buf[..n],
             Err(e) => {
                 eprintln!("platreset: cannot read {}: {e}", input.display);
                 unreadable += 1;
                 continue;
             }
         };
-        let fdt = match Fdt::parse(&blob) {
+        let fdt = match Fdt::parse(blob) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("platreset: invalid DTB: {e} ({})", input.display);

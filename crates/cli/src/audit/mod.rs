@@ -107,7 +107,7 @@ pub(crate) fn audit_one(
         Err(e) => Err(format!("cannot read: {e}")),
         Ok(bytes) => {
             match Fdt::parse_classifying(bytes, scratch.take().unwrap_or_default(), PROPERTY_NAMES) {
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(format!("invalid DTB: {e}")),
                 Ok(fdt) => {
                     let report = if format == Format::Jsonl {
                         // Stream: each record is written as it is made, borrowing from the tree.
@@ -192,9 +192,9 @@ pub(crate) fn run_on(
             if let Err(why) = &outcome.result {
                 failed += 1;
                 if let Some(bar) = &progress {
-                    bar.suspend(|| eprintln!("platreset: invalid DTB: {why} ({})", outcome.file));
+                    bar.suspend(|| eprintln!("platreset: {why} ({})", outcome.file));
                 } else {
-                    eprintln!("platreset: invalid DTB: {why} ({})", outcome.file);
+                    eprintln!("platreset: {why} ({})", outcome.file);
                 }
             }
             match &outcome.jsonl {

@@ -6,53 +6,11 @@
 //! what waits for its turn is each file's (small) result, never its bytes.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Read;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use super::inputs::Input;
-
-/// Reads the whole file into the front of `buf` and returns how many bytes it holds.
-///
-/// `buf` only ever grows: the bytes past the file are stale, never zeroed again, and never
-/// returned. A file known to be regular is read with one open, one read and one close: a short
-/// read of a regular file is its end, so its size need not be asked first. Anything else (a
-/// pipe, a pseudo-file) is read until read(2) returns 0.
-pub fn read_file(path: &Path, regular: bool, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    // A DTB's totalsize is a u32: a larger file cannot be one, and must not be read into memory.
-    const LIMIT: usize = u32::MAX as usize;
-    let mut file = File::open(path)?;
-    // Most DTBs are under 256 KiB; a larger one grows the buffer (once per thread).
-    if buf.len() < 256 << 10 {
-        buf.resize(256 << 10, 0);
-    }
-    let mut filled = 0;
-    loop {
-        if filled == buf.len() {
-            if buf.len() >= LIMIT {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "larger than 4 GiB, too large for a DTB",
-                ));
-            }
-            let grown = buf.len().saturating_mul(2).min(LIMIT + 1);
-            buf.resize(grown, 0);
-        }
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => return Ok(filled),
-            Ok(n) => {
-                filled += n;
-                if regular && filled < buf.len() {
-                    return Ok(filled);
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
+use crate::read::Source;
 
 /// Runs `work` on every input (in parallel, with per-thread state `S`) and feeds the results to
 /// `sink` in input order. The calling thread is one of the workers: it also delivers results,
@@ -72,7 +30,8 @@ where
     let process = |state: &mut S, buf: &mut Vec<u8>| {
         let i = next.fetch_add(1, Ordering::Relaxed);
         let input = inputs.get(i)?;
-        let data = read_file(&input.path, input.regular, buf).map(|n| &buf[..n]);
+        let from = if input.from_directory { Source::Walked } else { Source::Named };
+        let data = crate::read::dtb_into(&input.path, from, input.regular, buf).map(|n| &buf[..n]);
         Some((i, work(state, input, data)))
     };
     std::thread::scope(|scope| {

@@ -158,7 +158,7 @@ const MAX_HOST_DTB: usize = 64 << 20;
 /// `<root>/sys/firmware/fdt` read beneath the root (none when the running kernel shows none).
 fn verdicts(args: &HostArgs, devices: &[PlatformDevice]) -> Result<Vec<Option<Verdict>>, CliError> {
     let (path, blob) = match &args.common.dtb {
-        Some(path) => (path.clone(), crate::files::read_regular(path, MAX_HOST_DTB)?),
+        Some(path) => (path.clone(), crate::read::regular(path, MAX_HOST_DTB)?),
         None => {
             let root = SysfsRoot::new(&args.common.sysfs_root);
             let path = args.common.sysfs_root.join("sys/firmware/fdt");
@@ -255,7 +255,7 @@ fn check_reset_required(
 /// failure the error followed by that report.
 fn generic_reset_of(dtb: &std::path::Path, node: &str) -> Result<String, String> {
     use platreset_reset::perform::{reset_node, Failure, LineSelect, NodeError, Operation};
-    let blob = std::fs::read(dtb).map_err(|e| format!("cannot read {}: {e}", dtb.display()))?;
+    let blob = crate::read::dtb(dtb).map_err(|e| e.to_string())?;
     let file = dtb.display().to_string();
     let fdt = Fdt::parse(&blob).map_err(|e| format!("invalid DTB {file}: {e}"))?;
     let target = fdt.resolve(node).map_err(|e| format!("{e} (in {file})"))?;

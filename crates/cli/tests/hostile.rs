@@ -1,0 +1,213 @@
+//! Hostile input (issue 18): every read bounded and non-blocking, numbers checked against what
+//! their consumer can represent, every report honest. Each case asserts the clean error or the
+//! safe result. Bounds are by construction (file kinds, sizes, counts); the watchdog in [`run`]
+//! only turns a hang into a failure instead of a stuck test run, it measures nothing.
+
+// A test whose setup fails stops there, with the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What a finished command left.
+struct Ran {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs platreset with `args`; a command still running after a minute has hung (the cases here
+/// finish in milliseconds) and fails the test.
+fn run(args: &[&str]) -> Ran {
+    let scratch = Scratch::new(&format!("run-{}", args.len()));
+    let (out, err) = (scratch.0.join("out"), scratch.0.join("err"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_platreset"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("platreset {args:?} hung");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ran {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&std::fs::read(out).unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&std::fs::read(err).unwrap()).into_owned(),
+    }
+}
+
+/// A scratch directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!(
+            "platreset-hostile-{tag}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+
+    fn fifo(&self, rel: &str) -> PathBuf {
+        let path = self.path(rel);
+        assert!(Command::new("mkfifo").arg(&path).status().unwrap().success());
+        path
+    }
+
+    fn link(&self, rel: &str, to: &Path) -> PathBuf {
+        let path = self.path(rel);
+        std::os::unix::fs::symlink(to, &path).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn demo() -> PathBuf {
+    platreset_testkit::repo_root().join("data/demo-soc.dtb")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A directory of DTBs with a link to /dev/zero and a FIFO among them, both named `*.dtb`.
+fn poisoned_directory(dir: &Scratch) {
+    std::fs::copy(demo(), dir.path("good.dtb")).unwrap();
+    dir.link("zero.dtb", Path::new("/dev/zero"));
+    dir.fifo("pipe.dtb");
+}
+
+#[test]
+fn audit_refuses_a_fifo_and_a_device_named_dtb_and_audits_the_rest() {
+    let dir = Scratch::new("audit-dir");
+    poisoned_directory(&dir);
+    let out = run(&["audit", "--format", "jsonl", s(&dir.0)]);
+    assert_eq!(out.code, Some(1), "some inputs failed: {}", out.stderr);
+    assert!(out.stdout.contains("good.dtb"), "the good file is audited");
+    for (name, kind) in [("zero.dtb", "a character device"), ("pipe.dtb", "a FIFO")] {
+        let line =
+            out.stdout.lines().chain(out.stderr.lines()).find(|l| l.contains(name)).unwrap_or_default();
+        assert!(line.contains(&format!("not a regular file ({kind})")), "{name}: {line}");
+    }
+    // Named directly, a FIFO is a stream the user chose (`/dev/stdin`, `<(…)`): one without a
+    // writer reads as empty at once, an invalid DTB.
+    let out = run(&["audit", s(&dir.path("pipe.dtb"))]);
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("invalid DTB: truncated at offset 0x0"), "{}", out.stderr);
+    let out = run(&["audit", s(&dir.path("zero.dtb"))]);
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("cannot read: not a regular file (a character device)"), "{}", out.stderr);
+}
+
+#[test]
+fn verify_all_refuses_a_fifo_and_a_device_named_dtb_and_verifies_the_rest() {
+    let dir = Scratch::new("verify-dir");
+    poisoned_directory(&dir);
+    let out = run(&["verify", "--all", s(&dir.0)]);
+    assert!(out.stdout.contains("good.dtb"), "{}", out.stdout);
+    assert!(out.stdout.contains("3 file(s) (2 unreadable)"), "{}", out.stdout);
+    for name in ["zero.dtb", "pipe.dtb"] {
+        let line = out.stderr.lines().find(|l| l.contains(name)).unwrap_or_default();
+        assert!(line.contains("not a regular file"), "{name}: {}", out.stderr);
+    }
+    let out = run(&["verify", s(&dir.path("zero.dtb")), "sdhi0"]);
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("not a regular file (a character device)"), "{}", out.stderr);
+}
+
+#[test]
+fn an_allowlist_that_is_a_fifo_or_a_device_is_refused_naming_it() {
+    let dir = Scratch::new("allowlist");
+    let fifo = dir.fifo("allow.toml");
+    let zero = dir.link("zero.toml", Path::new("/dev/zero"));
+    for list in [&fifo, &zero] {
+        for args in [
+            vec!["audit", s(&demo()), "--allowlist", s(list)],
+            vec!["verify", "--all", s(&demo()), "--allowlist", s(list)],
+            vec!["reset", s(&demo()), "sdhi0", "--allowlist", s(list)],
+        ] {
+            let out = run(&args);
+            assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+            assert!(
+                out.stderr.contains("not a regular file") && out.stderr.contains(s(list)),
+                "{args:?}: {}",
+                out.stderr
+            );
+        }
+    }
+    let binary = dir.path("binary.toml");
+    std::fs::write(&binary, b"[[device]]\ncompatible = \"a\xff\"\n").unwrap();
+    let out = run(&["audit", s(&demo()), "--allowlist", s(&binary)]);
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("not UTF-8 text (at byte 26)"), "{}", out.stderr);
+}
+
+#[test]
+fn a_named_dtb_that_is_a_device_is_refused_and_a_fifo_without_writer_reads_as_empty() {
+    let dir = Scratch::new("dtb-fifo");
+    let fifo = dir.fifo("board.dtb");
+    let zero = dir.link("zero.dtb", Path::new("/dev/zero"));
+    for command in [
+        vec!["guest-dt", "DTB", "sdhi0", "--target", "qemu"],
+        vec!["reset", "DTB", "sdhi0"],
+        vec!["verify", "DTB", "sdhi0"],
+        vec!["explain", "DTB", "sdhi0"],
+        vec!["kmod", "DTB"],
+    ] {
+        for (dtb, expected) in
+            [(&fifo, "truncated at offset 0x0"), (&zero, "not a regular file (a character device)")]
+        {
+            let args: Vec<&str> = command.iter().map(|a| if *a == "DTB" { s(dtb) } else { a }).collect();
+            let out = run(&args);
+            assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+            assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
+        }
+    }
+}
+
+#[test]
+fn a_dtb_piped_to_a_named_stdin_is_read_as_far_as_its_header_says() {
+    let sh = |script: String| {
+        let out = Command::new("sh").arg("-c").arg(script).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let bin = env!("CARGO_BIN_EXE_platreset");
+    let (code, stdout, stderr) = sh(format!("cat {} /dev/zero | {bin} explain /dev/stdin sdhi0", s(&demo())));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("/soc/mmc@ee100000"), "{stdout}");
+    // Endless zeros are not a DTB: refused after its first 8 bytes, not read for ever.
+    let (code, _, stderr) = sh(format!("cat /dev/zero | {bin} audit /dev/stdin"));
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("invalid DTB: bad magic"), "{stderr}");
+    // Redirected from the device itself, stdin is the device: refused unread.
+    let (code, _, stderr) = sh(format!("{bin} audit /dev/stdin < /dev/zero"));
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("not a regular file (a character device)"), "{stderr}");
+}
