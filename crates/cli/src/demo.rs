@@ -40,16 +40,12 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     audit::render(&[outcome], Format::Table, &mut std::io::stdout().lock())?;
 
     println!("\nStep 2 - explain /soc/pwm@e6e30000: why a PWM channel is refused, rule by rule.\n");
-    let doc = crate::explain::account_of(DEMO_DTB, file, "/soc/pwm@e6e30000", &settings.policy)?;
-    for r in doc["rules"].as_array().into_iter().flatten() {
-        let mark = if r["pass"] == true { "pass" } else { "FAIL" };
-        println!(
-            "  [{mark}] {}. {}: {}",
-            r["number"],
-            r["rule"].as_str().unwrap_or_default(),
-            r["evidence"].as_str().unwrap_or_default()
-        );
-    }
+    crate::explain::explained(DEMO_DTB, file, "/soc/pwm@e6e30000", &settings.policy, |x| {
+        for r in &x.rules {
+            let mark = if r.pass { "pass" } else { "FAIL" };
+            println!("  [{mark}] {}. {}: {}", r.rule.number(), r.rule.title(), r.evidence);
+        }
+    })?;
 
     println!("\nStep 3 - reset (dry run): the register writes that reset the SD host, exactly as");
     println!("Linux's CPG/MSSR driver does them.\n");

@@ -1,18 +1,10 @@
-//! JSON shapes several commands print: the policy's verdict object (the one `audit`'s stable
-//! JSONL carries) and a register access.
+//! The JSON shape of a register access, which `reset` and `verify` print. (The verdict object
+//! is the policy's own: `Verdict` serializes itself.)
 //!
-//! Owns: those shapes. Must not: decide what a command prints around them.
+//! Owns: that shape. Must not: decide what a command prints around it.
 
-use platreset_policy::policy::{Reason, Verdict};
 use platreset_reset::MmioOp;
 use serde_json::{json, Value};
-
-/// `{"eligible", "method", "reasons", "warnings"}`.
-pub fn verdict(v: &Verdict) -> Value {
-    json!({"eligible": v.eligible(), "method": v.method.as_str(),
-           "reasons": v.reasons.iter().map(Reason::text).collect::<Vec<_>>(),
-           "warnings": v.warnings.iter().map(Reason::text).collect::<Vec<_>>()})
-}
 
 /// One register access, addresses and values as JSON integers.
 pub fn op(op: &MmioOp) -> Value {

@@ -133,7 +133,7 @@ fn report_json(file: &str, node: &str, faults: &[Fault], verdict: &Verdict, repo
         "collateral": report.collateral,
         "ticks": {"reset_start": report.reset_start, "reset_done": report.reset_done, "end": report.end},
         "ops": report.ops.iter().map(crate::json::op).collect::<Vec<_>>(),
-        "verdict": crate::json::verdict(verdict),
+        "verdict": verdict,
     })
 }
 

@@ -1,14 +1,16 @@
 //! What vfio-platform decides about a device-tree device: which reset method it would use and
-//! whether handing the device to a VM is safe, with the reasons.
+//! whether handing the device to a VM is safe, with the reasons, and the account of that
+//! decision rule by rule (`explanation`).
 //!
-//! Owns: the policy rules and their wording. Must not: open files under /sys or /dev, or perform
-//! a reset.
+//! Owns: the policy rules, their wording and their account. Must not: open files under /sys or
+//! /dev, perform a reset, or lay out what a command prints.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod allowlist;
 mod companion;
+pub mod explanation;
 pub mod generic_module;
 pub mod group;
 pub mod policy;

@@ -19,10 +19,11 @@ use platreset_fdt::NodeId;
 use platreset_reset::perform::{support, Support};
 use platreset_reset::{ResetOps, DEFAULT_PULSE_US};
 use platreset_topology::{Consumer, ResetLine, Topology, SHARERS_NAMED};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::allowlist::{Allowlist, Entry};
 use crate::companion::CompanionIndex;
-pub use crate::reason::Reason;
+pub use crate::reason::{Reason, Rule};
 use platreset_reset::handlers::COMPATIBLES;
 
 /// How vfio-platform would reset the device, in the kernel's order of precedence.
@@ -138,6 +139,28 @@ impl Verdict {
     /// Every failed rule, refused or accepted.
     pub fn failed(&self) -> impl Iterator<Item = &Reason> {
         self.reasons.iter().chain(&self.warnings)
+    }
+}
+
+/// `{"eligible", "method", "reasons", "warnings"}`: the verdict object `audit`'s stable JSONL
+/// carries, each reason as its text (worded as it is written: a verdict may hold 300,000).
+impl Serialize for Verdict {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_struct("Verdict", 4)?;
+        map.serialize_field("eligible", &self.eligible())?;
+        map.serialize_field("method", self.method.as_str())?;
+        map.serialize_field("reasons", &Texts(&self.reasons))?;
+        map.serialize_field("warnings", &Texts(&self.warnings))?;
+        map.end()
+    }
+}
+
+/// Reasons as a list of their texts.
+struct Texts<'r>(&'r [Reason]);
+
+impl Serialize for Texts<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(Reason::text))
     }
 }
 

@@ -1,11 +1,59 @@
 //! Why a device may not be handed to a VM: each failed policy rule as a [`Reason`], with its
-//! wording, a short tag for tables, the rule it belongs to, the fix, and the flag (if any) that
-//! lets a user accept it as a warning.
+//! wording, a short tag for tables, the [`Rule`] it belongs to, the fix, and the flag (if any)
+//! that lets a user accept it as a warning; and each rule's number and title.
 //!
 //! Owns: the words. Must not: decide which reasons apply (that is `policy`).
 
 use std::borrow::Cow;
 use std::fmt;
+
+/// One of the policy's rules (DESIGN "The policy, in one place"), in the order they apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rule {
+    /// 1: a reset method exists.
+    MethodExists,
+    /// 2: the generic reset can reset every line.
+    LinesResettable,
+    /// 3: no line is shared.
+    LinesDedicated,
+    /// 4: the reset is known to quiesce the device.
+    ResetQuiesces,
+    /// 5: DMA is confined, or there is none.
+    DmaConfined,
+}
+
+impl Rule {
+    /// Every rule, in order.
+    pub const ALL: [Rule; 5] = [
+        Rule::MethodExists,
+        Rule::LinesResettable,
+        Rule::LinesDedicated,
+        Rule::ResetQuiesces,
+        Rule::DmaConfined,
+    ];
+
+    /// Its number, 1 to 5, as the documents and `kmod`'s JSON cite it.
+    pub fn number(self) -> u8 {
+        match self {
+            Rule::MethodExists => 1,
+            Rule::LinesResettable => 2,
+            Rule::LinesDedicated => 3,
+            Rule::ResetQuiesces => 4,
+            Rule::DmaConfined => 5,
+        }
+    }
+
+    /// What it requires, as `explain` states it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Rule::MethodExists => "a reset method exists",
+            Rule::LinesResettable => "every reset line resolves and a driver here can reset it",
+            Rule::LinesDedicated => "no reset line is shared with another node",
+            Rule::ResetQuiesces => "the reset is known to stop the device's DMA and interrupts",
+            Rule::DmaConfined => "DMA is confined by an IOMMU, or the device does not master DMA",
+        }
+    }
+}
 
 /// Why a device may not be handed to a VM.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,15 +223,22 @@ impl Reason {
         }
     }
 
-    /// The policy rule it fails (DESIGN "The policy, in one place", 1 to 5).
-    pub fn rule(&self) -> u8 {
+    /// The policy rule it fails.
+    pub fn failed_rule(&self) -> Rule {
         match self {
-            Reason::NoReset | Reason::AcpiWithoutRst { .. } => 1,
-            Reason::Unresolvable | Reason::Unsupported { .. } | Reason::PulseOnly { .. } => 2,
-            Reason::SharedLine { .. } => 3,
-            Reason::QuiescenceUnproven => 4,
-            Reason::NoIommu | Reason::IommuUnknown => 5,
+            Reason::NoReset | Reason::AcpiWithoutRst { .. } => Rule::MethodExists,
+            Reason::Unresolvable | Reason::Unsupported { .. } | Reason::PulseOnly { .. } => {
+                Rule::LinesResettable
+            }
+            Reason::SharedLine { .. } => Rule::LinesDedicated,
+            Reason::QuiescenceUnproven => Rule::ResetQuiesces,
+            Reason::NoIommu | Reason::IommuUnknown => Rule::DmaConfined,
         }
+    }
+
+    /// The number of the policy rule it fails (DESIGN "The policy, in one place", 1 to 5).
+    pub fn rule(&self) -> u8 {
+        self.failed_rule().number()
     }
 
     /// A short tag for tables ("shared line").
@@ -297,6 +352,16 @@ mod tests {
             assert!(!r.short().is_empty() && !r.fix().is_empty() && !r.to_string().is_empty(), "{r:?}");
             assert!((1..=5).contains(&r.rule()));
         }
+    }
+
+    #[test]
+    fn rules_are_numbered_in_order_and_each_has_a_reason_that_fails_it() {
+        let numbers: Vec<u8> = Rule::ALL.iter().map(|r| r.number()).collect();
+        assert_eq!(numbers, [1, 2, 3, 4, 5]);
+        for rule in Rule::ALL {
+            assert!(all().iter().any(|r| r.failed_rule() == rule), "{rule:?} has no reason");
+        }
+        assert_eq!(Rule::LinesDedicated.title(), "no reset line is shared with another node");
     }
 
     #[test]
