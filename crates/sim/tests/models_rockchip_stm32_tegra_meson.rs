@@ -344,9 +344,9 @@ fn tegra210_special_reset_bits_are_the_ones_the_kernel_data_touches() {
     let y = BANKS[6];
     assert_eq!(
         t210.special_resets[0].assert[0],
-        CarStep::SetBits { reg: RST_DFLL_DVCO, reg_name: "RST_DFLL_DVCO".into(), mask: DFLL_DVCO_RST }
+        CarStep::SetBits { reg: RST_DFLL_DVCO, reg_name: "RST_DFLL_DVCO", mask: DFLL_DVCO_RST }
     );
-    match &t210.special_resets[1].assert[..] {
+    match t210.special_resets[1].assert {
         [CarStep::Write { reg, value, .. }] => assert_eq!((*reg, *value), (y.set, ADSP_BANK_Y_BITS)),
         other => panic!("{other:?}"),
     }
