@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use crate::addr::{PhysAddr, Window};
 use crate::controllers::{aspeed, imx, imx7, meson, qcom, rcar, rockchip, simple, stm32, sunxi, tegra};
+use crate::maps;
 use crate::ops::ResetOps;
 
 /// What a controller node binds to.
@@ -120,60 +121,46 @@ pub fn bind(node: &Node<'_, '_>) -> Result<Binding, BindError> {
     }
     let window = || controller_window(node);
     // The first compatible a driver knows wins, as the node lists them most specific first.
+    // Each family's compatibles are its tables in `maps`. A compatible whose table belongs to a
+    // driver platreset does not implement (Meson's AO clock and audio blocks, the STM32MP13's
+    // reset-stm32.c) is passed over before its window is looked at, like an unknown one.
     for c in &compatible {
         let c = c.as_str();
-        let known_rcar = crate::maps::rcar_info(c).is_some_and(|i| i.registers_resets);
-        let ops: Box<dyn ResetOps> = if known_rcar {
-            match rcar::CpgMssr::for_compatible(window()?, c) {
-                Some(driver) => Box::new(driver),
-                None => continue,
-            }
-        } else if crate::maps::sunxi_table(c).is_some() {
-            match sunxi::SunxiCcu::for_compatible(window()?, c) {
-                Some(driver) => Box::new(driver),
-                None => continue,
-            }
-        } else if let Some((_, params)) = simple::COMPATIBLES.iter().find(|(k, _)| *k == c) {
-            Box::new(simple::Simple::new(window()?, *params))
-        } else if c == "altr,rst-mgr" {
-            let offset = match node.property("altr,modrst-offset") {
+        let known_rcar = maps::rcar_info(c).is_some_and(|i| i.registers_resets);
+        let ops: Option<Box<dyn ResetOps>> = if known_rcar {
+            rcar::CpgMssr::for_compatible(window()?, c).map(|d| Box::new(d) as _)
+        } else if maps::sunxi_table(c).is_some() {
+            sunxi::SunxiCcu::for_compatible(window()?, c).map(|d| Box::new(d) as _)
+        } else if let Some(table) = maps::reset_simple(c) {
+            let offset = match table.reg_offset_property.and_then(|p| node.property(p)) {
                 None => None,
                 Some(p) => Some(p.u32().map_err(|source| BindError::Dt { node: path.clone(), source })?),
             };
-            Box::new(simple::Simple::socfpga(window()?, offset))
-        } else if crate::maps::rockchip(c).is_some() {
-            match rockchip::SoftReset::for_compatible(window()?, c) {
-                Some(driver) => Box::new(driver),
-                None => continue,
+            Some(Box::new(simple::Simple::for_table(window()?, table, offset)))
+        } else if maps::rockchip(c).is_some() {
+            rockchip::SoftReset::for_compatible(window()?, c).map(|d| Box::new(d) as _)
+        } else if maps::qcom(c).is_some() {
+            qcom::QcomReset::for_compatible(window()?, c).map(|d| Box::new(d) as _)
+        } else if maps::imx7(c).is_some() {
+            imx7::Imx7Src::for_compatible(window()?, c).map(|d| Box::new(d) as _)
+        } else if maps::aspeed(c).is_some() {
+            let window = window()?;
+            match aspeed::Ast2600Scu::for_compatible(window, c) {
+                Some(d) => Some(Box::new(d) as _),
+                None => aspeed::AspeedScu::for_compatible(window, c).map(|d| Box::new(d) as _),
             }
-        } else if crate::maps::qcom(c).is_some() {
-            match qcom::QcomReset::for_compatible(window()?, c) {
-                Some(driver) => Box::new(driver),
-                None => continue,
-            }
-        } else if crate::maps::imx7(c).is_some() {
-            match imx7::Imx7Src::for_compatible(window()?, c) {
-                Some(driver) => Box::new(driver),
-                None => continue,
-            }
-        } else if c == aspeed::AST2600 {
-            Box::new(aspeed::Ast2600Scu::new(window()?))
-        } else if let Some((_, banks, level)) = meson::COMPATIBLES.iter().find(|(k, _, _)| *k == c) {
-            Box::new(meson::MesonReset::new(window()?, *banks, *level))
-        } else if stm32::COMPATIBLES.contains(&c) {
-            Box::new(stm32::Stm32Rcc::new(window()?))
-        } else if tegra::COMPATIBLES.iter().any(|(k, _)| *k == c) {
-            match tegra::TegraCar::for_compatible(window()?, c) {
-                Some(driver) => Box::new(driver),
-                None => continue,
-            }
-        } else if c == imx::COMPATIBLE {
-            Box::new(imx::ImxSrc::new(window()?))
-        } else if aspeed::COMPATIBLES.contains(&c) {
-            Box::new(aspeed::AspeedScu::new(window()?))
+        } else if let Some((banks, level_offset)) = meson::params(c) {
+            Some(Box::new(meson::MesonReset::new(window()?, banks, level_offset)))
+        } else if let Some(table) = stm32::table(c) {
+            Some(Box::new(stm32::Stm32Rcc::new(window()?, table)))
+        } else if maps::tegra(c).is_some() {
+            tegra::TegraCar::for_compatible(window()?, c).map(|d| Box::new(d) as _)
+        } else if maps::imx_src(c).is_some() {
+            imx::ImxSrc::for_compatible(window()?, c).map(|d| Box::new(d) as _)
         } else {
-            continue;
+            None
         };
+        let Some(ops) = ops else { continue };
         return Ok(Binding::Mmio(ops));
     }
     Err(BindError::Unsupported { node: path, compatible })

@@ -328,7 +328,8 @@ fn unknown_compatibles_and_missing_reg_are_clear_errors() {
 fn an_id_mapping_outside_the_window_is_refused_not_written() {
     // The Aspeed SCU window is 0x1a8 bytes: SCU0D4 fits. Shrink it to prove the check.
     let window = platreset_reset::Window { base: PhysAddr::new(0x1e6e_2000), size: 0x10 };
-    let scu = platreset_reset::controllers::aspeed::AspeedScu::new(window);
+    let scu = platreset_reset::controllers::aspeed::AspeedScu::for_compatible(window, "aspeed,ast2500-scu")
+        .unwrap();
     let mut t = Trace::new();
     assert!(scu.assert(&mut t, 9).is_err());
     assert!(t.ops().is_empty());

@@ -336,22 +336,23 @@ fn tegra210_special_resets_follow_their_registers() {
 
 #[test]
 fn tegra210_special_reset_bits_are_the_ones_the_kernel_data_touches() {
-    use platreset_reset::maps::{tegra as car_table, CarStep};
-    use platreset_sim::models::tegra::{ADSP_BANK_Y_BITS, BANKS, DFLL_DVCO_RST, RST_DFLL_DVCO, SPECIAL};
+    use platreset_reset::maps::{tegra as car_table, tegra_banks, CarStep};
+    use platreset_sim::models::tegra::Special;
+    // clk-tegra210.c / the TRM: DFLL DVCO is bit 0 of RST_DFLL_DVCO (+0x2F4); the ADSP cluster
+    // is bank-Y (index 6, RST_DEV_Y_CLR +0x2AC) bits 7 and 21-26.
+    const ADSP_BANK_Y_BITS: u32 = 0x07E0_0080;
     let t210 = car_table("nvidia,tegra210-car").unwrap();
-    let specials = SPECIAL.iter().find(|(c, _)| *c == "nvidia,tegra210-car").unwrap().1;
-    assert_eq!(specials.len(), t210.special_resets.len());
-    let y = BANKS[6];
+    let banks = &tegra_banks()[..7];
+    let specials: Vec<_> = t210.special_resets.iter().map(|s| Special::from_handler(s, banks)).collect();
     assert_eq!(
-        t210.special_resets[0].assert[0],
-        CarStep::SetBits { reg: RST_DFLL_DVCO, reg_name: "RST_DFLL_DVCO".into(), mask: DFLL_DVCO_RST }
+        specials,
+        [
+            Some(Special::Register { reg: 0x2F4, mask: 1 }),
+            Some(Special::BankBits { bank: 6, bits: ADSP_BANK_Y_BITS })
+        ]
     );
-    match &t210.special_resets[1].assert[..] {
-        [CarStep::Write { reg, value, .. }] => assert_eq!((*reg, *value), (y.set, ADSP_BANK_Y_BITS)),
-        other => panic!("{other:?}"),
-    }
     let released = t210.special_resets[1].deassert.iter().fold(0, |bits, step| match step {
-        CarStep::Write { reg, value, .. } if *reg == y.clr => bits | value,
+        CarStep::Write { reg: 0x2AC, value, .. } => bits | value,
         _ => bits,
     });
     assert_eq!(released, ADSP_BANK_Y_BITS, "the deassert releases every bit the assert set");
@@ -365,7 +366,7 @@ fn tegra210_stuck_special_resets_are_caught() {
 
 #[test]
 fn tegra210_a_stuck_special_reset_ignores_writes_to_its_own_bits_only() {
-    use platreset_sim::models::tegra::RST_DFLL_DVCO;
+    const RST_DFLL_DVCO: u64 = 0x2F4;
     let blob = tegra210();
     let fdt = Fdt::parse(&blob).unwrap();
     let car = fdt.find_path("/clock@60006000").unwrap();

@@ -166,9 +166,9 @@ fn every_sunxi_ng_map_entry_is_one_active_low_bit_of_its_ccu() {
     let tables = maps::sunxi();
     assert!(tables.len() >= 30, "sunxi-ng tables: {}", tables.len());
     for table in tables {
-        for probe in &table.compatibles {
-            let mut ccu = hw("sim-sunxi", "/soc/clock@1c20000", &probe.compatible, sunxi::model);
-            for entry in &table.resets {
+        for probe in table.compatibles {
+            let mut ccu = hw("sim-sunxi", "/soc/clock@1c20000", probe.compatible, sunxi::model);
+            for entry in table.resets {
                 assert_eq!(entry.mask.count_ones(), 1, "{} id {}", table.name, entry.id);
                 let signal = ccu.signal(&[entry.id]).unwrap();
                 assert!(!ccu.asserted(signal, 0), "{} id {} starts released", table.name, entry.id);
@@ -285,7 +285,7 @@ fn sun6i_prcm_reset_cell_is_one_active_low_register_of_32_lines() {
     assert!(block.asserted(3, 0) && !block.asserted(4, 0));
     block.write(0, !0, 0).unwrap();
     assert!(!block.asserted(3, 0));
-    let cell = maps::mfd_parent("allwinner,sun8i-a23-prcm").unwrap().cells[0].clone();
+    let cell = maps::mfd_parent("allwinner,sun8i-a23-prcm").unwrap().cells[0];
     assert_eq!((cell.offset, cell.size), (0xB0, 4));
 }
 

@@ -7,25 +7,22 @@
 
 use crate::addr::Window;
 use crate::controllers::{one_cell, reg_at};
+use crate::maps::{self, ImxSrcTable};
 use crate::mmio::Mmio;
 use crate::ops::{Capabilities, DriverError, ResetOps};
-
-/// The compatible the driver matches (i.MX6 SRC nodes list it after their own).
-pub const COMPATIBLE: &str = "fsl,imx51-src";
-
-/// SCR bit of each line.
-const SW_RESET_BITS: [u32; 5] = [1, 2, 3, 4, 12];
 
 /// One SRC.
 #[derive(Debug, Clone)]
 pub struct ImxSrc {
     window: Window,
+    table: &'static ImxSrcTable,
 }
 
 impl ImxSrc {
-    /// A driver for the SRC at `window`.
-    pub fn new(window: Window) -> ImxSrc {
-        ImxSrc { window }
+    /// A driver for the SRC at `window` if `compatible` probes src.c's reset table
+    /// (`sw_reset_bits` of `data/reset-maps/imx-src.json`, through `maps::imx_src`).
+    pub fn for_compatible(window: Window, compatible: &str) -> Option<ImxSrc> {
+        maps::imx_src(compatible).map(|table| ImxSrc { window, table })
     }
 }
 
@@ -39,15 +36,17 @@ impl ResetOps for ImxSrc {
     }
 
     fn xlate(&self, args: &[u32]) -> Result<u32, DriverError> {
-        one_cell(args, SW_RESET_BITS.len() as u32)
+        one_cell(args, self.table.nr_resets)
     }
 
     fn reset(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {
-        let bit = SW_RESET_BITS
-            .get(id as usize)
-            .copied()
-            .ok_or(DriverError::BadSpecifier { args: vec![id], why: "the SRC has 5 lines".into() })?;
-        let scr = reg_at(&self.window, id, 0, "SRC_SCR".to_string())?;
+        let line =
+            self.table.resets.iter().find(|b| b.id == id).ok_or_else(|| DriverError::BadSpecifier {
+                args: vec![id],
+                why: format!("the SRC has {} lines", self.table.nr_resets),
+            })?;
+        let bit = line.scr_bit;
+        let scr = reg_at(&self.window, id, line.offset, "SRC_SCR".to_string())?;
         mmio.update32(&scr, 0, 1 << bit, false)?;
         mmio.poll32(&scr, 1 << bit, 0, 1_000_000)?;
         Ok(())

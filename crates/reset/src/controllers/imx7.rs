@@ -25,7 +25,7 @@ impl Imx7Src {
     }
 
     fn signal(&self, id: u32) -> Result<&'static ImxSignal, DriverError> {
-        self.table.resets.iter().find(|s| s.id == id).ok_or_else(|| DriverError::BadSpecifier {
+        self.table.signal(id).ok_or_else(|| DriverError::BadSpecifier {
             args: vec![id],
             why: format!("{} has no signal {id}", self.table.name),
         })
@@ -53,9 +53,7 @@ impl ResetOps for Imx7Src {
     }
 
     fn xlate(&self, args: &[u32]) -> Result<u32, DriverError> {
-        table_cell(args, self.table.nr_resets, &self.table.name, |id| {
-            self.table.resets.iter().any(|e| e.id == id)
-        })
+        table_cell(args, self.table.nr_resets, self.table.name, |id| self.table.signal(id).is_some())
     }
 
     fn assert(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {

@@ -3,20 +3,24 @@
 //! Line `id` is bit `id % 32` of bank `id / 32`. reset writes `BIT(bit)` to the bank's
 //! self-clearing register at `base + 4 * bank`; assert clears the bit in the level register at
 //! `base + level_offset + 4 * bank` (active low, read-modify-write), deassert sets it. No status.
+//! The banks and `level_offset` per compatible are the kernel's `meson_reset_param`s
+//! (`maps::meson`, the `reset-meson` tables of `data/reset-maps/meson.json`); the other Meson
+//! reset drivers those data list (AO clock controller, audio) are not bound here.
 
 use crate::addr::Window;
 use crate::controllers::{one_cell, reg_at};
+use crate::maps::{self, MesonKind};
 use crate::mmio::Mmio;
 use crate::ops::{Capabilities, DriverError, ResetOps};
 
-/// (compatible, banks, level register offset) as the kernel's `meson_reset_param`s give them.
-pub const COMPATIBLES: &[(&str, u32, u64)] = &[
-    ("amlogic,meson8b-reset", 8, 0x7C),
-    ("amlogic,meson-gxbb-reset", 8, 0x7C),
-    ("amlogic,meson-axg-reset", 8, 0x7C),
-    ("amlogic,meson-a1-reset", 3, 0x40),
-    ("amlogic,meson-s4-reset", 6, 0x40),
-];
+/// The banks and level register offset of a compatible reset-meson.c probes; `None` for any
+/// other compatible, including those of the other Meson reset drivers.
+pub fn params(compatible: &str) -> Option<(u32, u64)> {
+    match maps::meson(compatible)?.kind {
+        MesonKind::Reset { reg_count, level_offset } => Some((reg_count, level_offset)),
+        MesonKind::AoClk { .. } | MesonKind::AudioArb { .. } | MesonKind::AudioClkc { .. } => None,
+    }
+}
 
 /// One Meson reset controller.
 #[derive(Debug, Clone)]

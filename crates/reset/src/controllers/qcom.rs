@@ -9,7 +9,7 @@
 
 use crate::addr::Window;
 use crate::controllers::{reg_at, table_cell};
-use crate::maps::{self, QcomEntry, QcomTable};
+use crate::maps::{self, QcomDriver, QcomEntry, QcomTable};
 use crate::mmio::Mmio;
 use crate::ops::{Capabilities, DriverError, ResetOps};
 
@@ -32,17 +32,18 @@ impl QcomReset {
     /// A driver for the controller at `window` if `compatible` probes a Qualcomm reset map.
     pub fn for_compatible(window: Window, compatible: &str) -> Option<QcomReset> {
         let (table, offset) = maps::qcom(compatible)?;
-        let kind = match (table.driver.as_str(), offset) {
-            ("qcom-cc", _) => Kind::ClockController,
-            ("qcom-aoss", _) => Kind::Aoss,
-            ("qcom-pdc", Some(offset)) => Kind::Pdc { offset },
-            _ => return None,
+        let kind = match (table.driver, offset) {
+            (QcomDriver::ClockController, _) => Kind::ClockController,
+            (QcomDriver::Aoss, _) => Kind::Aoss,
+            (QcomDriver::Pdc, Some(offset)) => Kind::Pdc { offset },
+            // The build script refuses a PDC compatible without its offset.
+            (QcomDriver::Pdc, None) => return None,
         };
         Some(QcomReset { window, table, kind })
     }
 
     fn entry(&self, id: u32) -> Result<&'static QcomEntry, DriverError> {
-        self.table.resets.iter().find(|e| e.id == id).ok_or_else(|| DriverError::BadSpecifier {
+        self.table.entry(id).ok_or_else(|| DriverError::BadSpecifier {
             args: vec![id],
             why: format!("{} has no entry for id {id}", self.table.name),
         })
@@ -90,9 +91,7 @@ impl ResetOps for QcomReset {
     }
 
     fn xlate(&self, args: &[u32]) -> Result<u32, DriverError> {
-        table_cell(args, self.table.nr_resets, &self.table.name, |id| {
-            self.table.resets.iter().any(|e| e.id == id)
-        })
+        table_cell(args, self.table.nr_resets, self.table.name, |id| self.table.entry(id).is_some())
     }
 
     fn assert(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {

@@ -26,12 +26,9 @@ impl CpgMssr {
     /// A driver for the controller at `window` if the kernel registers resets for `compatible`.
     pub fn for_compatible(window: Window, compatible: &str) -> Option<CpgMssr> {
         let info = maps::rcar_info(compatible).filter(|i| i.registers_resets)?;
-        let regs = maps::rcar_registers()?;
-        let (srcr, srstclr) = match info.srcr.as_deref() {
-            Some("srcr_for_gen4") => (&regs.srcr_for_gen4, &regs.srstclr_for_gen4),
-            Some("srcr") => (&regs.srcr, &regs.srstclr),
-            _ => return None,
-        };
+        // Gen4's own register tables, or Gen2/Gen3's (`RcarSrcr`); present whenever the SoC
+        // registers resets (the build script checks).
+        let (srcr, srstclr) = info.srcr?.registers();
         Some(CpgMssr {
             window,
             srcr,

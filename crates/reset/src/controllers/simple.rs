@@ -7,6 +7,9 @@
 //! is active low). Probed from DT there is no reset delay, so `.reset` answers -ENOTSUPP: a reset
 //! through platreset is the documented pulse.
 //!
+//! Which compatibles bind, and with which parameters, is `data/reset-maps/reset-simple.json`
+//! (`maps::reset_simple`); this module holds none of them.
+//!
 //! The sun6i/sun8i PRCM's `allwinner,sun6i-a31-clock-reset` child has no `reg`: the PRCM's MFD
 //! driver creates its reset-simple device as a cell, with 4 bytes at +0xB0 of the PRCM's own
 //! `reg` ([`mfd_cell_window`]); reset-simple then binds it with its active-low parameters and
@@ -17,6 +20,7 @@ use platreset_fdt::Node;
 use crate::addr::{PhysAddr, Window};
 use crate::bind::BindError;
 use crate::controllers::{one_cell, reg_at};
+use crate::maps::{SimpleDriver, SimpleTable};
 use crate::mmio::Mmio;
 use crate::ops::{Capabilities, DriverError, ResetOps};
 
@@ -33,29 +37,6 @@ pub struct Params {
     pub status_active_low: bool,
 }
 
-const PLAIN: Params = Params { reg_offset: 0, nr_resets: None, active_low: false, status_active_low: false };
-const ACTIVE_LOW: Params = Params { active_low: true, status_active_low: true, ..PLAIN };
-const SOCFPGA_S10: Params =
-    Params { reg_offset: 0x20, nr_resets: Some(256), status_active_low: true, ..PLAIN };
-
-/// The compatibles bound to reset-simple's ops in v6.1, with their parameters. `altr,rst-mgr`
-/// takes its offset from `altr,modrst-offset` (default 0x10): see [`Simple::socfpga`].
-pub const COMPATIBLES: &[(&str, Params)] = &[
-    ("altr,stratix10-rst-mgr", SOCFPGA_S10),
-    ("st,stm32-rcc", PLAIN),
-    ("allwinner,sun6i-a31-clock-reset", ACTIVE_LOW),
-    ("zte,zx296718-reset", ACTIVE_LOW),
-    ("aspeed,ast2400-lpc-reset", PLAIN),
-    ("aspeed,ast2500-lpc-reset", PLAIN),
-    ("aspeed,ast2600-lpc-reset", PLAIN),
-    ("bitmain,bm1880-reset", ACTIVE_LOW),
-    ("brcm,bcm4908-misc-pcie-reset", ACTIVE_LOW),
-    ("snps,dw-high-reset", PLAIN),
-    ("snps,dw-low-reset", ACTIVE_LOW),
-    // reset-sunxi.c sets active_low only; its status therefore reads a set bit as asserted.
-    ("allwinner,sun6i-a31-ahb1-reset", Params { active_low: true, ..PLAIN }),
-];
-
 /// One reset-simple instance.
 #[derive(Debug, Clone)]
 pub struct Simple {
@@ -70,16 +51,22 @@ impl Simple {
         Simple { window, params, name: "reset-simple" }
     }
 
-    /// `altr,rst-mgr` (reset-socfpga.c): 256 lines from `modrst_offset` (the node's
-    /// `altr,modrst-offset`, 0x10 when absent), status active low.
-    pub fn socfpga(window: Window, modrst_offset: Option<u32>) -> Simple {
+    /// The driver for `table`'s controller at `window`. `reg_offset` is the node's
+    /// `table.reg_offset_property` (`altr,modrst-offset` of reset-socfpga.c), if it has it; the
+    /// table's `reg_offset` is the driver's default.
+    pub fn for_table(window: Window, table: &SimpleTable, reg_offset: Option<u32>) -> Simple {
         let params = Params {
-            reg_offset: u64::from(modrst_offset.unwrap_or(0x10)),
-            nr_resets: Some(256),
-            status_active_low: true,
-            ..PLAIN
+            reg_offset: reg_offset.map_or(table.reg_offset, u64::from),
+            nr_resets: table.nr_resets,
+            active_low: table.active_low,
+            status_active_low: table.status_active_low,
         };
-        Simple { window, params, name: "reset-socfpga" }
+        // reset-sunxi.c registers reset-simple's ops as they are: the name says whose they are.
+        let name = match table.driver {
+            SimpleDriver::ResetSimple | SimpleDriver::ResetSunxi => "reset-simple",
+            SimpleDriver::ResetSocfpga => "reset-socfpga",
+        };
+        Simple { window, params, name }
     }
 
     fn nr_resets(&self) -> u32 {
@@ -146,17 +133,17 @@ pub fn mfd_cell_window(node: &Node<'_, '_>) -> Result<Option<Window>, BindError>
         return Ok(None);
     };
     let is_compatible = |n: &Node<'_, '_>, wanted: &str| n.compatible().any(|c| c == wanted.as_bytes());
-    let Some(cell) = mfd.cells.iter().find(|cell| is_compatible(node, &cell.of_compatible)) else {
+    let Some(cell) = mfd.cells.iter().find(|cell| is_compatible(node, cell.of_compatible)) else {
         return Ok(None);
     };
     let refuse = |why: String| BindError::MfdCell {
         node: node.path(),
         parent: parent.path(),
-        cell: cell.name.clone(),
+        cell: cell.name.to_string(),
         why,
     };
     let taker =
-        parent.children().find(|child| is_compatible(child, &cell.of_compatible) && child.is_enabled());
+        parent.children().find(|child| is_compatible(child, cell.of_compatible) && child.is_enabled());
     match taker {
         Some(child) if child.id() == node.id() => {}
         _ if !node.is_enabled() => {

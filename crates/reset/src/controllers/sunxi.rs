@@ -25,11 +25,10 @@ impl SunxiCcu {
     }
 
     fn locate(&self, id: u32) -> Result<(crate::Reg, u32), DriverError> {
-        let entry =
-            self.table.resets.iter().find(|e| e.id == id).ok_or_else(|| DriverError::BadSpecifier {
-                args: vec![id],
-                why: format!("{} has no entry for id {id}", self.table.name),
-            })?;
+        let entry = self.table.entry(id).ok_or_else(|| DriverError::BadSpecifier {
+            args: vec![id],
+            why: format!("{} has no entry for id {id}", self.table.name),
+        })?;
         Ok((reg_at(&self.window, id, entry.reg, format!("CCU+{:#05x}", entry.reg))?, entry.mask))
     }
 
@@ -50,9 +49,7 @@ impl ResetOps for SunxiCcu {
     }
 
     fn xlate(&self, args: &[u32]) -> Result<u32, DriverError> {
-        table_cell(args, self.table.nr_resets, &self.table.name, |id| {
-            self.table.resets.iter().any(|e| e.id == id)
-        })
+        table_cell(args, self.table.nr_resets, self.table.name, |id| self.table.entry(id).is_some())
     }
 
     fn assert(&self, mmio: &mut dyn Mmio, id: u32) -> Result<(), DriverError> {

@@ -13,82 +13,49 @@
 
 use crate::addr::Window;
 use crate::controllers::{one_cell, reg_at};
-use crate::maps::{self, CarStep, TegraSpecialReset};
+use crate::maps::{self, CarStep, TegraBank, TegraSpecialReset};
 use crate::mmio::Mmio;
 use crate::ops::{Capabilities, DriverError, ResetOps};
-
-/// Banks L, H, U, V, W, X, Y: (name, SET offset, CLR offset).
-const BANKS: [(&str, u64, u64); 7] = [
-    ("L", 0x300, 0x304),
-    ("H", 0x308, 0x30C),
-    ("U", 0x310, 0x314),
-    ("V", 0x430, 0x434),
-    ("W", 0x438, 0x43C),
-    ("X", 0x290, 0x294),
-    ("Y", 0x2A8, 0x2AC),
-];
-
-/// (compatible, number of peripheral banks), as data/reset-maps/tegra-car.json records them.
-pub const COMPATIBLES: &[(&str, u32)] = &[
-    ("nvidia,tegra20-car", 3),
-    ("nvidia,tegra30-car", 5),
-    ("nvidia,tegra114-car", 5),
-    ("nvidia,tegra124-car", 6),
-    ("nvidia,tegra132-car", 6),
-    ("nvidia,tegra210-car", 7),
-];
-
-/// The CARs whose special resets platreset drives. Tegra124/132's one special reset
-/// (`TEGRA124_RST_DFLL_DVCO`, 192) has the same shape as Tegra210's 224 but is still refused as
-/// past the banks: issue 16 point 7 covers Tegra210, and 192's corpus lines change with it.
-pub const SPECIAL_RESETS_DRIVEN: &[&str] =
-    &["nvidia,tegra124-car", "nvidia,tegra132-car", "nvidia,tegra210-car"];
 
 /// One CAR.
 #[derive(Debug, Clone)]
 pub struct TegraCar {
     window: Window,
-    banks: u32,
+    /// The SoC's peripheral banks, in id order.
+    banks: &'static [TegraBank],
     special: &'static [TegraSpecialReset],
 }
 
 impl TegraCar {
-    /// A driver for the CAR at `window` with `banks` peripheral banks and no special resets.
-    pub fn new(window: Window, banks: u32) -> TegraCar {
-        TegraCar { window, banks: banks.min(BANKS.len() as u32), special: &[] }
-    }
-
-    /// The driver for `compatible` (one of [`COMPATIBLES`]): its banks, and its special resets
-    /// when it is one of [`SPECIAL_RESETS_DRIVEN`].
+    /// The driver for the CAR at `window` if `compatible` names one: its peripheral banks and
+    /// its special resets, as `data/reset-maps/tegra-car.json` records them (`maps::tegra`).
     pub fn for_compatible(window: Window, compatible: &str) -> Option<TegraCar> {
-        let &(_, banks) = COMPATIBLES.iter().find(|(c, _)| *c == compatible)?;
-        let mut car = TegraCar::new(window, banks);
-        if SPECIAL_RESETS_DRIVEN.contains(&compatible) {
-            car.special = maps::tegra(compatible).map_or(&[], |t| t.special_resets.as_slice());
-        }
-        Some(car)
+        let table = maps::tegra(compatible)?;
+        // The build script checks a CAR has no more banks than periph_regs lists.
+        let banks = maps::tegra_banks().get(..table.banks as usize)?;
+        Some(TegraCar { window, banks, special: table.special_resets })
     }
 
     fn nr_resets(&self) -> u32 {
-        self.banks * 32 + self.special.len() as u32
+        self.banks.len() as u32 * 32 + self.special.len() as u32
     }
 
     fn write(&self, mmio: &mut dyn Mmio, id: u32, clear: bool) -> Result<(), DriverError> {
-        if id >= self.banks * 32 {
+        if id >= self.banks.len() as u32 * 32 {
             let special = self.special.iter().find(|s| s.id == id).ok_or(DriverError::OutsideWindow {
                 id,
                 offset: u64::MAX,
                 size: self.window.size,
             })?;
-            return self.run(mmio, id, if clear { &special.deassert } else { &special.assert });
+            return self.run(mmio, id, if clear { special.deassert } else { special.assert });
         }
-        let (name, set, clr) = BANKS.get((id / 32) as usize).copied().ok_or(DriverError::OutsideWindow {
+        let bank = self.banks.get((id / 32) as usize).ok_or(DriverError::OutsideWindow {
             id,
             offset: u64::MAX,
             size: self.window.size,
         })?;
-        let (offset, kind) = if clear { (clr, "CLR") } else { (set, "SET") };
-        let reg = reg_at(&self.window, id, offset, format!("RST_DEV_{name}_{kind}"))?;
+        let (offset, kind) = if clear { (bank.rst_clr_reg, "CLR") } else { (bank.rst_set_reg, "SET") };
+        let reg = reg_at(&self.window, id, offset, format!("RST_DEV_{}_{kind}", bank.name))?;
         Ok(mmio.write32(&reg, 1 << (id % 32))?)
     }
 
@@ -104,18 +71,18 @@ impl TegraCar {
             )
         };
         for step in steps {
-            match step {
-                CarStep::Write { reg, reg_name, value } => mmio.write32(&named(*reg, reg_name)?, *value)?,
+            match *step {
+                CarStep::Write { reg, reg_name, value } => mmio.write32(&named(reg, reg_name)?, value)?,
                 CarStep::SetBits { reg, reg_name, mask } => {
-                    mmio.update32(&named(*reg, reg_name)?, 0, *mask, false)?;
+                    mmio.update32(&named(reg, reg_name)?, 0, mask, false)?;
                 }
                 CarStep::ClearBits { reg, reg_name, mask } => {
-                    mmio.update32(&named(*reg, reg_name)?, *mask, 0, false)?;
+                    mmio.update32(&named(reg, reg_name)?, mask, 0, false)?;
                 }
                 CarStep::Read { reg, reg_name } => {
-                    mmio.read32(&named(*reg, reg_name)?)?;
+                    mmio.read32(&named(reg, reg_name)?)?;
                 }
-                CarStep::Udelay { us } => mmio.delay_us(*us)?,
+                CarStep::Udelay { us } => mmio.delay_us(us)?,
             }
         }
         Ok(())

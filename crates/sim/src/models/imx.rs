@@ -7,26 +7,20 @@
 //!
 //! Binding (`fsl,imx-src.yaml`): one cell, the module index 0–4 (GPU, VPU, IPU1, OpenVG, IPU2).
 //! The index → SCR bit table is the kernel's `sw_reset_bits` (arch/arm/mach-imx/src.c), from
-//! `data/reset-maps/imx-src.json`, table `sw_reset_bits` (`scr_bit` 1, 2, 3, 4, 12). It is
-//! embedded here because `platreset_reset::maps` has no typed accessor for that table (its
-//! `imx7` accessor returns reset-imx7 variants only).
+//! `data/reset-maps/imx-src.json`, table `sw_reset_bits` (`scr_bit` 1, 2, 3, 4, 12), read
+//! through `platreset_reset::maps::imx_src`; those bits are the ones that self-clear.
 
 use std::collections::BTreeMap;
 
 use platreset_fdt::Node;
+use platreset_reset::maps::{self, ImxSrcBit};
 
 use crate::hw::{HwError, ResetHw, Signal};
 use crate::models::registers::Stuck;
 use crate::time::Tick;
 
-/// The compatible the SRC's reset function is bound through.
-pub const COMPATIBLE: &str = "fsl,imx51-src";
-
 /// SRC_SCR, the SRC control register.
 pub const SCR: u64 = 0x000;
-
-/// SCR bit of each binding index (data/reset-maps/imx-src.json, `sw_reset_bits`: `scr_bit`).
-pub const SW_RESET_BITS: [u32; 5] = [1, 2, 3, 4, 12];
 
 /// How long a module's reset runs before the hardware clears its bit. The reference manual
 /// gives no figure; 100 µs is long enough to show that a driver waits for the self-clear and
@@ -38,17 +32,18 @@ pub const RESET_DURATION_US: Tick = 100;
 /// (NXP community thread 470649). Only the configuration bits matter here: no reset is running.
 const SCR_AT_RUNTIME: u32 = 0x0000_0520;
 
-/// The SCR bits that self-clear: the five module resets the binding names.
-const SELF_CLEARING: u32 = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 12);
-
 /// The model for `compatible`, if it is the i.MX5/6 SRC.
 pub fn model(compatible: &str, _node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> {
-    (compatible == COMPATIBLE).then(|| Box::new(ImxSrc::new()) as Box<dyn ResetHw>)
+    maps::imx_src(compatible).map(|table| Box::new(ImxSrc::new(table.resets)) as Box<dyn ResetHw>)
 }
 
 /// One i.MX5/6 SRC.
 #[derive(Debug, Clone)]
 pub struct ImxSrc {
+    /// The module resets, by binding index.
+    bits: &'static [ImxSrcBit],
+    /// The SCR bits that self-clear: the module resets the binding names.
+    self_clearing: u32,
     /// SCR's configuration bits (never the self-clearing ones).
     config: u32,
     /// The tick at which each running module reset ends, by SCR bit.
@@ -59,17 +54,14 @@ pub struct ImxSrc {
     stuck: Stuck,
 }
 
-impl Default for ImxSrc {
-    fn default() -> Self {
-        ImxSrc::new()
-    }
-}
-
 impl ImxSrc {
-    /// An SRC with no module reset running.
-    pub fn new() -> ImxSrc {
+    /// An SRC with no module reset running, whose binding indexes are `bits`.
+    pub fn new(bits: &'static [ImxSrcBit]) -> ImxSrc {
+        let self_clearing = bits.iter().fold(0, |m, b| m | 1u32.checked_shl(b.scr_bit).unwrap_or(0));
         ImxSrc {
-            config: SCR_AT_RUNTIME & !SELF_CLEARING,
+            bits,
+            self_clearing,
+            config: SCR_AT_RUNTIME & !self_clearing,
             running: BTreeMap::new(),
             other: BTreeMap::new(),
             stuck: Stuck::default(),
@@ -93,7 +85,7 @@ impl ResetHw for ImxSrc {
     fn signal(&self, args: &[u32]) -> Option<Signal> {
         let [index] = args else { return None };
         // Register 0 (SCR), so the signal is the bit number itself.
-        SW_RESET_BITS.get(*index as usize).copied()
+        self.bits.iter().find(|b| b.id == *index).map(|b| b.scr_bit)
     }
 
     fn read(&mut self, offset: u64, now: Tick) -> Result<u32, HwError> {
@@ -109,8 +101,8 @@ impl ResetHw for ImxSrc {
             return Ok(());
         }
         self.running.retain(|_, &mut end| end > now);
-        self.config = value & !SELF_CLEARING;
-        let starts = value & SELF_CLEARING & self.stuck.writable_mask(0);
+        self.config = value & !self.self_clearing;
+        let starts = value & self.self_clearing & self.stuck.writable_mask(0);
         for bit in (0..32).filter(|b| starts & (1 << b) != 0) {
             // A 1 written over a running reset neither restarts nor extends it.
             self.running.entry(bit).or_insert(now.saturating_add(RESET_DURATION_US));

@@ -44,7 +44,7 @@ impl Imx7Src {
     }
 
     fn entry(&self, signal: Signal) -> Option<&'static ImxSignal> {
-        self.table.resets.iter().find(|s| s.id == signal)
+        self.table.signal(signal)
     }
 
     fn reg(&self, offset: u64) -> u32 {

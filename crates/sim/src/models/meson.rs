@@ -5,10 +5,11 @@
 //! again (every bit reads 1 out of reset). Binding: one cell, `bank * 32 + bit`.
 //!
 //! Banks and `level_offset` per compatible are the kernel's `meson_reset_param`s, as
-//! `data/reset-maps/meson.json` records them (`reg_count`, `level_offset`, `bits_per_reg` 32;
-//! `platreset_reset::maps` has no typed accessor for that file, hence the constants).
+//! `data/reset-maps/meson.json` records them (`reg_count`, `level_offset`), read through
+//! `platreset_reset::maps::meson`; only its `reset-meson` tables are this block.
 
 use platreset_fdt::Node;
+use platreset_reset::maps::{self, MesonKind};
 
 use crate::hw::{HwError, ResetHw, Signal};
 use crate::models::registers::Stuck;
@@ -17,16 +18,6 @@ use crate::time::Tick;
 /// How long a pulse register write holds its line in reset. The hardware counts a few clock
 /// cycles; one tick is the simulator's resolution.
 pub const PULSE_US: Tick = 1;
-
-/// (compatible, banks, level register offset): `reg_count` and `level_offset` of the
-/// `reset-meson` tables in `data/reset-maps/meson.json`.
-pub const COMPATIBLES: &[(&str, u32, u64)] = &[
-    ("amlogic,meson8b-reset", 8, 0x7C),
-    ("amlogic,meson-gxbb-reset", 8, 0x7C),
-    ("amlogic,meson-axg-reset", 8, 0x7C),
-    ("amlogic,meson-a1-reset", 3, 0x40),
-    ("amlogic,meson-s4-reset", 6, 0x40),
-];
 
 /// The model for `compatible`, if it is a Meson reset controller.
 pub fn model(compatible: &str, _node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> {
@@ -45,9 +36,11 @@ pub struct MesonReset {
 }
 
 impl MesonReset {
-    /// The model for a compatible of [`COMPATIBLES`].
+    /// The model for a compatible with a `reset-meson` table.
     pub fn for_compatible(compatible: &str) -> Option<MesonReset> {
-        let &(_, banks, level_offset) = COMPATIBLES.iter().find(|(c, _, _)| *c == compatible)?;
+        let MesonKind::Reset { reg_count: banks, level_offset } = maps::meson(compatible)?.kind else {
+            return None;
+        };
         Some(MesonReset {
             level_offset,
             level: vec![!0; banks as usize],

@@ -14,7 +14,7 @@
 //! is that index; two indexes naming the same bits are the same wire.
 
 use platreset_fdt::Node;
-use platreset_reset::maps::{self, QcomTable};
+use platreset_reset::maps::{self, QcomDriver, QcomTable};
 
 use crate::hw::{HwError, ResetHw, Signal};
 use crate::models::registers::RegFile;
@@ -50,11 +50,12 @@ impl QcomReset {
     /// The model for a compatible with a Qualcomm reset map.
     pub fn for_compatible(compatible: &str) -> Option<QcomReset> {
         let (table, offset) = maps::qcom(compatible)?;
-        let kind = match (table.driver.as_str(), offset) {
-            ("qcom-cc", _) => Kind::ClockController,
-            ("qcom-aoss", _) => Kind::Aoss,
-            ("qcom-pdc", Some(offset)) => Kind::Pdc { offset },
-            _ => return None,
+        let kind = match (table.driver, offset) {
+            (QcomDriver::ClockController, _) => Kind::ClockController,
+            (QcomDriver::Aoss, _) => Kind::Aoss,
+            (QcomDriver::Pdc, Some(offset)) => Kind::Pdc { offset },
+            // The build script refuses a PDC compatible without its offset.
+            (QcomDriver::Pdc, None) => return None,
         };
         Some(QcomReset { table, kind, regs: RegFile::default(), stuck: Vec::new() })
     }
@@ -62,7 +63,7 @@ impl QcomReset {
     /// The register and bits a signal is wired to; `None` when the table has no such index or
     /// it names no bit.
     fn wire(&self, signal: Signal) -> Option<(u64, u32)> {
-        let e = self.table.resets.iter().find(|e| e.id == signal)?;
+        let e = self.table.entry(signal)?;
         let (reg, mask) = match self.kind {
             Kind::ClockController if e.bitmask != 0 => (e.reg, e.bitmask),
             Kind::ClockController => (e.reg, 1u32.checked_shl(e.bit)?),

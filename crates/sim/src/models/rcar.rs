@@ -1,6 +1,8 @@
 //! Renesas CPG/MSSR software reset registers, as the hardware manual describes them: SRCRn is
 //! write-1-to-assert (writing 0 has no effect, reading returns the reset state), SRSTCLRn is
-//! write-1-to-deassert. Binding: one cell, `register * 100 + bit`.
+//! write-1-to-deassert. Binding: one cell, `register * 100 + bit`. The registers' offsets per
+//! SoC generation are the kernel's tables (`data/reset-maps/renesas-cpg-mssr.json`, through
+//! `platreset_reset::maps::rcar_info`).
 
 use platreset_fdt::Node;
 use platreset_reset::maps;
@@ -27,12 +29,7 @@ impl Cpg {
     /// The model for a compatible whose SoC has software reset registers.
     pub fn for_compatible(compatible: &str) -> Option<Cpg> {
         let info = maps::rcar_info(compatible).filter(|i| i.registers_resets)?;
-        let regs = maps::rcar_registers()?;
-        let (srcr, srstclr) = match info.srcr.as_deref() {
-            Some("srcr_for_gen4") => (&regs.srcr_for_gen4, &regs.srstclr_for_gen4),
-            Some("srcr") => (&regs.srcr, &regs.srstclr),
-            _ => return None,
-        };
+        let (srcr, srstclr) = info.srcr?.registers();
         Some(Cpg { srcr, srstclr, state: vec![0; srcr.len()], stuck: Stuck::default() })
     }
 }

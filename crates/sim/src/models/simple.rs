@@ -5,12 +5,13 @@
 //!
 //! Line `id` (binding: one cell) is bit `id % 32` of the register at
 //! `reg_offset + 4 * (id / 32)`. Per compatible (`data/reset-maps/reset-simple.json`, where the
-//! kernel's drivers reset-simple.c, reset-socfpga.c and reset-sunxi.c list them; a test checks
-//! this module against it): the polarity, the first register's offset, and the number of lines
-//! (fixed, or eight per byte of the block's `reg` window). `altr,rst-mgr` (32-bit SoCFPGA)
-//! takes its first register from the node's `altr,modrst-offset` (0x10 when absent, as on
-//! Cyclone V, where it is `mpumodrst`; Arria 10 says 0x20). The kernel's `status_active_low`
-//! is the driver's reading of the bit, not hardware, and has no place here.
+//! kernel's drivers reset-simple.c, reset-socfpga.c and reset-sunxi.c list them, read through
+//! `platreset_reset::maps::reset_simple`): the polarity, the first register's offset, and the
+//! number of lines (fixed, or eight per byte of the block's `reg` window). `altr,rst-mgr`
+//! (32-bit SoCFPGA) takes its first register from the node's `altr,modrst-offset` (the table's
+//! `reg_offset_property`; 0x10 when absent, as on Cyclone V, where it is `mpumodrst`; Arria 10
+//! says 0x20). The kernel's `status_active_low` is the driver's reading of the bit, not
+//! hardware, and has no place here.
 //!
 //! The sun6i/sun8i PRCM's APB0 reset register is such a block inside the PRCM: one active-low
 //! register at PRCM+0xB0. Its DT node (`allwinner,sun6i-a31-clock-reset`, a child of the PRCM)
@@ -22,6 +23,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use platreset_fdt::Node;
+use platreset_reset::maps::{self, SimpleDriver};
 
 use crate::hw::{HwError, ResetHw, Signal};
 use crate::models::registers::Stuck;
@@ -37,40 +39,21 @@ struct Layout {
     active_low: bool,
 }
 
-const HIGH: Layout = Layout { family: "reset-simple", reg_offset: 0, lines: None, active_low: false };
-const LOW: Layout = Layout { active_low: true, ..HIGH };
-
-/// Every compatible with a fixed layout (`altr,rst-mgr` reads its offset from the node).
-const LAYOUTS: &[(&str, Layout)] = &[
-    ("altr,stratix10-rst-mgr", Layout { reg_offset: 0x20, lines: Some(256), ..HIGH }),
-    ("st,stm32-rcc", HIGH),
-    ("allwinner,sun6i-a31-clock-reset", LOW),
-    ("zte,zx296718-reset", LOW),
-    ("aspeed,ast2400-lpc-reset", HIGH),
-    ("aspeed,ast2500-lpc-reset", HIGH),
-    ("aspeed,ast2600-lpc-reset", HIGH),
-    ("bitmain,bm1880-reset", LOW),
-    ("brcm,bcm4908-misc-pcie-reset", LOW),
-    ("snps,dw-high-reset", HIGH),
-    ("snps,dw-low-reset", LOW),
-    ("allwinner,sun6i-a31-ahb1-reset", Layout { family: "sun6i-ahb1-reset", ..LOW }),
-];
-
-/// `altr,rst-mgr`'s first module-reset register when the node does not say.
-const SOCFPGA_DEFAULT_OFFSET: u64 = 0x10;
-
 /// The model for `compatible`, if it is a reset-simple block.
 pub fn model(compatible: &str, node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> {
-    let layout = if compatible == "altr,rst-mgr" {
-        // Read as the kernel reads it: the first cell, the default when there is none.
-        let offset = node
-            .property("altr,modrst-offset")
-            .and_then(|p| p.value().first_chunk::<4>().map(|b| u64::from(u32::from_be_bytes(*b))))
-            .unwrap_or(SOCFPGA_DEFAULT_OFFSET);
-        Layout { family: "socfpga-rst-mgr", reg_offset: offset, lines: Some(256), active_low: false }
-    } else {
-        LAYOUTS.iter().find(|(c, _)| *c == compatible)?.1
+    let table = maps::reset_simple(compatible)?;
+    // Read as the kernel reads it: the first cell, the table's default when there is none.
+    let reg_offset = table
+        .reg_offset_property
+        .and_then(|name| node.property(name))
+        .and_then(|p| p.value().first_chunk::<4>().map(|b| u64::from(u32::from_be_bytes(*b))))
+        .unwrap_or(table.reg_offset);
+    let family = match table.driver {
+        SimpleDriver::ResetSimple => "reset-simple",
+        SimpleDriver::ResetSocfpga => "socfpga-rst-mgr",
+        SimpleDriver::ResetSunxi => "sun6i-ahb1-reset",
     };
+    let layout = Layout { family, reg_offset, lines: table.nr_resets, active_low: table.active_low };
     let window = match platreset_reset::controllers::simple::mfd_cell_window(node) {
         Ok(Some(cell)) => cell.size,
         Ok(None) => node.reg_cpu().ok()?.first().map(|r| r.size)?,

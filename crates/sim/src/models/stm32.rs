@@ -4,8 +4,9 @@
 //! releases it, writing 0 does nothing; reading either returns the reset state. Binding: one
 //! cell, `(SET register offset / 4) * 32 + bit` (so SDMMC1 3280 is bit 16 of 0x198).
 //!
-//! The CLR distance (4) is `clear_offset` of `data/reset-maps/stm32mp1.json` (the kernel's
-//! `stm32mp1_data`; `platreset_reset::maps` has no typed accessor for it, hence the constant).
+//! The RCCs modelled and the CLR distance (4) are the `clk-stm32mp1.c` tables of
+//! `data/reset-maps/stm32mp1.json` (`stm32mp1_data`, `clear_offset`), read through
+//! `platreset_reset::maps::stm32`; the MP13's RCC has another register map and is not modelled.
 //! The list of SET registers is the RM0436 register map: only those offsets are reset registers.
 //!
 //! One more signal is not a SET/CLR pair: `MCU_R` (8225, bit 1 of 0x404) is MCURST in
@@ -14,17 +15,11 @@
 //! there all the same, which the hardware ignores as a reset control.
 
 use platreset_fdt::Node;
+use platreset_reset::maps::{self, Stm32Ops};
 
 use crate::hw::{HwError, ResetHw, Signal};
 use crate::models::registers::Stuck;
 use crate::time::Tick;
-
-/// The RCCs this models (the MP13's RCC has another register map).
-pub const COMPATIBLES: &[&str] = &["st,stm32mp1-rcc", "st,stm32mp1-rcc-secure"];
-
-/// Distance from a SET register to its CLR register (`clear_offset` in
-/// `data/reset-maps/stm32mp1.json`).
-pub const CLEAR_OFFSET: u64 = 4;
 
 /// The RSTSETR registers of RM0436: APB4, APB5, AHB5, AHB6, TZAHB6 (MPU side), then APB1, APB2,
 /// APB3, AHB2, AHB3, AHB4.
@@ -33,7 +28,8 @@ pub const SET_REGISTERS: [u64; 11] =
 
 /// The model for `compatible`, if it is an STM32MP15 RCC.
 pub fn model(compatible: &str, _node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> {
-    COMPATIBLES.contains(&compatible).then(|| Box::new(Rcc::new()) as Box<dyn ResetHw>)
+    let table = maps::stm32(compatible).filter(|t| t.ops == Stm32Ops::ClkStm32mp1)?;
+    Some(Box::new(Rcc::new(table.clear_offset)))
 }
 
 /// One RCC. Signals are the binding's ids: `(SET offset / 4) * 32 + bit`.
@@ -41,6 +37,8 @@ pub fn model(compatible: &str, _node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>>
 pub struct Rcc {
     /// Reset state, one word per entry of [`SET_REGISTERS`].
     state: [u32; SET_REGISTERS.len()],
+    /// Distance from a SET register to its CLR register.
+    clear_offset: u64,
     stuck: Stuck,
     /// The M4 reset MCURST generated lasts until this tick.
     mcu_reset_until: Tick,
@@ -53,16 +51,11 @@ const MCU_R: Signal = (GRSTCSETR as u32 / 4) * 32 + 1;
 /// How long the generated M4 reset lasts (a few RCC clock cycles; one tick here).
 const MCU_RESET_US: Tick = 1;
 
-impl Default for Rcc {
-    fn default() -> Self {
-        Rcc::new()
-    }
-}
-
 impl Rcc {
-    /// An RCC with every peripheral out of reset.
-    pub fn new() -> Rcc {
-        Rcc { state: [0; SET_REGISTERS.len()], stuck: Stuck::default(), mcu_reset_until: 0 }
+    /// An RCC with every peripheral out of reset, its CLR registers `clear_offset` above the SET
+    /// ones.
+    pub fn new(clear_offset: u64) -> Rcc {
+        Rcc { state: [0; SET_REGISTERS.len()], clear_offset, stuck: Stuck::default(), mcu_reset_until: 0 }
     }
 
     fn pair(set: u64) -> Option<usize> {
@@ -84,7 +77,7 @@ impl ResetHw for Rcc {
     }
 
     fn read(&mut self, offset: u64, _now: Tick) -> Result<u32, HwError> {
-        let set = if offset % 8 == CLEAR_OFFSET { offset - CLEAR_OFFSET } else { offset };
+        let set = if offset % 8 == self.clear_offset { offset - self.clear_offset } else { offset };
         // Clocks, PLLs and the rest of the RCC read as zero here.
         Ok(Rcc::pair(set).map_or(0, |i| self.state[i]))
     }
@@ -95,8 +88,8 @@ impl ResetHw for Rcc {
         }
         if let Some(i) = Rcc::pair(offset) {
             self.state[i] |= value & self.stuck.writable_mask((offset / 4) as u32);
-        } else if let Some(i) = offset.checked_sub(CLEAR_OFFSET).and_then(Rcc::pair) {
-            let set = offset - CLEAR_OFFSET;
+        } else if let Some(i) = offset.checked_sub(self.clear_offset).and_then(Rcc::pair) {
+            let set = offset - self.clear_offset;
             self.state[i] &= !(value & self.stuck.writable_mask((set / 4) as u32));
         }
         Ok(())

@@ -39,7 +39,7 @@ impl Ccu {
     /// drivers released every module they use.
     pub fn new(table: &'static SunxiTable) -> Ccu {
         let mut regs = BTreeMap::new();
-        for entry in &table.resets {
+        for entry in table.resets {
             *regs.entry(entry.reg).or_insert(0) |= entry.mask;
         }
         Ccu { table, regs, stuck: Stuck::default() }
@@ -58,7 +58,7 @@ impl ResetHw for Ccu {
 
     fn signal(&self, args: &[u32]) -> Option<Signal> {
         let [id] = args else { return None };
-        let entry = self.table.resets.iter().find(|e| e.id == *id)?;
+        let entry = self.table.entry(*id)?;
         if entry.mask.count_ones() != 1 {
             return None;
         }

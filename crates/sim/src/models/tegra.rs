@@ -13,72 +13,56 @@
 //! `TEGRA124_RST_DFLL_DVCO` 192: the same bit 0 of RST_DFLL_DVCO (+0x2F4, `clk-tegra124.c`).
 //!
 //! Register offsets are the kernel's `periph_regs` and the banks per SoC its `periph_banks`, as
-//! `data/reset-maps/tegra-car.json` records them; the special resets' registers and bits are
-//! the ones its Tegra210 handler steps touch (tests check both against the data).
+//! `data/reset-maps/tegra-car.json` records them (`platreset_reset::maps::tegra`,
+//! `maps::tegra_banks`). A special reset's hardware is read from the registers its kernel
+//! handler touches ([`Special::from_handler`]): the bits a read-modify-write sets in a register
+//! of their own, or the bank bits a write to a bank's SET register asserts.
+
+use std::collections::BTreeMap;
 
 use platreset_fdt::Node;
+use platreset_reset::maps::{self, CarStep, TegraBank, TegraSpecialReset};
 
 use crate::hw::{HwError, ResetHw, Signal};
 use crate::models::registers::Stuck;
 use crate::time::Tick;
 
-/// One peripheral bank's reset registers (`periph_regs` in `data/reset-maps/tegra-car.json`:
-/// `rst_reg`, `rst_set_reg`, `rst_clr_reg`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bank {
-    /// L, H, U, V, W, X or Y.
-    pub name: &'static str,
-    /// RST_DEVICES_x.
-    pub state: u64,
-    /// RST_DEV_x_SET.
-    pub set: u64,
-    /// RST_DEV_x_CLR.
-    pub clr: u64,
-}
-
-/// Banks in id order.
-pub const BANKS: [Bank; 7] = [
-    Bank { name: "L", state: 0x004, set: 0x300, clr: 0x304 },
-    Bank { name: "H", state: 0x008, set: 0x308, clr: 0x30C },
-    Bank { name: "U", state: 0x00C, set: 0x310, clr: 0x314 },
-    Bank { name: "V", state: 0x358, set: 0x430, clr: 0x434 },
-    Bank { name: "W", state: 0x35C, set: 0x438, clr: 0x43C },
-    Bank { name: "X", state: 0x28C, set: 0x290, clr: 0x294 },
-    Bank { name: "Y", state: 0x2A4, set: 0x2A8, clr: 0x2AC },
-];
-
-/// (compatible, peripheral banks): `banks` of each table in `data/reset-maps/tegra-car.json`.
-pub const COMPATIBLES: &[(&str, usize)] = &[
-    ("nvidia,tegra20-car", 3),
-    ("nvidia,tegra30-car", 5),
-    ("nvidia,tegra114-car", 5),
-    ("nvidia,tegra124-car", 6),
-    ("nvidia,tegra132-car", 6),
-    ("nvidia,tegra210-car", 7),
-];
-
-/// RST_DFLL_DVCO: bit 0 holds the DFLL's DVCO in reset.
-pub const RST_DFLL_DVCO: u64 = 0x2F4;
-/// The bit of [`RST_DFLL_DVCO`] that is the reset (`1 << DVFS_DFLL_RESET_SHIFT`).
-pub const DFLL_DVCO_RST: u32 = 1 << 0;
-/// The ADSP cluster's reset inputs in RST_DEVICES_Y: bits 7 and 21–26.
-pub const ADSP_BANK_Y_BITS: u32 = 0x07E0_0080;
-
-/// A reset the binding numbers after the peripheral banks.
+/// A reset the binding numbers after the peripheral banks, as the hardware holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Special {
-    /// Bit 0 of RST_DFLL_DVCO.
-    DfllDvco,
-    /// Any of [`ADSP_BANK_Y_BITS`] in bank Y.
-    Adsp,
+    /// `mask` of a plain read/write register at `reg`, set while in reset (Tegra124/210's
+    /// DFLL DVCO: bit 0 of RST_DFLL_DVCO).
+    Register {
+        /// The register's offset.
+        reg: u64,
+        /// The reset bits.
+        mask: u32,
+    },
+    /// Bits of a peripheral bank, the block held in reset while any is set (Tegra210's ADSP
+    /// cluster: bank-Y bits 7 and 21–26).
+    BankBits {
+        /// The bank's index in id order.
+        bank: usize,
+        /// The bits.
+        bits: u32,
+    },
 }
 
-/// (compatible, its special resets in binding order after the banks).
-pub const SPECIAL: &[(&str, &[Special])] = &[
-    ("nvidia,tegra124-car", &[Special::DfllDvco]),
-    ("nvidia,tegra132-car", &[Special::DfllDvco]),
-    ("nvidia,tegra210-car", &[Special::DfllDvco, Special::Adsp]),
-];
+impl Special {
+    /// The hardware a special reset is, from the first access of its kernel assert handler:
+    /// a read-modify-write setting bits of a register, or a write to one of `banks`' SET
+    /// registers. `None` for a handler of another shape (then the model has no such signal).
+    pub fn from_handler(reset: &TegraSpecialReset, banks: &[TegraBank]) -> Option<Special> {
+        match *reset.assert.first()? {
+            CarStep::SetBits { reg, mask, .. } => Some(Special::Register { reg, mask }),
+            CarStep::Write { reg, value, .. } => {
+                let bank = banks.iter().position(|b| b.rst_set_reg == reg)?;
+                Some(Special::BankBits { bank, bits: value })
+            }
+            CarStep::ClearBits { .. } | CarStep::Read { .. } | CarStep::Udelay { .. } => None,
+        }
+    }
+}
 
 /// The model for `compatible`, if it is a Tegra CAR with peripheral reset banks.
 pub fn model(compatible: &str, _node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> {
@@ -88,41 +72,62 @@ pub fn model(compatible: &str, _node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>>
 /// One CAR. Signals are the binding's ids, `bank * 32 + bit`.
 #[derive(Debug, Clone)]
 pub struct Car {
-    banks: &'static [Bank],
+    banks: &'static [TegraBank],
     state: Vec<u32>,
-    special: &'static [Special],
-    /// RST_DFLL_DVCO's value.
-    dfll_dvco: u32,
+    /// The special resets in id order after the banks.
+    special: Vec<Option<Special>>,
+    /// The values of the special resets' own registers.
+    special_regs: BTreeMap<u64, u32>,
     stuck: Stuck,
 }
 
 impl Car {
-    /// The model for a compatible of [`COMPATIBLES`].
+    /// The model for a compatible with a CAR table.
     pub fn for_compatible(compatible: &str) -> Option<Car> {
-        let &(_, n) = COMPATIBLES.iter().find(|(c, _)| *c == compatible)?;
-        let all: &'static [Bank; 7] = &BANKS;
-        let banks = all.get(..n)?;
-        let special = SPECIAL.iter().find(|(c, _)| *c == compatible).map_or(&[][..], |(_, s)| *s);
-        Some(Car { banks, state: vec![0; n], special, dfll_dvco: 0, stuck: Stuck::default() })
+        let table = maps::tegra(compatible)?;
+        let banks = maps::tegra_banks().get(..table.banks as usize)?;
+        let special: Vec<Option<Special>> =
+            table.special_resets.iter().map(|s| Special::from_handler(s, banks)).collect();
+        let special_regs = special
+            .iter()
+            .filter_map(|s| match s {
+                Some(Special::Register { reg, .. }) => Some((*reg, 0)),
+                _ => None,
+            })
+            .collect();
+        Some(Car { banks, state: vec![0; banks.len()], special, special_regs, stuck: Stuck::default() })
+    }
+
+    fn first_special(&self) -> u32 {
+        self.banks.len() as u32 * 32
     }
 
     /// The special reset a signal is, if it is one.
     fn special(&self, signal: Signal) -> Option<Special> {
-        let first = u32::try_from(self.banks.len()).ok()? * 32;
-        self.special.get(usize::try_from(signal.checked_sub(first)?).ok()?).copied()
+        let i = usize::try_from(signal.checked_sub(self.first_special())?).ok()?;
+        self.special.get(i).copied().flatten()
     }
 
-    fn is_stuck(&self, special: Special) -> bool {
-        let first = self.banks.len() as u32 * 32;
-        self.special.iter().position(|s| *s == special).is_some_and(|i| self.stuck.contains(first + i as u32))
+    /// The special resets that are stuck.
+    fn stuck_specials(&self) -> impl Iterator<Item = Special> + '_ {
+        let first = self.first_special();
+        self.special
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| self.stuck.contains(first + *i as u32))
+            .filter_map(|(_, s)| *s)
     }
 
-    /// Bits of bank `i` writes may change: not those of stuck lines, nor the ADSP cluster's
-    /// bits in bank Y while the ADSP reset is stuck.
+    /// Bits of bank `i` writes may change: not those of stuck lines, nor the bits of a stuck
+    /// special reset in that bank.
     fn writable(&self, i: usize) -> u32 {
         let mut mask = self.stuck.writable_mask(i as u32);
-        if self.banks[i].name == "Y" && self.is_stuck(Special::Adsp) {
-            mask &= !ADSP_BANK_Y_BITS;
+        for special in self.stuck_specials() {
+            if let Special::BankBits { bank, bits } = special {
+                if bank == i {
+                    mask &= !bits;
+                }
+            }
         }
         mask
     }
@@ -139,28 +144,31 @@ impl ResetHw for Car {
     }
 
     fn read(&mut self, offset: u64, _now: Tick) -> Result<u32, HwError> {
-        if offset == RST_DFLL_DVCO && self.special.contains(&Special::DfllDvco) {
-            return Ok(self.dfll_dvco);
+        if let Some(&value) = self.special_regs.get(&offset) {
+            return Ok(value);
         }
         // SET/CLR strobes, clock enables and the rest of the CAR read as zero here.
-        Ok(self.banks.iter().position(|b| b.state == offset).map_or(0, |i| self.state[i]))
+        Ok(self.banks.iter().position(|b| b.rst_reg == offset).map_or(0, |i| self.state[i]))
     }
 
     fn write(&mut self, offset: u64, value: u32, _now: Tick) -> Result<(), HwError> {
-        if offset == RST_DFLL_DVCO && self.special.contains(&Special::DfllDvco) {
-            let frozen = if self.is_stuck(Special::DfllDvco) { DFLL_DVCO_RST } else { 0 };
-            self.dfll_dvco = (self.dfll_dvco & frozen) | (value & !frozen);
+        if let Some(&old) = self.special_regs.get(&offset) {
+            let frozen = self.stuck_specials().fold(0, |m, s| match s {
+                Special::Register { reg, mask } if reg == offset => m | mask,
+                _ => m,
+            });
+            self.special_regs.insert(offset, (old & frozen) | (value & !frozen));
             return Ok(());
         }
         for (i, bank) in self.banks.iter().enumerate() {
             let mask = self.writable(i);
             let writable = value & mask;
-            if offset == bank.state {
+            if offset == bank.rst_reg {
                 // A plain write sets the whole bank: every line of it, not just one.
                 self.state[i] = (self.state[i] & !mask) | writable;
-            } else if offset == bank.set {
+            } else if offset == bank.rst_set_reg {
                 self.state[i] |= writable;
-            } else if offset == bank.clr {
+            } else if offset == bank.rst_clr_reg {
                 self.state[i] &= !writable;
             }
         }
@@ -169,11 +177,10 @@ impl ResetHw for Car {
 
     fn asserted(&self, signal: Signal, _now: Tick) -> bool {
         match self.special(signal) {
-            Some(Special::DfllDvco) => self.dfll_dvco & DFLL_DVCO_RST != 0,
-            Some(Special::Adsp) => {
-                let y = self.banks.iter().position(|b| b.name == "Y");
-                y.is_some_and(|i| self.state[i] & ADSP_BANK_Y_BITS != 0)
+            Some(Special::Register { reg, mask }) => {
+                self.special_regs.get(&reg).is_some_and(|v| v & mask != 0)
             }
+            Some(Special::BankBits { bank, bits }) => self.state.get(bank).is_some_and(|s| s & bits != 0),
             None => self.state.get((signal / 32) as usize).is_some_and(|r| r & (1 << (signal % 32)) != 0),
         }
     }
