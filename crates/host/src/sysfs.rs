@@ -2,7 +2,7 @@
 //!
 //! Owns: validating device and driver names before they become path components, joining paths
 //! under a configurable root (tests point it at a generated tree), every read and write below
-//! that root — each opened relative to one handle on the root, beneath it (see [`beneath`]) —,
+//! that root — each opened relative to one handle on the root, beneath it (see `sysfs::beneath`) —,
 //! following the kernel's symlinks (`driver`, `iommu_group`, `of_node`) without ever leaving
 //! the root, and the [`Writer`] trait through which every write goes, so a caller can log,
 //! dry-run or fake them.

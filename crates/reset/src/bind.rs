@@ -4,13 +4,13 @@
 //! driver's registers are the node's first `reg`, or, for the cell of a multi-function device,
 //! the window its parent's driver hands it.
 
-use platreset_fdt::{FdtError, Node};
-use thiserror::Error;
+use platreset_fdt::Node;
 
-use crate::addr::{PhysAddr, Window};
+use crate::bind_error::BindError;
 use crate::controllers::{aspeed, imx, imx7, meson, qcom, rcar, rockchip, simple, stm32, sunxi, tegra};
 use crate::maps;
 use crate::ops::ResetOps;
+use crate::window::controller_window;
 
 /// What a controller node binds to.
 pub enum Binding {
@@ -32,60 +32,6 @@ impl std::fmt::Debug for Binding {
             Binding::Firmware { compatible, interface } => write!(f, "Firmware({compatible}, {interface})"),
         }
     }
-}
-
-/// Why a controller node cannot be bound.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum BindError {
-    /// No driver here for any of its compatibles.
-    #[error("controller {node} ({}) has no driver in platreset", if compatible.is_empty() { "no compatible".to_string() } else { compatible.join(", ") })]
-    Unsupported {
-        /// The controller's path.
-        node: String,
-        /// Its compatibles.
-        compatible: Vec<String>,
-    },
-    /// The controller has no `reg` to drive.
-    #[error("controller {node} has no reg: its registers cannot be located")]
-    NoReg {
-        /// The controller's path.
-        node: String,
-    },
-    /// The controller is a cell of a multi-function device that gives it no registers.
-    #[error("controller {node} gets no registers from {parent} (MFD cell {cell}): {why}")]
-    MfdCell {
-        /// The controller's path.
-        node: String,
-        /// The multi-function device's path.
-        parent: String,
-        /// The cell's name in the MFD driver.
-        cell: String,
-        /// Why it gets no registers.
-        why: String,
-    },
-    /// The DT does not describe it well enough (untranslatable `reg`, malformed property).
-    #[error("controller {node}: {source}")]
-    Dt {
-        /// The controller's path.
-        node: String,
-        /// What the reader found.
-        source: FdtError,
-    },
-}
-
-/// The register window the driver of the reset-controller `node` is given, as the kernel gives
-/// it: the first `reg` entry (CPU physical), or, for a node that is a cell of a multi-function
-/// device, the cell's ([`simple::mfd_cell_window`]), whatever the node's own `reg` says. The one
-/// place a controller's window is decided: the drivers, `/dev/mem` and the simulator all use it.
-pub fn controller_window(node: &Node<'_, '_>) -> Result<Window, BindError> {
-    if let Some(window) = simple::mfd_cell_window(node)? {
-        return Ok(window);
-    }
-    let path = || node.path();
-    let regs = node.reg_cpu().map_err(|source| BindError::Dt { node: path(), source })?;
-    let first = regs.first().ok_or_else(|| BindError::NoReg { node: path() })?;
-    Ok(Window { base: PhysAddr::new(first.address), size: first.size })
 }
 
 /// Firmware-mediated reset providers: (compatible, interface).

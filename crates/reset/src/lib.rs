@@ -16,6 +16,7 @@
 
 mod addr;
 mod bind;
+mod bind_error;
 pub mod control;
 pub mod controllers;
 pub mod handlers;
@@ -28,12 +29,15 @@ mod record;
 #[cfg(test)]
 mod test_driver;
 mod trace;
+mod window;
 
 pub use addr::{PhysAddr, Reg, Window};
-pub use bind::{bind, controller_window, BindError, Binding, FIRMWARE};
+pub use bind::{bind, Binding, FIRMWARE};
+pub use bind_error::BindError;
 pub use control::{ControlError, ControlId, Controls, Request};
 pub use mmio::{Mmio, MmioError, MmioOp};
 pub use ops::{Capabilities, DriverError, ResetOps};
 pub use pulse::{mode_of, reset_line, Mode, DEFAULT_PULSE_US};
 pub use record::{Recorder, Recording};
 pub use trace::{DryRun, Trace};
+pub use window::{controller_window, mfd_cell_window};

@@ -23,7 +23,8 @@ use platreset_topology::{ResetLine, ResolveError, Topology};
 use thiserror::Error;
 
 use crate::addr::Window;
-use crate::bind::{bind, BindError, Binding};
+use crate::bind::{bind, Binding};
+use crate::bind_error::BindError;
 use crate::control::{ControlError, ControlId, Controls, Request};
 use crate::mmio::{Mmio, MmioOp};
 use crate::ops::{DriverError, ResetOps};
@@ -358,7 +359,7 @@ pub fn windows(
         }
         let window = fdt
             .node(bound.line.controller())
-            .and_then(|c| crate::bind::controller_window(&c).ok())
+            .and_then(|c| crate::window::controller_window(&c).ok())
             .ok_or_else(|| PerformError::NoWindow {
                 node: fdt.node(node).map(|n| n.path()).unwrap_or_default(),
                 index: bound.index,

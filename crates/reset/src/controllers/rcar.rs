@@ -2,7 +2,7 @@
 //! with each SoC's parameters from `data/reset-maps/renesas-cpg-mssr.json`.
 //!
 //! One cell: `reg * 100 + bit` (bit ≤ 31, `reg * 32 + bit` below the SoC's number of module
-//! clocks). assert writes `BIT(bit)` to SRCR[reg]; deassert writes it to SRSTCLR[reg]; reset is
+//! clocks). assert writes `BIT(bit)` to SRCR\[reg\]; deassert writes it to SRSTCLR\[reg\]; reset is
 //! the SRCR write, a wait (35 µs, one RCLK cycle; 1 ms on Gen4 in Debian's 6.1.192), the SRSTCLR
 //! write; status is `SRCR & BIT`. Plain writes: the registers are write-1-to-act.
 

@@ -17,7 +17,7 @@
 //! register at PRCM+0xB0. Its DT node (`allwinner,sun6i-a31-clock-reset`, a child of the PRCM)
 //! has no `reg`; the block is the 4-byte window the PRCM's cell description gives it
 //! (`mfd_parents` in `data/reset-maps/reset-simple.json`, read through
-//! `platreset_reset::controllers::simple::mfd_cell_window`), so 32 lines.
+//! `platreset_reset::mfd_cell_window`), so 32 lines.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -54,7 +54,7 @@ pub fn model(compatible: &str, node: &Node<'_, '_>) -> Option<Box<dyn ResetHw>> 
         SimpleDriver::ResetSunxi => "sun6i-ahb1-reset",
     };
     let layout = Layout { family, reg_offset, lines: table.nr_resets, active_low: table.active_low };
-    let window = match platreset_reset::controllers::simple::mfd_cell_window(node) {
+    let window = match platreset_reset::mfd_cell_window(node) {
         Ok(Some(cell)) => cell.size,
         Ok(None) => node.reg_cpu().ok()?.first().map(|r| r.size)?,
         Err(_) => return None,

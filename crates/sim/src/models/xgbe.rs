@@ -5,7 +5,7 @@
 //! Region 0, the XGMAC: MAC_TCR 0x0000 (TE bit 0), MAC_RCR 0x0004 (RE bit 0), DMA_MR 0x3000
 //! (SWR bit 0), DMA_ISR 0x3008, and DMA channel 0 at 0x3100: TCR +0x04 (ST bit 0), RCR +0x08
 //! (SR bit 0), IER +0x38, SR +0x60 (write 1 to clear). Each started direction writes
-//! [`DMA_CHUNK`] bytes into RAM every tick and raises its status bit. Setting DMA_MR.SWR resets
+//! [`DMA_CHUNK`](crate::DMA_CHUNK) bytes into RAM every tick and raises its status bit. Setting DMA_MR.SWR resets
 //! the MAC, the MTL and the DMA: the bit reads 1 for [`SWR_US`], the DMA running all the while,
 //! then every XGMAC register returns to its reset value and the engines stop.
 //!

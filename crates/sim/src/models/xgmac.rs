@@ -4,7 +4,7 @@
 //!
 //! Region 0: MAC configuration at 0x000 (TE bit 3, RE bit 2), DMA status at 0xF14 (write 1 to
 //! clear), DMA control at 0xF18 (ST bit 13 starts transmission, SR bit 1 reception), DMA interrupt
-//! enable at 0xF1C. Each started DMA direction writes [`DMA_CHUNK`] bytes into RAM every tick —
+//! enable at 0xF1C. Each started DMA direction writes [`DMA_CHUNK`](crate::DMA_CHUNK) bytes into RAM every tick —
 //! reception the frames it receives into its buffers, transmission its descriptor write-back —
 //! and raises its status bit; the interrupt line is high while an enabled status bit is pending.
 //! Clearing ST or SR stops that direction at once (the silicon first finishes the frame in
