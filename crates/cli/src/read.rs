@@ -8,7 +8,7 @@
 //!
 //! Owns: opening without blocking, the kind checks, the bounds. Must not: parse what it reads.
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
@@ -33,16 +33,17 @@ pub enum Source {
 /// writer) and checks what it is on the open file, so nothing can be swapped in between. A pipe
 /// is accepted only when `pipes`, and is then switched back to blocking reads: a writer that is
 /// there is waited for, a FIFO without one reads as empty.
-fn open(path: &Path, pipes: bool) -> std::io::Result<File> {
+fn open(path: &Path, pipes: bool) -> std::io::Result<(File, Metadata)> {
     let file =
         std::fs::OpenOptions::new().read(true).custom_flags(OFlags::NONBLOCK.bits() as i32).open(path)?;
-    let kind = file.metadata()?.file_type();
+    let meta = file.metadata()?;
+    let kind = meta.file_type();
     if kind.is_file() {
-        return Ok(file);
+        return Ok((file, meta));
     }
     if pipes && kind.is_fifo() {
         rustix::fs::fcntl_setfl(&file, OFlags::empty())?;
-        return Ok(file);
+        return Ok((file, meta));
     }
     let what = if kind.is_fifo() {
         "a FIFO"
@@ -63,8 +64,8 @@ fn open(path: &Path, pipes: bool) -> std::io::Result<File> {
 /// Reads a regular file the user named, at most `cap` bytes.
 pub fn regular(path: &Path, cap: usize) -> Result<Vec<u8>, CliError> {
     let input = |source| CliError::Input { path: path.to_path_buf(), source };
-    let file = open(path, false).map_err(input)?;
-    let size = file.metadata().map_err(input)?.len();
+    let (file, meta) = open(path, false).map_err(input)?;
+    let size = meta.len();
     let too_large =
         || input(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {cap} bytes")));
     if size > cap as u64 {
@@ -100,8 +101,7 @@ pub fn dtb_into(
     short_read_is_end: bool,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<usize> {
-    let mut file = open(path, from == Source::Named)?;
-    let meta = file.metadata()?;
+    let (mut file, meta) = open(path, from == Source::Named)?;
     let stream = !meta.is_file();
     if meta.len() > DTB_MAX as u64 {
         return Err(std::io::Error::new(
