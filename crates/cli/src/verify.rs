@@ -16,7 +16,8 @@ use platreset_reset::DEFAULT_PULSE_US;
 use platreset_sim::verify::{verify, Performer, Report, ResetBy, VerifyError, MODEL_VERSION};
 use platreset_sim::{Fault, Verifier};
 use platreset_topology::Topology;
-use serde_json::{json, Value};
+use serde::ser::{SerializeStruct, Serializer};
+use serde::Serialize;
 
 use crate::audit::inputs;
 use crate::error::CliError;
@@ -121,52 +122,94 @@ pub struct VerifyArgs {
     pub policy: PolicyArgs,
 }
 
-fn report_json(file: &str, node: &str, faults: &[Fault], verdict: &Verdict, report: &Report) -> Value {
-    json!({
-        "file": file,
-        "node": node,
-        "method": report.reset_by.as_str(),
-        "model": MODEL_VERSION,
-        "faults": faults.iter().map(|f| fault_name(*f)).collect::<Vec<_>>(),
-        "pass": report.pass(),
-        "checks": report.checks.iter().map(|c| json!({"check": c.name, "pass": c.pass, "evidence": c.evidence})).collect::<Vec<_>>(),
-        "collateral": report.collateral,
-        "ticks": {"reset_start": report.reset_start, "reset_done": report.reset_done, "end": report.end},
-        "ops": report.ops.iter().map(crate::json::op).collect::<Vec<_>>(),
-        "verdict": verdict,
-    })
+/// One verification as `verify` prints it: the simulator's report beside the policy's verdict.
+/// Its JSON (`--format json`, and each of `--all`'s results) is a stable shape; the text is
+/// rendered from the same fields.
+struct Verified {
+    file: String,
+    node: String,
+    faults: Vec<String>,
+    report: Report,
+    verdict: Verdict,
 }
 
-fn text(doc: &Value, out: &mut dyn Write) -> std::io::Result<()> {
-    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    writeln!(
-        out,
-        "verify {} ({}): method {}, on {}",
-        s(&doc["node"]),
-        s(&doc["file"]),
-        s(&doc["method"]),
-        s(&doc["model"])
-    )?;
-    let faults: Vec<String> = doc["faults"].as_array().into_iter().flatten().map(s).collect();
-    writeln!(out, "  faults: {}", if faults.is_empty() { "none".into() } else { faults.join(", ") })?;
-    let t = &doc["ticks"];
+impl Verified {
+    fn new(file: &str, node: &str, faults: &[Fault], verdict: Verdict, report: Report) -> Verified {
+        let faults = faults.iter().map(|f| fault_name(*f)).collect();
+        Verified { file: file.to_string(), node: node.to_string(), faults, report, verdict }
+    }
+
+    /// The failed checks as `check: evidence`.
+    fn failures(&self) -> Vec<String> {
+        self.report.checks.iter().filter(|c| !c.pass).map(|c| format!("{}: {}", c.name, c.evidence)).collect()
+    }
+}
+
+impl Serialize for Verified {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Check<'a> {
+            check: &'a str,
+            pass: bool,
+            evidence: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Ticks {
+            reset_start: u64,
+            reset_done: u64,
+            end: u64,
+        }
+        struct Ops<'a>(&'a [platreset_reset::MmioOp]);
+        impl Serialize for Ops<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter().map(crate::json::op))
+            }
+        }
+        let r = &self.report;
+        let mut doc = serializer.serialize_struct("Verified", 11)?;
+        doc.serialize_field("file", &self.file)?;
+        doc.serialize_field("node", &self.node)?;
+        doc.serialize_field("method", r.reset_by.as_str())?;
+        doc.serialize_field("model", MODEL_VERSION)?;
+        doc.serialize_field("faults", &self.faults)?;
+        doc.serialize_field("pass", &r.pass())?;
+        let checks: Vec<Check<'_>> =
+            r.checks.iter().map(|c| Check { check: c.name, pass: c.pass, evidence: &c.evidence }).collect();
+        doc.serialize_field("checks", &checks)?;
+        doc.serialize_field("collateral", &r.collateral)?;
+        doc.serialize_field(
+            "ticks",
+            &Ticks { reset_start: r.reset_start, reset_done: r.reset_done, end: r.end },
+        )?;
+        doc.serialize_field("ops", &Ops(&r.ops))?;
+        doc.serialize_field("verdict", &self.verdict)?;
+        doc.end()
+    }
+}
+
+fn text(v: &Verified, out: &mut dyn Write) -> std::io::Result<()> {
+    let r = &v.report;
+    writeln!(out, "verify {} ({}): method {}, on {MODEL_VERSION}", v.node, v.file, r.reset_by.as_str())?;
+    writeln!(out, "  faults: {}", if v.faults.is_empty() { "none".into() } else { v.faults.join(", ") })?;
     writeln!(
         out,
         "  DMA and interrupt running from tick 0; reset from tick {} to {} ({} access(es)); run on to tick {}",
-        t["reset_start"], t["reset_done"], doc["ops"].as_array().map_or(0, Vec::len), t["end"]
+        r.reset_start,
+        r.reset_done,
+        r.ops.len(),
+        r.end
     )?;
-    for c in doc["checks"].as_array().into_iter().flatten() {
-        let mark = if c["pass"] == true { "pass" } else { "FAIL" };
-        writeln!(out, "  [{mark}] {}: {}", s(&c["check"]), s(&c["evidence"]))?;
+    for c in &r.checks {
+        let mark = if c.pass { "pass" } else { "FAIL" };
+        writeln!(out, "  [{mark}] {}: {}", c.name, c.evidence)?;
     }
-    let v = &doc["verdict"];
-    let verdict = if v["eligible"] == true {
+    let verdict = if v.verdict.eligible() {
         "eligible".to_string()
     } else {
-        let reasons: Vec<String> = v["reasons"].as_array().into_iter().flatten().map(s).collect();
+        let reasons: Vec<String> = v.verdict.reasons.iter().map(ToString::to_string).collect();
         format!("refused: {}", reasons.join("; "))
     };
-    if doc["pass"] == true {
+    if r.pass() {
         writeln!(out, "Result: PASS — the reset quiesces the device on the simulator model")?;
     } else {
         writeln!(out, "Result: FAIL")?;
@@ -235,20 +278,15 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
     let report = reset_by(&node.path(), &verdict.method)
         .and_then(|by| verify(&topology, node.id(), &by, &faults, args.pulse_us, Performer::Resolved))
         .map_err(|e| CliError::Verify(e.to_string()))?;
-    let doc = report_json(&file, &node.path(), &faults, &verdict, &report);
+    let verified = Verified::new(&file, &node.path(), &faults, verdict, report);
     let mut out = std::io::stdout().lock();
     match args.format {
-        Format::Json => writeln!(out, "{doc}")?,
-        Format::Text => text(&doc, &mut out)?,
+        Format::Json => writeln!(out, "{}", json_line(&verified)?)?,
+        Format::Text => text(&verified, &mut out)?,
     }
-    if report.pass() {
-        Ok(())
-    } else {
-        Err(CliError::ChecksFailed(format!(
-            "{}: {} check(s) failed",
-            node.path(),
-            report.checks.iter().filter(|c| !c.pass).count()
-        )))
+    match verified.failures().len() {
+        0 => Ok(()),
+        n => Err(CliError::ChecksFailed(format!("{}: {n} check(s) failed", verified.node))),
     }
 }
 
@@ -256,7 +294,11 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
 struct Outcome {
     file: String,
     node: String,
-    result: Result<Value, String>,
+    result: Result<Verified, String>,
+}
+
+fn json_line(value: &impl Serialize) -> Result<String, CliError> {
+    serde_json::to_string(value).map_err(|e| CliError::Refused(format!("cannot write JSON: {e}")))
 }
 
 fn run_all(
@@ -330,7 +372,7 @@ fn run_all(
                 Ok(verifier) => verifier.verify(id, &by, faults, args.pulse_us, Performer::Resolved),
                 Err(e) => Err(VerifyError::Sim(e.clone())),
             }) {
-                Ok(report) => Ok(report_json(&input.display, &node.path(), faults, &verdict, &report)),
+                Ok(report) => Ok(Verified::new(&input.display, &node.path(), faults, verdict, report)),
                 Err(
                     e @ (VerifyError::NotSimulated { .. }
                     | VerifyError::NoMethod { .. }
@@ -342,44 +384,63 @@ fn run_all(
         progress.inc(1);
     }
     progress.finish_and_clear();
-    let passed = outcomes.iter().filter(|o| o.result.as_ref().is_ok_and(|d| d["pass"] == true)).count();
-    let failed = outcomes.iter().filter(|o| o.result.as_ref().is_ok_and(|d| d["pass"] != true)).count();
+    let passed = outcomes.iter().filter(|o| o.result.as_ref().is_ok_and(|v| v.report.pass())).count();
+    let failed = outcomes.iter().filter(|o| o.result.as_ref().is_ok_and(|v| !v.report.pass())).count();
     let skipped = outcomes.len() - passed - failed;
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => {
-            let results: Vec<Value> = outcomes
+            #[derive(Serialize)]
+            struct NotVerified<'a> {
+                file: &'a str,
+                node: &'a str,
+                not_verified: &'a str,
+            }
+            #[derive(Serialize)]
+            #[serde(untagged)]
+            enum Entry<'a> {
+                Verified(&'a Verified),
+                NotVerified(NotVerified<'a>),
+            }
+            #[derive(Serialize)]
+            struct Summary {
+                files: usize,
+                unreadable: usize,
+                verified: usize,
+                passed: usize,
+                failed: usize,
+                not_verified: usize,
+            }
+            #[derive(Serialize)]
+            struct All<'a> {
+                model: &'a str,
+                results: Vec<Entry<'a>>,
+                summary: Summary,
+            }
+            let results = outcomes
                 .iter()
                 .map(|o| match &o.result {
-                    Ok(doc) => doc.clone(),
-                    Err(why) => json!({"file": o.file, "node": o.node, "not_verified": why}),
+                    Ok(v) => Entry::Verified(v),
+                    Err(why) => {
+                        Entry::NotVerified(NotVerified { file: &o.file, node: &o.node, not_verified: why })
+                    }
                 })
                 .collect();
-            let doc = json!({"model": MODEL_VERSION, "results": results,
-                "summary": {"files": files.len(), "unreadable": unreadable, "verified": passed + failed,
-                            "passed": passed, "failed": failed, "not_verified": skipped}});
-            writeln!(out, "{doc}")?;
+            let summary = Summary {
+                files: files.len(),
+                unreadable,
+                verified: passed + failed,
+                passed,
+                failed,
+                not_verified: skipped,
+            };
+            writeln!(out, "{}", json_line(&All { model: MODEL_VERSION, results, summary })?)?;
         }
         Format::Text => {
             for o in &outcomes {
                 match &o.result {
-                    Ok(doc) if doc["pass"] == true => writeln!(out, "  pass  {} {}", o.file, o.node)?,
-                    Ok(doc) => {
-                        let failed: Vec<String> = doc["checks"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter(|c| c["pass"] != true)
-                            .map(|c| {
-                                format!(
-                                    "{}: {}",
-                                    c["check"].as_str().unwrap_or_default(),
-                                    c["evidence"].as_str().unwrap_or_default()
-                                )
-                            })
-                            .collect();
-                        writeln!(out, "  FAIL  {} {}: {}", o.file, o.node, failed.join("; "))?;
-                    }
+                    Ok(v) if v.report.pass() => writeln!(out, "  pass  {} {}", o.file, o.node)?,
+                    Ok(v) => writeln!(out, "  FAIL  {} {}: {}", o.file, o.node, v.failures().join("; "))?,
                     Err(why) => writeln!(out, "  -     {} {}: not verified: {why}", o.file, o.node)?,
                 }
             }
