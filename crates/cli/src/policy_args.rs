@@ -13,7 +13,7 @@ use platreset_policy::policy::{Options, Policy};
 use crate::error::CliError;
 
 /// The largest allowlist read: far above any real one (the shipped list is a few KiB; 200,000
-/// entries are about 20 MiB), far below what would exhaust memory.
+/// entries with their evidence are about 30 MiB), far below what would exhaust memory.
 const ALLOWLIST_MAX: usize = 64 << 20;
 
 /// Policy options.
