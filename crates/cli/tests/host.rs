@@ -253,3 +253,26 @@ fn a_device_the_policy_cannot_judge_is_refused_and_unbind_wants_a_vfio_device() 
     assert!(before.diff(&tree.snapshot().unwrap()).is_empty(), "nothing written");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_write_that_fails_is_reported_as_failed_never_as_written() {
+    let (dir, _tree) = fake("failed-write");
+    let root = dir.to_str().unwrap();
+    // The host driver's unbind cannot be written: a directory stands where the attribute was
+    // (root ignores permission bits, so a read-only file would not do).
+    let attr = dir.join("sys/bus/platform/drivers/renesas_sdhi_internal_dmac/unbind").canonicalize().unwrap();
+    std::fs::remove_file(&attr).unwrap();
+    std::fs::create_dir(&attr).unwrap();
+    let out = run(&["host", "bind", "ee100000.mmc", "--yes", "--trust-reset", "--sysfs-root", root]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let shown = attr.display().to_string();
+    let about = |prefix: &str| err.lines().filter(|l| l.contains(&shown) && l.starts_with(prefix)).count();
+    assert_eq!((about("platreset: FAILED to write "), about("platreset: wrote ")), (1, 0), "{err}");
+    // The write before it did happen, and says so.
+    assert!(
+        err.lines().any(|l| l.starts_with("platreset: wrote ") && l.contains("driver_override")),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

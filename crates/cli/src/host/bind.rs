@@ -110,9 +110,7 @@ pub(super) fn bind(
     let mut writer = LoggingWriter::new(RealWriter);
     let result = execute(&plan, &mut writer);
     let (_, log) = writer.into_parts();
-    for w in &log {
-        eprintln!("platreset: wrote {} <- {:?}", w.path.display(), String::from_utf8_lossy(&w.bytes));
-    }
+    report_writes(&log);
     let report = result?;
     let mut rows = Vec::new();
     for b in &report.bound {
@@ -172,7 +170,9 @@ pub(super) fn unbind_device(
         return Ok(());
     }
     let mut writer = LoggingWriter::new(RealWriter);
-    let report = unbind(root, device, &mut writer)?;
+    let result = unbind(root, device, &mut writer);
+    report_writes(writer.log());
+    let report = result?;
     if *format == Format::Json {
         writeln!(
             out,
@@ -183,4 +183,20 @@ pub(super) fn unbind_device(
         writeln!(out, "{} is on {}", report.device, report.driver.as_deref().unwrap_or("no driver"))?;
     }
     Ok(())
+}
+
+/// Each sysfs write as it went, on stderr: one that failed is said to have failed, never "wrote".
+fn report_writes(log: &[platreset_host::sysfs::WriteRecord]) {
+    for w in log {
+        let (path, bytes) = (w.path.display(), String::from_utf8_lossy(&w.bytes));
+        match &w.error {
+            None => eprintln!("platreset: wrote {path} <- {bytes:?}"),
+            Some(error) => {
+                // The error often names the path again: say it once.
+                let prefix = format!("{path}: ");
+                let why = error.strip_prefix(&prefix).unwrap_or(error);
+                eprintln!("platreset: FAILED to write {path} <- {bytes:?}: {why}");
+            }
+        }
+    }
 }
