@@ -276,3 +276,29 @@ fn a_write_that_fails_is_reported_as_failed_never_as_written() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn list_names_an_odd_entry_and_lists_the_others() {
+    let (dir, _tree) = fake("odd");
+    let root = dir.to_str().unwrap();
+    let attr = dir.join("sys/bus/platform/devices/e6e30000.pwm/driver_override").canonicalize().unwrap();
+    std::fs::remove_file(attr).unwrap();
+    let out = run(&["host", "list", "--sysfs-root", root]);
+    assert_eq!(out.status.code(), Some(1));
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("3 platform device(s)") && stdout.contains("ee100000.mmc"), "{stdout}");
+    assert!(
+        stdout.contains("1 entr(ies) of the platform bus could not be read:\n  e6e30000.pwm: "),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("1 of 4 platform bus entr(ies) could not be read; the others are listed"),
+        "{stderr}"
+    );
+    let json = run(&["host", "list", "--format", "json", "--sysfs-root", root]);
+    assert_eq!(json.status.code(), Some(1));
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(rows.as_array().map(Vec::len), Some(3));
+    assert!(String::from_utf8_lossy(&json.stderr).contains("not listed: e6e30000.pwm: "));
+    let _ = std::fs::remove_dir_all(&dir);
+}

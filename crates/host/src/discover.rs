@@ -87,8 +87,30 @@ pub fn read_device_with(
     })
 }
 
-/// Every device under `<root>/sys/bus/platform/devices`, sorted by name.
-pub fn list(root: &SysfsRoot) -> Result<Vec<PlatformDevice>, HostError> {
+/// A listing of the platform bus: the devices that could be read, and the entries that could not.
+#[derive(Debug)]
+pub struct Listing {
+    /// Every device read whole, sorted by name.
+    pub devices: Vec<PlatformDevice>,
+    /// Every entry that could not be read (a name that is not one component or not UTF-8, an
+    /// attribute missing, unreadable or leaving the root), sorted by name, with why. One odd
+    /// entry never hides the others.
+    pub odd: Vec<OddEntry>,
+}
+
+/// A bus entry that could not be read as a device.
+#[derive(Debug)]
+pub struct OddEntry {
+    /// Its name, with anything that is not printable UTF-8 escaped (`"a\u{1b}b"`).
+    pub name: String,
+    /// Why it could not be read.
+    pub error: HostError,
+}
+
+/// Every device under `<root>/sys/bus/platform/devices`, sorted by name; an entry that cannot be
+/// read is set aside in [`Listing::odd`] with its reason. Fails as a whole only when the bus
+/// itself cannot be listed.
+pub fn list(root: &SysfsRoot) -> Result<Listing, HostError> {
     let dir = root.platform_devices_dir();
     let entries = match root.list_dir(&dir) {
         Ok(entries) => entries,
@@ -98,15 +120,31 @@ pub fn list(root: &SysfsRoot) -> Result<Vec<PlatformDevice>, HostError> {
         Err(e) => return Err(e),
     };
     let mut names = Vec::new();
+    let mut odd = Vec::new();
     for entry in entries {
-        let name = entry.into_string().map_err(|raw| HostError::Malformed {
-            path: dir.clone(),
-            what: format!("device name {raw:?} is not UTF-8"),
-        })?;
-        names.push(name);
+        match entry.into_string() {
+            Ok(name) => names.push(name),
+            Err(raw) => {
+                let shown = format!("{raw:?}");
+                let error = HostError::Malformed {
+                    path: dir.clone(),
+                    what: format!("device name {shown} is not UTF-8"),
+                };
+                odd.push(OddEntry { name: shown, error });
+            }
+        }
     }
     names.sort();
-    read_devices(root, &names)
+    let mut groups = GroupMembers::new();
+    let mut devices = Vec::with_capacity(names.len());
+    for name in names {
+        match read_device_with(root, &name, &mut groups) {
+            Ok(device) => devices.push(device),
+            Err(error) => odd.push(OddEntry { name: name.escape_debug().to_string(), error }),
+        }
+    }
+    odd.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Listing { devices, odd })
 }
 
 /// In words, what the real `/` offers: whether it has a platform bus and whether the

@@ -317,9 +317,13 @@ fn a_fifo_in_place_of_driver_override_is_an_error_not_a_hang() {
         let text = err.to_string();
         assert!(text.contains("driver_override") && text.contains("not a regular file"), "{text}");
 
+        // The listing sets the device aside, naming why, and lists the others.
         let lister = root.clone();
-        let err = guarded(move || discover::list(&lister)).unwrap_err();
-        assert!(matches!(err, HostError::NotRegular { .. }), "{err}");
+        let listing = guarded(move || discover::list(&lister)).unwrap();
+        assert_eq!(listing.odd.len(), 1, "{resolver}");
+        assert_eq!(listing.odd[0].name, DEV);
+        assert!(matches!(listing.odd[0].error, HostError::NotRegular { .. }), "{}", listing.odd[0].error);
+        assert!(listing.devices.iter().all(|d| d.name != DEV));
         let planner = root.clone();
         assert!(guarded(move || bind::plan_bind(&planner, &[DEV])).is_err());
 
@@ -445,7 +449,7 @@ fn listing_an_iommu_group_of_8000_devices_lists_the_group_once() {
     let fake = FakeSysfs::build(&scratch("linear"), &spec).unwrap();
     let root = fake.sysfs_root();
 
-    let listed = discover::list(&root).unwrap();
+    let listed = discover::list(&root).unwrap().devices;
     assert_eq!(listed.len(), N + 2);
     let work = root.work();
     // The bus directory once, each of the two groups once.

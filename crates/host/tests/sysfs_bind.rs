@@ -59,7 +59,9 @@ fn failure(err: BindError) -> bind::Failure {
 #[test]
 fn list_shows_dt_path_compatible_driver_and_group_members() {
     let fake = tree("list");
-    let devices = discover::list(&fake.sysfs_root()).unwrap();
+    let listing = discover::list(&fake.sysfs_root()).unwrap();
+    assert!(listing.odd.is_empty(), "{:?}", listing.odd);
+    let devices = listing.devices;
     let names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["1000.ethernet", "2000.dma", "3000.i2c", "3100.spi", "4000.timer"]);
 
@@ -78,6 +80,32 @@ fn list_shows_dt_path_compatible_driver_and_group_members() {
     let timer = &devices[4];
     assert_eq!((timer.dt_path.as_deref(), timer.iommu_group), (None, None));
     assert!(timer.compatible.is_empty() && timer.group_members.is_empty());
+}
+
+#[test]
+fn odd_bus_entries_are_set_aside_by_name_and_the_others_listed() {
+    use std::os::unix::ffi::OsStrExt;
+    let fake = tree("odd");
+    let bus = fake.root().join("sys/bus/platform/devices");
+    let eth = std::fs::read_link(bus.join("1000.ethernet")).unwrap();
+    // A name that is not one plain component, a name that is not UTF-8 (with an escape byte a
+    // terminal would obey), and a device without driver_override.
+    symlink(&eth, bus.join("a..b")).unwrap();
+    symlink(&eth, bus.join(std::ffi::OsStr::from_bytes(b"bad\x1b[2J\xff"))).unwrap();
+    let dma = fake.root().join("sys/bus/platform/devices/2000.dma/driver_override").canonicalize().unwrap();
+    std::fs::remove_file(dma).unwrap();
+    let listing = discover::list(&fake.sysfs_root()).unwrap();
+    let names: Vec<&str> = listing.devices.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["1000.ethernet", "3000.i2c", "3100.spi", "4000.timer"]);
+    let odd: Vec<(&str, String)> =
+        listing.odd.iter().map(|o| (o.name.as_str(), o.error.to_string())).collect();
+    assert_eq!(odd.len(), 3, "{odd:?}");
+    assert_eq!(odd[0].0, "\"bad\\u{1b}[2J\\xFF\"");
+    assert!(odd[0].1.contains("is not UTF-8"), "{odd:?}");
+    assert_eq!(odd[1].0, "2000.dma");
+    assert!(odd[1].1.contains("driver_override"), "{odd:?}");
+    assert_eq!(odd[2].0, "a..b");
+    assert!(!odd.iter().any(|(name, _)| name.contains('\x1b')), "no raw escape byte in a name: {odd:?}");
 }
 
 #[test]
@@ -297,7 +325,12 @@ fn a_symlink_escaping_the_root_is_refused() {
     // A device whose own directory lies outside the root.
     symlink(&outside, fake.root().join("sys/bus/platform/devices/evil")).unwrap();
     assert!(matches!(root.driver_override("evil").unwrap_err(), HostError::Escape { .. }));
-    assert!(matches!(discover::list(&root).unwrap_err(), HostError::Escape { .. }));
+    // Listed aside, with the others: nothing outside the root was read.
+    let listing = discover::list(&root).unwrap();
+    assert_eq!(listing.odd.len(), 1);
+    assert_eq!(listing.odd[0].name, "evil");
+    assert!(matches!(listing.odd[0].error, HostError::Escape { .. }), "{}", listing.odd[0].error);
+    assert_eq!(listing.devices.len(), 5);
     assert!(matches!(
         bind::plan_bind(&root, &["evil"]).unwrap_err(),
         BindError::Host(HostError::Escape { .. })
@@ -340,8 +373,8 @@ fn planning_writes_nothing_and_a_device_already_on_vfio_needs_no_writes() {
 fn listing_the_real_root_works_or_explains_and_writes_nothing() {
     // Read-only: on this machine (no vfio-platform) it must list or say why there is nothing.
     match discover::list(&SysfsRoot::default()) {
-        Ok(devices) => {
-            for d in &devices {
+        Ok(listing) => {
+            for d in &listing.devices {
                 println!("{} driver={:?} group={:?} dt={:?}", d.name, d.driver, d.iommu_group, d.dt_path);
             }
         }

@@ -18,8 +18,9 @@ pub(super) fn run(
 ) -> Result<(), CliError> {
     let sysfs = &args.common.sysfs_root;
     let facts = KernelFacts::read(sysfs);
-    let devices = list(root).map_err(|e| CliError::Host(format!("{e}\n{}", status_with(sysfs, &facts))))?;
-    let verdicts = verdicts(args, &devices)?;
+    let listing = list(root).map_err(|e| CliError::Host(format!("{e}\n{}", status_with(sysfs, &facts))))?;
+    let devices = &listing.devices;
+    let verdicts = verdicts(args, devices)?;
     match format {
         Format::Json => {
             let rows: Vec<_> = devices
@@ -38,6 +39,9 @@ pub(super) fn run(
             writeln!(out, "{}", serde_json::Value::Array(rows))?;
             for missing in facts.missing_for_vfio() {
                 eprintln!("platreset: kernel: {missing}");
+            }
+            for odd in &listing.odd {
+                eprintln!("platreset: host: not listed: {}: {}", odd.name, odd.error);
             }
         }
         Format::Text => {
@@ -66,7 +70,19 @@ pub(super) fn run(
             if let Some(missing) = facts.vfio_missing() {
                 writeln!(out, "kernel: {missing}")?;
             }
+            if !listing.odd.is_empty() {
+                writeln!(out, "{} entr(ies) of the platform bus could not be read:", listing.odd.len())?;
+                for odd in &listing.odd {
+                    writeln!(out, "  {}: {}", odd.name, odd.error)?;
+                }
+            }
         }
     }
-    Ok(())
+    match listing.odd.len() {
+        0 => Ok(()),
+        n => Err(CliError::Host(format!(
+            "{n} of {} platform bus entr(ies) could not be read; the others are listed",
+            n + devices.len()
+        ))),
+    }
 }
