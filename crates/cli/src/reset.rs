@@ -71,8 +71,10 @@ pub struct ResetArgs {
     /// The lock file that keeps two platreset processes from writing registers at once.
     #[arg(long, value_name = "PATH", default_value = platreset_devmem::DEFAULT_LOCK)]
     pub lock: PathBuf,
-    /// Wait between assert and deassert when a controller has no reset sequence of its own.
-    #[arg(long, value_name = "US", default_value_t = DEFAULT_PULSE_US)]
+    /// Wait between assert and deassert when a controller has no reset sequence of its own
+    /// (microseconds, at most 1000000).
+    #[arg(long, value_name = "US", default_value_t = DEFAULT_PULSE_US,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(platreset_reset::MAX_PULSE_US)))]
     pub pulse_us: u32,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -111,8 +111,10 @@ pub struct VerifyArgs {
     /// Inject a fault (repeatable); see the list below.
     #[arg(long = "fault", value_name = "KIND")]
     pub faults: Vec<FaultArg>,
-    /// Wait between assert and deassert when a controller has no reset sequence of its own.
-    #[arg(long, value_name = "US", default_value_t = DEFAULT_PULSE_US)]
+    /// Wait between assert and deassert when a controller has no reset sequence of its own
+    /// (microseconds, at most 1000000).
+    #[arg(long, value_name = "US", default_value_t = DEFAULT_PULSE_US,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(platreset_reset::MAX_PULSE_US)))]
     pub pulse_us: u32,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

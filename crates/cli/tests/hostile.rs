@@ -211,3 +211,14 @@ fn a_dtb_piped_to_a_named_stdin_is_read_as_far_as_its_header_says() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("not a regular file (a character device)"), "{stderr}");
 }
+
+#[test]
+fn a_pulse_longer_than_a_second_is_refused_before_anything_runs() {
+    for command in ["verify", "reset"] {
+        let out = run(&[command, s(&demo()), "sdhi0", "--pulse-us", "4294967295"]);
+        assert_eq!(out.code, Some(2), "{command}: {}", out.stderr);
+        assert!(out.stderr.contains("4294967295 is not in 0..=1000000"), "{command}: {}", out.stderr);
+        let ok = run(&[command, s(&demo()), "sdhi0", "--pulse-us", "1000000"]);
+        assert_eq!(ok.code, Some(0), "{command}: {}", ok.stderr);
+    }
+}

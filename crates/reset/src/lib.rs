@@ -37,7 +37,7 @@ pub use bind_error::BindError;
 pub use control::{ControlError, ControlId, Controls, Request};
 pub use mmio::{Mmio, MmioError, MmioOp};
 pub use ops::{Capabilities, DriverError, ResetOps};
-pub use pulse::{mode_of, reset_line, Mode, DEFAULT_PULSE_US};
+pub use pulse::{mode_of, reset_line, Mode, DEFAULT_PULSE_US, MAX_PULSE_US};
 pub use record::{Recorder, Recording};
 pub use trace::{DryRun, Trace};
 pub use window::{controller_window, mfd_cell_window};

@@ -9,6 +9,11 @@ use crate::ops::{DriverError, ResetOps};
 /// (the kernel's own reset sequences wait 1 to 35 µs).
 pub const DEFAULT_PULSE_US: u32 = 10;
 
+/// The longest pulse platreset will hold: one second. The kernel's own reset sequences wait 1 µs
+/// to 1 ms (R-Car Gen4's is the longest); a longer hold is a typo, and `verify` simulates every
+/// microsecond of it while the device's DMA runs.
+pub const MAX_PULSE_US: u32 = 1_000_000;
+
 /// How a line is reset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
