@@ -173,7 +173,7 @@ impl Reader<'_> {
                 let rest = self.aml.get(at + 1..limit).unwrap_or_default();
                 let len =
                     rest.iter().position(|&b| b == 0).ok_or_else(|| self.err("unterminated string", at))?;
-                Ok(Some((Value::Text(String::from_utf8_lossy(&rest[..len]).into_owned()), at + 2 + len)))
+                Ok(Some((Value::Text(shown(&rest[..len])), at + 2 + len)))
             }
             0x11 => {
                 let (end, _) = self.pkg_length(at + 1, limit)?;
@@ -400,6 +400,23 @@ fn eisa_id(value: u32) -> String {
     format!("{}{}{}{:04X}", letter(26), letter(21), letter(16), v & 0xffff)
 }
 
+/// An AML string as text: invalid UTF-8 replaced, and control characters (an ID string has none;
+/// ESC, CR or LF in one would be obeyed by a terminal) written as `\u{1b}`.
+fn shown(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if !text.chars().any(char::is_control) {
+        return text.into_owned();
+    }
+    text.chars().fold(String::with_capacity(text.len() + 8), |mut out, c| {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+        out
+    })
+}
+
 fn display(path: &[[u8; 4]]) -> String {
     let segs: Vec<String> = path
         .iter()
@@ -443,4 +460,14 @@ pub fn read_tables(dir: &Path) -> Result<Namespace, AcpiError> {
         namespace.add(&Table::parse(&name, &bytes)?)?;
     }
     Ok(namespace)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_string_with_control_characters_is_shown_escaped() {
+        assert_eq!(super::shown(b"ACME0001"), "ACME0001");
+        assert_eq!(super::shown(b"ACM\x1b[2J\r\nE"), "ACM\\u{1b}[2J\\u{d}\\u{a}E");
+        assert_eq!(super::shown(b"A\xffB"), "A\u{fffd}B");
+    }
 }

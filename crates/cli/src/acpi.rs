@@ -35,7 +35,7 @@ pub struct AcpiArgs {
 pub fn run(args: &AcpiArgs) -> Result<(), CliError> {
     let namespace = platreset_acpi::read_tables(&args.dir).map_err(|e| CliError::Acpi(e.to_string()))?;
     let devices = namespace.devices();
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term::stdout(args.format == Format::Text);
     match args.format {
         Format::Json => {
             let list: Vec<_> = devices

@@ -37,7 +37,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     let input = Input { display: file.into(), path: file.into(), from_directory: false, regular: true };
     let settings = audit::Settings::builtin(Options::default())?;
     let outcome = audit::audit_one(&mut None, &input, Ok(DEMO_DTB), &settings, Format::Table);
-    audit::render(&[outcome], Format::Table, &mut std::io::stdout().lock())?;
+    audit::render(&[outcome], Format::Table, &mut crate::term::stdout(true))?;
 
     println!("\nStep 2 - explain /soc/pwm@e6e30000: why a PWM channel is refused, rule by rule.\n");
     crate::explain::explained(DEMO_DTB, file, "/soc/pwm@e6e30000", &settings.policy, |x| {

@@ -83,7 +83,7 @@ pub fn run(args: &ExplainArgs) -> Result<(), CliError> {
             args.node
         )));
     }
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::new(crate::term::stdout(args.format == Format::Text));
     if args.node.starts_with('\\') {
         let device = acpi.iter().find(|d| d.path == args.node).ok_or_else(|| {
             CliError::Acpi(format!("no device {} in the tables (see `platreset acpi DIR`)", args.node))

@@ -186,7 +186,7 @@ pub fn run(args: &KmodArgs) -> Result<(), CliError> {
         )));
     }
     let written = if args.install { write_all_or_none(&files, true)? } else { Vec::new() };
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term::stdout(args.format == Format::Text);
     match args.format {
         Format::Json => {
             let doc = json!({

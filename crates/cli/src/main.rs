@@ -16,6 +16,7 @@ mod kmod;
 mod policy_args;
 mod read;
 mod reset;
+mod term;
 mod verify;
 
 use std::io::Write;
@@ -150,7 +151,7 @@ fn main() -> ExitCode {
         // A reader that went away (`| head`) is not an error worth a message.
         Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "platreset: {e}");
+            let _ = writeln!(term::Terminal::new(std::io::stderr(), true), "platreset: {e}");
             match e {
                 CliError::ChecksFailed(_) => ExitCode::from(3),
                 _ => ExitCode::FAILURE,

@@ -178,7 +178,7 @@ pub fn run_on(blob: &[u8], file: &str, args: &ResetArgs) -> Result<(), CliError>
         let left = if o.action == Operation::Deassert { "asserted" } else { "deasserted" };
         Some(format!("undoing line {} failed, so it may be left {left}: {e}", o.index))
     }));
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term::stdout(args.format != Format::Json);
     match args.format {
         Format::Json => {
             let mut doc = json!({

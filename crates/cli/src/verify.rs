@@ -281,7 +281,7 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
         .and_then(|by| verify(&topology, node.id(), &by, &faults, args.pulse_us, Performer::Resolved))
         .map_err(|e| CliError::Verify(e.to_string()))?;
     let verified = Verified::new(&file, &node.path(), &faults, verdict, report);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term::stdout(args.format == Format::Text);
     match args.format {
         Format::Json => writeln!(out, "{}", json_line(&verified)?)?,
         Format::Text => text(&verified, &mut out)?,
@@ -389,7 +389,7 @@ fn run_all(
     let passed = outcomes.iter().filter(|o| o.result.as_ref().is_ok_and(|v| v.report.pass())).count();
     let failed = outcomes.iter().filter(|o| o.result.as_ref().is_ok_and(|v| !v.report.pass())).count();
     let skipped = outcomes.len() - passed - failed;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::term::stdout(args.format == Format::Text);
     match args.format {
         Format::Json => {
             #[derive(Serialize)]

@@ -222,3 +222,68 @@ fn a_pulse_longer_than_a_second_is_refused_before_anything_runs() {
         assert_eq!(ok.code, Some(0), "{command}: {}", ok.stderr);
     }
 }
+
+/// A DTB whose device node is named `dev<forged>@1000` (and labelled `forged`), `forged` being
+/// 12 bytes a terminal would obey: dtc refuses such a name, so a placeholder is patched.
+fn forged_name(dir: &Scratch, forged: &[u8; 12]) -> PathBuf {
+    let mut blob = platreset_testkit::dtb_from_text(
+        "/dts-v1/;\n/ {\n\t#address-cells = <1>;\n\t#size-cells = <1>;\n\
+         \trst: reset-controller@100 { compatible = \"snps,dw-high-reset\"; reg = <0x100 0x4>; #reset-cells = <1>; };\n\
+         \tforged: devXXXXXXXXXXXX@1000 { compatible = \"acme,dev\"; reg = <0x1000 0x100>; resets = <&rst 1>; };\n};\n",
+    );
+    let mut patched = 0;
+    while let Some(at) = blob.windows(12).position(|w| w == b"XXXXXXXXXXXX") {
+        blob[at..at + 12].copy_from_slice(forged);
+        patched += 1;
+    }
+    assert_eq!(patched, 2, "the node's name and its __symbols__ path");
+    let path = dir.path("forged.dtb");
+    std::fs::write(&path, blob).unwrap();
+    path
+}
+
+#[test]
+fn a_node_name_cannot_forge_or_rewrite_what_the_terminal_shows() {
+    let dir = Scratch::new("forged");
+    // Clear the screen, go back to the start of the line, start a new row reading ELIGIBLE.
+    let dtb = forged_name(&dir, b"\x1b[2J\r\nELIGIB");
+    let obeyed = |text: &str| text.chars().any(|c| matches!(c, '\u{1b}' | '\r'));
+    for args in [
+        vec!["audit", s(&dtb)],
+        vec!["explain", s(&dtb), "forged"],
+        vec!["verify", s(&dtb), "forged"],
+        vec!["reset", s(&dtb), "forged"],
+        vec!["kmod", s(&dtb)],
+        vec!["explain", s(&dtb), "/nonexistent"],
+    ] {
+        let out = run(&args);
+        assert!(!obeyed(&out.stdout) && !obeyed(&out.stderr), "{args:?}: {:?} {:?}", out.stdout, out.stderr);
+        assert!(
+            !out.stdout.lines().chain(out.stderr.lines()).any(|l| l.starts_with("ELIGIB")),
+            "{args:?}: a forged line: {}",
+            out.stdout
+        );
+    }
+    let out = run(&["audit", s(&dtb)]);
+    assert!(out.stdout.contains("/dev\\u{1b}[2J\\u{d}\\u{a}ELIGIB@1000"), "{}", out.stdout);
+    // What is shown can be typed back.
+    let out = run(&["explain", s(&dtb), "/dev\\u{1b}[2J\\u{d}\\u{a}ELIGIB@1000"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // JSON keeps the same text, escaped once more by JSON itself.
+    let out = run(&["audit", "--format", "jsonl", s(&dtb)]);
+    let line: serde_json::Value = serde_json::from_str(out.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(line["node"], "/dev\\u{1b}[2J\\u{d}\\u{a}ELIGIB@1000");
+}
+
+#[test]
+fn a_file_name_cannot_rewrite_what_the_terminal_shows() {
+    let dir = Scratch::new("forged-file");
+    let name = "board\u{1b}[2J\u{202e}.dtb";
+    std::fs::copy(demo(), dir.path(name)).unwrap();
+    std::fs::write(dir.path("bad\u{1b}[31m.dtb"), b"not a dtb").unwrap();
+    let out = run(&["audit", s(&dir.0)]);
+    for text in [&out.stdout, &out.stderr] {
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "{text:?}");
+    }
+    assert!(out.stdout.contains("board\\u{1b}[2J\\u{202e}.dtb"), "{}", out.stdout);
+}

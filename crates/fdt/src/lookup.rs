@@ -139,6 +139,13 @@ fn child_by_component<'f, 'a>(
     if let Some(exact) = node.child(want) {
         return Ok(Some(exact));
     }
+    // A name with control characters is shown escaped (`Node::name_lossy`): what is shown can be
+    // typed back.
+    if component.contains("\\u{") {
+        if let Some(shown) = node.children().find(|c| c.name_lossy() == component) {
+            return Ok(Some(shown));
+        }
+    }
     if want.contains(&b'@') {
         return Ok(None);
     }

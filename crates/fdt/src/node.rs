@@ -98,9 +98,16 @@ impl<'f, 'a> Node<'f, 'a> {
         self.fdt.blob().get(start..start + r.name_len as usize).unwrap_or_default()
     }
 
-    /// The name as text (invalid UTF-8 replaced).
+    /// The name as text: invalid UTF-8 replaced, and ASCII control characters (which no valid
+    /// node name has, and which a terminal would obey: ESC, CR, LF) written as `\u{1b}`.
     pub fn name_lossy(&self) -> Cow<'a, str> {
-        String::from_utf8_lossy(self.name())
+        let name = self.name();
+        if let Some(text) = plain_ascii(name) {
+            return Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(name.len() + 8);
+        push_shown(&mut out, name);
+        Cow::Owned(out)
     }
 
     /// The name without its unit address (`pwm`).
@@ -180,11 +187,7 @@ impl<'f, 'a> Node<'f, 'a> {
         }
         for &index in chain[..len].iter().rev() {
             out.push('/');
-            let name = Node::new(self.fdt, index).name();
-            match std::str::from_utf8(name) {
-                Ok(text) => out.push_str(text),
-                Err(_) => out.push_str(&String::from_utf8_lossy(name)),
-            }
+            push_shown(out, Node::new(self.fdt, index).name());
         }
     }
 
@@ -285,5 +288,29 @@ impl<'a> Iterator for Properties<'_, 'a> {
         let (rec, next) = crate::tree::prop_at(block, self.pos)?;
         self.pos = next;
         Some(Property::from_rec(self.fdt, &rec))
+    }
+}
+
+/// `bytes` as text when they are printable ASCII (every real node name): the fast path.
+fn plain_ascii(bytes: &[u8]) -> Option<&str> {
+    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b)) {
+        std::str::from_utf8(bytes).ok()
+    } else {
+        None
+    }
+}
+
+/// Appends a node name as it is shown: invalid UTF-8 replaced, ASCII controls escaped.
+fn push_shown(out: &mut String, name: &[u8]) {
+    if let Some(text) = plain_ascii(name) {
+        out.push_str(text);
+        return;
+    }
+    for c in String::from_utf8_lossy(name).chars() {
+        if c.is_ascii_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
     }
 }

@@ -167,6 +167,9 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
         Some("is '.'")
     } else if name.contains('\0') {
         Some("contains a NUL byte")
+    } else if name.chars().any(char::is_control) {
+        // No kernel names a device or driver so; a terminal would obey it (ESC, CR, LF).
+        Some("contains a control character")
     } else if name.len() > NAME_MAX {
         Some("longer than 255 bytes")
     } else {
@@ -565,7 +568,7 @@ mod tests {
 
     #[test]
     fn names_that_are_not_one_component_are_rejected() {
-        for bad in ["", "a/b", "..", "../x", "x..y", ".", "a\0b"] {
+        for bad in ["", "a/b", "..", "../x", "x..y", ".", "a\0b", "a\u{1b}[2J", "a\rb", "a\nb"] {
             assert!(validate_name(bad).is_err(), "{bad:?} accepted");
         }
         assert!(validate_name(&"a".repeat(256)).is_err());

@@ -11,7 +11,8 @@ use crate::error::CliError;
 /// One file to audit.
 #[derive(Debug, Clone)]
 pub struct Input {
-    /// What to print: the argument joined with the relative path.
+    /// What to print: the argument joined with the relative path, with every character a
+    /// terminal would obey escaped (a file name can hold ESC, CR or LF).
     pub display: String,
     /// Where to read it.
     pub path: PathBuf,
@@ -38,7 +39,7 @@ pub fn collect(args: &[PathBuf]) -> Result<Vec<Input>, CliError> {
         let shown = arg.to_string_lossy();
         if !meta.is_dir() {
             out.push(Input {
-                display: shown.into_owned(),
+                display: crate::term::safe(&shown).into_owned(),
                 path: arg.clone(),
                 from_directory: false,
                 regular: meta.is_file(),
@@ -49,7 +50,7 @@ pub fn collect(args: &[PathBuf]) -> Result<Vec<Input>, CliError> {
         found.sort_by(|a, b| a.0.cmp(&b.0));
         let sep = if shown.ends_with('/') { "" } else { "/" };
         out.extend(found.into_iter().map(|(rel, path, regular)| Input {
-            display: format!("{shown}{sep}{rel}"),
+            display: crate::term::safe(&format!("{shown}{sep}{rel}")).into_owned(),
             path,
             from_directory: true,
             regular,

@@ -166,7 +166,7 @@ pub fn run(args: &AuditArgs) -> Result<(), CliError> {
         policy: args.policy.policy(DEFAULT_PULSE_US)?,
         acpi: args.policy.acpi_devices()?,
     };
-    run_on(&inputs, &settings, args.format, args.jobs, &mut std::io::stdout().lock())
+    run_on(&inputs, &settings, args.format, args.jobs, &mut crate::term::stdout(args.format == Format::Table))
 }
 
 /// Audits `inputs` into `out`.

@@ -307,7 +307,15 @@ fn vfio_group_of(d: &PlatformDevice, facts: &KernelFacts, open_now: bool) -> Res
 /// Runs the command.
 pub fn run(args: &HostArgs) -> Result<(), CliError> {
     let root = SysfsRoot::new(&args.common.sysfs_root);
-    let mut out = std::io::stdout().lock();
+    let text = match &args.command {
+        HostCommand::List { format }
+        | HostCommand::Bind { format, .. }
+        | HostCommand::Unbind { format, .. }
+        | HostCommand::Info { format, .. }
+        | HostCommand::Reset { format, .. } => *format == Format::Text,
+        HostCommand::Guard { .. } => true,
+    };
+    let mut out = crate::term::stdout(text);
     match &args.command {
         HostCommand::List { format } => list::run(args, &root, &mut out, format),
         HostCommand::Bind { devices, yes, force, persist: keep, dry_run, format } => {

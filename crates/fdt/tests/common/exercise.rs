@@ -206,7 +206,13 @@ fn check_names(node: Node<'_, '_>) {
         }
         None => assert_eq!(base, name),
     }
-    assert_eq!(node.name_lossy(), String::from_utf8_lossy(name));
+    // Shown as text: invalid UTF-8 replaced, ASCII controls (ESC, CR, LF…) escaped.
+    let shown: String = String::from_utf8_lossy(name)
+        .chars()
+        .flat_map(|c| if c.is_ascii_control() { c.escape_unicode().collect::<Vec<_>>() } else { vec![c] })
+        .collect();
+    assert_eq!(node.name_lossy(), shown);
+    assert!(!node.path().chars().any(|c| c.is_ascii_control()), "{:?}", node.path());
 }
 
 fn check_links(node: Node<'_, '_>, children_total: &mut usize) {
