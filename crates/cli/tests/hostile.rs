@@ -287,3 +287,24 @@ fn a_file_name_cannot_rewrite_what_the_terminal_shows() {
     }
     assert!(out.stdout.contains("board\\u{1b}[2J\\u{202e}.dtb"), "{}", out.stdout);
 }
+
+#[test]
+fn a_compatible_string_cannot_start_a_forged_line() {
+    let dir = Scratch::new("forged-compatible");
+    let mut blob = platreset_testkit::dtb_from_text(
+        "/dts-v1/;\n/ {\n\t#address-cells = <1>;\n\t#size-cells = <1>;\n\
+         \trst: reset-controller@100 { compatible = \"snps,dw-high-reset\"; reg = <0x100 0x4>; #reset-cells = <1>; };\n\
+         \tdev: dev@1000 { compatible = \"acme,YYYYYYYY\"; reg = <0x1000 0x100>; resets = <&rst 1>; };\n};\n",
+    );
+    let at = blob.windows(8).position(|w| w == b"YYYYYYYY").unwrap();
+    blob[at..at + 8].copy_from_slice(b"\nELIGIBL");
+    let dtb = dir.path("compatible.dtb");
+    std::fs::write(&dtb, blob).unwrap();
+    for args in
+        [vec!["explain", s(&dtb), "dev"], vec!["audit", s(&dtb)], vec!["audit", "--format", "json", s(&dtb)]]
+    {
+        let out = run(&args);
+        assert!(!out.stdout.lines().any(|l| l.starts_with("ELIGIBL")), "{args:?}: {}", out.stdout);
+    }
+    assert!(run(&["explain", s(&dtb), "dev"]).stdout.contains("acme,\\u{a}ELIGIBL"));
+}

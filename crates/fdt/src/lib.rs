@@ -41,7 +41,7 @@ mod tree;
 pub use error::{FdtError, LookupError};
 pub use header::{Header, Reservation, MAGIC};
 pub use names::{NameTable, MAX_NAMES};
-pub use node::{Children, Node, NodeId, Properties, RegEntry};
+pub use node::{shown, Children, Node, NodeId, Properties, RegEntry};
 pub use phandle::Phandle;
 pub use phandle_index::PhandleIndex;
 pub use property::{Property, StringList, U32Cells};

@@ -101,13 +101,7 @@ impl<'f, 'a> Node<'f, 'a> {
     /// The name as text: invalid UTF-8 replaced, and ASCII control characters (which no valid
     /// node name has, and which a terminal would obey: ESC, CR, LF) written as `\u{1b}`.
     pub fn name_lossy(&self) -> Cow<'a, str> {
-        let name = self.name();
-        if let Some(text) = plain_ascii(name) {
-            return Cow::Borrowed(text);
-        }
-        let mut out = String::with_capacity(name.len() + 8);
-        push_shown(&mut out, name);
-        Cow::Owned(out)
+        shown(self.name())
     }
 
     /// The name without its unit address (`pwm`).
@@ -300,7 +294,19 @@ fn plain_ascii(bytes: &[u8]) -> Option<&str> {
     }
 }
 
-/// Appends a node name as it is shown: invalid UTF-8 replaced, ASCII controls escaped.
+/// Bytes from the tree (a name, a string property) as text to show: invalid UTF-8 replaced and
+/// ASCII control characters — which no valid name or compatible has, and which a terminal would
+/// obey (ESC, CR, LF) — written as `\u{1b}`.
+pub fn shown(bytes: &[u8]) -> Cow<'_, str> {
+    if let Some(text) = plain_ascii(bytes) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    push_shown(&mut out, bytes);
+    Cow::Owned(out)
+}
+
+/// Appends bytes from the tree as [`shown`] writes them.
 fn push_shown(out: &mut String, name: &[u8]) {
     if let Some(text) = plain_ascii(name) {
         out.push_str(text);

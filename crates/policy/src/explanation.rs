@@ -193,10 +193,7 @@ impl<'x> LineExplanation<'x> {
             .filter(|&n| n != node)
             .take(SHARERS_NAMED)
             .filter_map(|id| topology.node(id).map(|n| (id, n)))
-            .map(|(id, n)| Sharer {
-                node: e.path(id),
-                status: String::from_utf8_lossy(n.status()).into_owned(),
-            })
+            .map(|(id, n)| Sharer { node: e.path(id), status: platreset_fdt::shown(n.status()).into_owned() })
             .collect();
         LineExplanation {
             index,
@@ -463,7 +460,7 @@ impl<'x> Explanation<'x> {
     pub fn of(e: &'x Evaluator<'x, 'x, 'x, 'x>, node: &Node<'_, '_>, v: &'x Verdict) -> Explanation<'x> {
         let consumer = e.topology().consumer(node.id());
         let compatible: Vec<String> =
-            node.compatible().map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+            node.compatible().map(|c| platreset_fdt::shown(c).into_owned()).collect();
         let companion = e.companion(node.id());
         let entry = e.allowlist_entry(node.id());
 
@@ -515,7 +512,7 @@ impl<'x> Explanation<'x> {
 
         Explanation {
             node: node.path(),
-            status: String::from_utf8_lossy(node.status()).into_owned(),
+            status: platreset_fdt::shown(node.status()).into_owned(),
             compatible,
             method: Methods { chosen: &v.method, considered },
             lines,

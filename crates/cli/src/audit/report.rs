@@ -225,7 +225,7 @@ impl Filter {
 }
 
 fn text(bytes: &[u8]) -> Text<'_> {
-    String::from_utf8_lossy(bytes)
+    platreset_fdt::shown(bytes)
 }
 
 /// Builds the report of one parsed file, every record owning its text.
