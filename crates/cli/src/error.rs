@@ -92,9 +92,14 @@ pub enum CliError {
     /// Writing the output failed (a closed pipe is not reported).
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    /// Options that contradict each other, or that do nothing where they were given.
+    #[error("{0}")]
+    Usage(String),
     /// Some inputs failed; each was reported as it was met.
-    #[error("{failed} of {total} input file(s) could not be audited")]
+    #[error("{failed} of {total} input file(s) could not be {done}")]
     SomeInputsFailed {
+        /// What the command does to a file (`audited`, `verified`).
+        done: &'static str,
         /// How many failed.
         failed: usize,
         /// How many there were.

@@ -154,6 +154,8 @@ fn main() -> ExitCode {
             let _ = writeln!(term::Terminal::new(std::io::stderr(), true), "platreset: {e}");
             match e {
                 CliError::ChecksFailed(_) => ExitCode::from(3),
+                // As clap does for the usage errors it finds itself.
+                CliError::Usage(_) => ExitCode::from(2),
                 _ => ExitCode::FAILURE,
             }
         }

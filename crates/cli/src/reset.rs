@@ -116,6 +116,12 @@ fn op_text(op: &MmioOp) -> String {
 
 /// Runs the command.
 pub fn run(args: &ResetArgs) -> Result<(), CliError> {
+    if args.backend == Backend::Trace && (args.write_hardware || args.force) {
+        let given = if args.write_hardware { "--write-hardware" } else { "--force" };
+        return Err(CliError::Usage(format!(
+            "{given} acts on --backend devmem only; the default trace backend writes nothing: add --backend devmem to write registers, or drop {given} for a dry run"
+        )));
+    }
     let blob = crate::read::dtb(&args.dtb)?;
     run_on(&blob, &args.dtb.display().to_string(), args)
 }

@@ -270,6 +270,12 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
     if args.all {
         return run_all(args, &faults, &policy, &acpi);
     }
+    if args.okay {
+        // clap's `requires` counts --all's default as given: checked here.
+        return Err(CliError::Usage(
+            "--okay picks the enabled devices of --all; with one NODE it does nothing: add --all or drop --okay".into(),
+        ));
+    }
     let blob = crate::read::dtb(&args.dtb)?;
     let file = args.dtb.display().to_string();
     let fdt = Fdt::parse(&blob).map_err(|source| CliError::Dtb { file: file.clone(), source })?;
@@ -455,10 +461,14 @@ fn run_all(
         }
     }
     if failed > 0 {
-        return Err(CliError::ChecksFailed(format!("{failed} device(s) failed verification")));
+        let unread = match unreadable {
+            0 => String::new(),
+            n => format!("; {n} of {} input file(s) could not be verified", files.len()),
+        };
+        return Err(CliError::ChecksFailed(format!("{failed} device(s) failed verification{unread}")));
     }
     if unreadable > 0 {
-        return Err(CliError::SomeInputsFailed { failed: unreadable, total: files.len() });
+        return Err(CliError::SomeInputsFailed { done: "verified", failed: unreadable, total: files.len() });
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ pub enum FdtError {
         have: usize,
     },
     /// The first word is not 0xd00dfeed.
-    #[error("bad magic at offset 0x0: {found:#010x} (a DTB starts with 0xd00dfeed)")]
+    #[error("bad magic at offset 0x0: {found:#010x} (a DTB starts with 0xd00dfeed){}", source_hint(*found))]
     BadMagic {
         /// The word found instead.
         found: u32,
@@ -197,4 +197,14 @@ pub enum LookupError {
         /// What is wrong.
         problem: String,
     },
+}
+
+/// What to do when the file is text: DTS source, most likely, which `dtc` compiles.
+fn source_hint(found: u32) -> &'static str {
+    let text = found.to_be_bytes().iter().all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    if text {
+        "; this is text, DTS source perhaps: compile it first with `dtc -I dts -O dtb -o board.dtb board.dts`"
+    } else {
+        ""
+    }
 }

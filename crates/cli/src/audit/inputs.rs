@@ -47,6 +47,15 @@ pub fn collect(args: &[PathBuf]) -> Result<Vec<Input>, CliError> {
             continue;
         }
         let mut found = walk(arg)?;
+        if found.is_empty() {
+            return Err(CliError::Input {
+                path: arg.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "a directory with no *.dtb file in it or below it",
+                ),
+            });
+        }
         found.sort_by(|a, b| a.0.cmp(&b.0));
         let sep = if shown.ends_with('/') { "" } else { "/" };
         out.extend(found.into_iter().map(|(rel, path, regular)| Input {

@@ -156,10 +156,19 @@ pub fn run(args: &AuditArgs) -> Result<(), CliError> {
             return Err(e);
         }
     };
-    if args.group && matches!(args.format, Format::Jsonl | Format::Dot) {
-        return Err(CliError::Refused(
-            "--group needs --format table or json (the jsonl shape is one node per line)".into(),
-        ));
+    match (args.group, args.format) {
+        (true, Format::Jsonl) => {
+            return Err(CliError::Usage(
+                "--group needs --format table or json: the jsonl shape is one node per line".into(),
+            ))
+        }
+        (true, Format::Dot) => {
+            return Err(CliError::Usage(
+                "--group needs --format table or json: the dot picture draws every shared line already"
+                    .into(),
+            ))
+        }
+        _ => {}
     }
     let settings = Settings {
         filter: Filter { okay: args.okay, compatible: args.compatible.clone(), groups: args.group },
@@ -191,10 +200,14 @@ pub(crate) fn run_on(
             }
             if let Err(why) = &outcome.result {
                 failed += 1;
-                if let Some(bar) = &progress {
-                    bar.suspend(|| eprintln!("platreset: {why} ({})", outcome.file));
-                } else {
-                    eprintln!("platreset: {why} ({})", outcome.file);
+                // The table shows each failure in its place: said once, not again on stderr.
+                // Machine formats carry it in their shape, and people read it here.
+                if format != Format::Table {
+                    let say = || eprintln!("platreset: {why} ({})", crate::term::safe(&outcome.file));
+                    match &progress {
+                        Some(bar) => bar.suspend(say),
+                        None => say(),
+                    }
                 }
             }
             match &outcome.jsonl {
@@ -216,7 +229,7 @@ pub(crate) fn run_on(
     render(&collected, format, &mut out)?;
     out.flush()?;
     if failed > 0 {
-        return Err(CliError::SomeInputsFailed { failed, total: inputs.len() });
+        return Err(CliError::SomeInputsFailed { done: "audited", failed, total: inputs.len() });
     }
     Ok(())
 }

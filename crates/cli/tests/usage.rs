@@ -1,0 +1,99 @@
+//! A new user's mistakes (issue 17, points 6 and 7): options that contradict each other are usage
+//! errors (exit 2) that say what to do, and bad input gets the right words, once.
+
+// A test whose setup fails stops there, with the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn platreset(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_platreset")).args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn demo() -> String {
+    platreset_testkit::repo_root().join("data/demo-soc.dtb").to_str().unwrap().to_string()
+}
+
+/// A scratch directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("platreset-usage-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn options_that_do_nothing_where_they_are_given_are_usage_errors() {
+    let demo = demo();
+    for (args, says) in [
+        (vec!["reset", &demo, "sdhi0", "--write-hardware"], "--write-hardware acts on --backend devmem only"),
+        (vec!["reset", &demo, "sdhi0", "--force"], "--force acts on --backend devmem only"),
+        (vec!["verify", &demo, "sdhi0", "--okay"], "--okay picks the enabled devices of --all"),
+        (
+            vec!["audit", "--group", "--format", "dot", &demo],
+            "the dot picture draws every shared line already",
+        ),
+    ] {
+        let out = platreset(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{args:?}: nothing done");
+    }
+    // Given where they act, the same options are accepted.
+    let out = platreset(&["verify", "--all", "--okay", &demo]);
+    assert_eq!(out.status.code(), Some(3), "runs (and finds the shared PWM line): {}", stderr(&out));
+}
+
+#[test]
+fn a_directory_without_dtbs_is_an_error_naming_it() {
+    let dir = Scratch::new("empty");
+    std::fs::write(dir.0.join("notes.txt"), b"no DTB here").unwrap();
+    let shown = dir.0.display().to_string();
+    for command in ["audit", "verify"] {
+        let args: Vec<&str> =
+            if command == "verify" { vec!["verify", "--all", &shown] } else { vec!["audit", &shown] };
+        let out = platreset(&args);
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        let err = stderr(&out);
+        assert!(err.contains("no *.dtb file in it or below it") && err.contains(&shown), "{command}: {err}");
+    }
+}
+
+#[test]
+fn dts_source_given_as_a_dtb_says_how_to_compile_it() {
+    let dts = platreset_testkit::repo_root().join("data/demo-soc.dts");
+    for args in [vec!["explain", dts.to_str().unwrap(), "sdhi0"], vec!["audit", dts.to_str().unwrap()]] {
+        let out = platreset(&args);
+        assert_eq!(out.status.code(), Some(1));
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert!(
+            all.contains("DTS source perhaps: compile it first with `dtc -I dts -O dtb"),
+            "{args:?}: {all}"
+        );
+    }
+}
+
+#[test]
+fn verify_counts_what_it_could_not_verify_in_its_own_words() {
+    let dir = Scratch::new("verify-words");
+    std::fs::copy(demo(), dir.0.join("good.dtb")).unwrap();
+    std::fs::write(dir.0.join("bad.dtb"), b"junk").unwrap();
+    let out = platreset(&["verify", "--all", dir.0.to_str().unwrap()]);
+    assert!(stderr(&out).contains("1 of 2 input file(s) could not be verified"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("audited"), "{}", stderr(&out));
+}
