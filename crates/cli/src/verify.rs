@@ -195,7 +195,7 @@ fn text(v: &Verified, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "  faults: {}", if v.faults.is_empty() { "none".into() } else { v.faults.join(", ") })?;
     writeln!(
         out,
-        "  DMA and interrupt running from tick 0; reset from tick {} to {} ({} access(es)); run on to tick {}",
+        "  DMA and interrupt running from 0 us; reset from {} us to {} us ({} access(es)); run on to {} us",
         r.reset_start,
         r.reset_done,
         r.ops.len(),

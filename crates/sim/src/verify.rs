@@ -269,7 +269,7 @@ fn run(
         name: "the reset method completed",
         pass: result.is_ok(),
         evidence: match &result {
-            Ok(()) => format!("{} register access(es) from tick {reset_start} to {reset_done}", ops.len()),
+            Ok(()) => format!("{} register access(es) from {reset_start} us to {reset_done} us", ops.len()),
             Err(e) => e.clone(),
         },
     });
@@ -279,7 +279,7 @@ fn run(
             name: "the reset reached the device",
             pass: reached,
             evidence: match soc.resets_of(target).iter().find(|&&t| t >= reset_start) {
-                Some(t) => format!("its reset input rose at tick {t}"),
+                Some(t) => format!("its reset input rose at {t} us"),
                 None => "its reset input never rose".into(),
             },
         });
@@ -287,7 +287,7 @@ fn run(
             name: "the device is out of reset again",
             pass: !soc.in_reset(target),
             evidence: if soc.in_reset(target) {
-                format!("its reset input is still asserted at tick {end}")
+                format!("its reset input is still asserted at {end} us")
             } else {
                 "its reset input is low".into()
             },
@@ -301,7 +301,7 @@ fn run(
         pass: after.is_empty(),
         evidence: match (after.first(), after.last()) {
             (Some(first), Some(last)) => format!(
-                "{} write(s) after tick {reset_done}: first at tick {} to {:#x}, last at tick {} to {:#x}",
+                "{} write(s) after {reset_done} us: first at {} us to {:#x}, last at {} us to {:#x}",
                 after.len(),
                 first.tick,
                 first.addr,
@@ -310,12 +310,12 @@ fn run(
             ),
             _ => match last_before {
                 Some(w) => format!(
-                    "last write at tick {} to {:#x}; none in the {} ticks after the reset",
+                    "last write at {} us to {:#x}; none in the {} us after the reset",
                     w.tick,
                     w.addr,
                     end - reset_done
                 ),
-                None => format!("no write at all; none in the {} ticks after the reset", end - reset_done),
+                None => format!("no write at all; none in the {} us after the reset", end - reset_done),
             },
         },
     });
@@ -323,7 +323,7 @@ fn run(
     checks.push(Check {
         name: "its interrupt line is low",
         pass: !irq,
-        evidence: if irq { format!("still high at tick {end}") } else { format!("low at tick {end}") },
+        evidence: if irq { format!("still high at {end} us") } else { format!("low at {end} us") },
     });
     let changed = soc.model(target).map(|m| m.regs().changed()).unwrap_or_default();
     checks.push(Check {
@@ -345,7 +345,7 @@ fn run(
         .stray_writes()
         .iter()
         .filter(|w| w.tick >= reset_start)
-        .map(|w| format!("{:#x} <- {:#x} at tick {} ({})", w.addr, w.value, w.tick, path(w.node)))
+        .map(|w| format!("{:#x} <- {:#x} at {} us ({})", w.addr, w.value, w.tick, path(w.node)))
         .collect();
     let mut disturbed = Vec::new();
     if !collateral.is_empty() {

@@ -96,11 +96,7 @@ fn calxeda_xgmac_handler_stops_dma_interrupts_and_mac() {
     let report = resolved(XGMAC);
     assert!(report.pass(), "{:#?}", report.checks);
     // Traffic was flowing when the handler ran: the last write precedes its return.
-    assert!(
-        evidence(&report, DMA_CHECK).starts_with("last write at tick"),
-        "{}",
-        evidence(&report, DMA_CHECK)
-    );
+    assert!(evidence(&report, DMA_CHECK).starts_with("last write at "), "{}", evidence(&report, DMA_CHECK));
     assert_eq!(report.ops.len(), 5, "INTR_ENA write, DMA_CONTROL and MAC_CONFIG read-modify-writes");
 }
 
@@ -108,11 +104,7 @@ fn calxeda_xgmac_handler_stops_dma_interrupts_and_mac() {
 fn amd_xgbe_handler_resets_phy_masks_autoneg_and_soft_resets_the_mac() {
     let report = resolved(XGBE);
     assert!(report.pass(), "{:#?}", report.checks);
-    assert!(
-        evidence(&report, DMA_CHECK).starts_with("last write at tick"),
-        "{}",
-        evidence(&report, DMA_CHECK)
-    );
+    assert!(evidence(&report, DMA_CHECK).starts_with("last write at "), "{}", evidence(&report, DMA_CHECK));
     // One 20 ms PHY poll (the PCS reset takes 1 ms), then DMA_MR.SWR: 10 us and one 500 us poll.
     let took = report.reset_done - report.reset_start;
     assert!((20_000 + 10..=20_000 + 10 + 500).contains(&took), "{took} us");
@@ -122,11 +114,7 @@ fn amd_xgbe_handler_resets_phy_masks_autoneg_and_soft_resets_the_mac() {
 fn flexrm_handler_deactivates_and_flushes_every_ring() {
     let report = resolved(FLEXRM);
     assert!(report.pass(), "{:#?}", report.checks);
-    assert!(
-        evidence(&report, DMA_CHECK).starts_with("last write at tick"),
-        "{}",
-        evidence(&report, DMA_CHECK)
-    );
+    assert!(evidence(&report, DMA_CHECK).starts_with("last write at "), "{}", evidence(&report, DMA_CHECK));
     // Each ring: the flush (50 us) is seen done at the first 1 ms poll.
     let took = report.reset_done - report.reset_start;
     assert_eq!(took, FLEXRM_RINGS * 1_000, "{took} us");
@@ -225,7 +213,7 @@ fn xgbe_not_waiting_for_the_mac_software_reset_is_caught() {
     let report = custom(XGBE, &wrong);
     assert_eq!(failed(&report), [DMA_CHECK], "{:#?}", report.checks);
     let dma = evidence(&report, DMA_CHECK);
-    assert!(dma.contains(&format!("first at tick {}", report.reset_done + 1)), "{dma}");
+    assert!(dma.contains(&format!("first at {} us", report.reset_done + 1)), "{dma}");
 }
 
 #[test]

@@ -161,8 +161,22 @@ pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<(
         for row in &rows {
             writeln!(out, "{}", line(row.each_ref().map(String::as_str)))?;
         }
-        let shared: Vec<&NodeRecord<'_>> =
-            report.nodes.iter().filter(|n| !n.shared_with.is_empty()).collect();
+        // One footnote per set of nodes sharing: the first of the set says it, not each of
+        // them about all the others. A set is known by its size and its first members by path
+        // (all of them, or as many as a record names), so a crowded line is one footnote too.
+        let mut said = std::collections::HashSet::new();
+        let shared: Vec<&NodeRecord<'_>> = report
+            .nodes
+            .iter()
+            .filter(|n| !n.shared_with.is_empty())
+            .filter(|n| {
+                let mut set: Vec<&str> = n.shared_with.iter().map(|s| s.as_ref()).collect();
+                set.push(n.node.as_ref());
+                set.sort_unstable();
+                set.truncate(platreset_topology::SHARERS_NAMED);
+                said.insert((n.shared_with_count, set))
+            })
+            .collect();
         for n in shared {
             let more = n.shared_with_count.saturating_sub(n.shared_with.len());
             if n.shared_with_truncated && more > 0 {
