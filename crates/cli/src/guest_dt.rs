@@ -195,7 +195,7 @@ fn build(
                 Some(_) => {
                     to_dtb(&root, &WriteOptions::default()).map_err(|e| Failure::Target(e.to_string()))?
                 }
-                None => to_dts(&root).into_bytes(),
+                None => to_dts(&root).map_err(|e| Failure::Target(e.to_string()))?.into_bytes(),
             };
             let suffix = if base.is_some() { ".dtb" } else { ".dts" };
             Output {
