@@ -67,6 +67,11 @@ impl FromStr for ClockRate {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (name, hz) = s.split_once('=').ok_or_else(|| format!("expected NAME=HZ, not '{s}'"))?;
         let hz = hz.replace('_', "").parse().map_err(|_| format!("'{hz}' is not a rate in Hz"))?;
+        // The rate becomes a guest fixed-clock's one-cell clock-frequency: refused here, before
+        // anything is read, rather than written as two cells Linux would misread.
+        if let Some(why) = platreset_guestdt::build::fixed_clock_rate_problem(hz) {
+            return Err(why);
+        }
         Ok(ClockRate(name.to_string(), hz))
     }
 }

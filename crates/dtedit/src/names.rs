@@ -22,6 +22,8 @@ pub enum NameKind {
     Node,
     /// A property name.
     Property,
+    /// A label, as `dtc` accepts one (`[a-zA-Z_][a-zA-Z0-9_]*`) and writes it into `__symbols__`.
+    Label,
 }
 
 impl NameKind {
@@ -29,6 +31,7 @@ impl NameKind {
         match self {
             NameKind::Node => "node name",
             NameKind::Property => "property name",
+            NameKind::Label => "label",
         }
     }
 
@@ -37,6 +40,7 @@ impl NameKind {
         match self {
             NameKind::Node => "A-Z a-z 0-9 , . _ + - and one `@` before the unit address",
             NameKind::Property => "A-Z a-z 0-9 , . _ + ? # -",
+            NameKind::Label => "A-Z a-z 0-9 _, not a digit first",
         }
     }
 }
@@ -76,7 +80,7 @@ impl fmt::Display for NameProblem {
             NameProblem::Empty { kind: NameKind::Node } => {
                 write!(f, "the node name is empty (only the root's may be)")
             }
-            NameProblem::Empty { kind: NameKind::Property } => write!(f, "the property name is empty"),
+            NameProblem::Empty { kind } => write!(f, "the {} is empty", kind.as_str()),
             NameProblem::BadByte { kind, byte, at } => {
                 write!(f, "byte {byte:#04x}")?;
                 if byte.is_ascii_graphic() || *byte == b' ' {
@@ -134,6 +138,20 @@ pub fn property_name_problem(name: &[u8]) -> Option<NameProblem> {
     Some(NameProblem::BadByte { kind: NameKind::Property, byte, at })
 }
 
+/// What is wrong with a label, if anything: `dtc`'s rule (`[a-zA-Z_][a-zA-Z0-9_]*`), which every
+/// label it writes into `__symbols__` follows and which crosvm's `dt-symbol=` and AVF's
+/// `dtbo_label` take.
+pub fn label_problem(label: &[u8]) -> Option<NameProblem> {
+    let Some(&first) = label.first() else {
+        return Some(NameProblem::Empty { kind: NameKind::Label });
+    };
+    if first.is_ascii_digit() {
+        return Some(NameProblem::BadByte { kind: NameKind::Label, byte: first, at: 0 });
+    }
+    let (at, &byte) = label.iter().enumerate().find(|&(_, &b)| !(b.is_ascii_alphanumeric() || b == b'_'))?;
+    Some(NameProblem::BadByte { kind: NameKind::Label, byte, at })
+}
+
 /// `name` for a message: printable ASCII as it is, a backslash doubled, every other byte as
 /// `\xNN` — so that a crafted name can neither break the message's lines nor pass for another.
 pub fn printable(name: &[u8]) -> String {
@@ -169,6 +187,16 @@ mod tests {
         }
         for bad in ["", "a@b", "a b", "a=b", "a\0", "a/b", "a;b", "a\"b", "a\\b", "a\x1b"] {
             assert!(property_name_problem(bad.as_bytes()).is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn labels_follow_dtcs_rule() {
+        for good in ["uart0", "_x", "sdhi_0", "A"] {
+            assert_eq!(label_problem(good.as_bytes()), None, "{good}");
+        }
+        for bad in ["", "0uart", "a,b", "a-b", "a b", "a\n"] {
+            assert!(label_problem(bad.as_bytes()).is_some(), "{bad:?}");
         }
     }
 

@@ -51,7 +51,8 @@ fn occupied(bus: &DtNode) -> (u64, u32) {
         if let Some(irqs) = child.prop("interrupts") {
             for cell in irqs.chunks_exact(12) {
                 let n = u32::from_be_bytes([cell[4], cell[5], cell[6], cell[7]]);
-                spi = spi.max(n + 1);
+                // A base's SPI may be anything: saturating, it only makes the range full.
+                spi = spi.max(n.saturating_add(1));
             }
         }
     }
