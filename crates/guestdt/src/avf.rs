@@ -29,7 +29,9 @@
 //!   (`iommus`, `android,pvmfw,target`, and the stand-ins' `clocks` and `*-supply`,
 //!   [`crate::build::local_phandles`]); no `__fixups__`: nothing points outside the overlay.
 //!
-//! The XML follows the XSD: `<devices>` holding `<device kind=… dtbo_label=… sysfs_path=…/>`
+//! The XML follows the XSD: `<devices>` holding `<device kind=… dtbo_label=… sysfs_path=…/>`,
+//! every value escaped for an XML attribute (`xml.rs`; a `kind` holding a control character
+//! XML cannot carry is refused)
 //! (the README's example writes the three as child elements; virtualizationservice reads the
 //! file with serde-xml-rs). `kind` is the first compatible's part after the vendor prefix (the
 //! README: "only used for debugging"), else the base name; `sysfs_path` is
@@ -37,7 +39,7 @@
 //! Linux's platform-device name ([`platreset_fdt::Node::platform_device_name`]). The line for the VMM is the
 //! README's `vm run-microdroid` with one `--devices` per device, for one guest.
 //!
-//! Refused: a device without `iommus` unless the allowlist records it as not mastering DMA
+//! Refused: a device with an SPI beyond the GIC's ([`crate::build::LAST_GIC_SPI`]), a device without `iommus` unless the allowlist records it as not mastering DMA
 //! ([`crate::TargetOptions::non_dma`]; the README makes `iommus` optional, but without an IOMMU
 //! nothing confines the device's DMA), an IOMMU specifier that is not one cell, an (IOMMU, SID)
 //! pair given to two devices (pvmfw: unsupported), two IOMMUs with one token, two devices with

@@ -45,7 +45,9 @@
 //! spelling. The line names the file [`PLACEHOLDER_DTBO`] (`guest.dtbo`): the CLI replaces it with
 //! the path it writes the overlay to.
 //!
-//! Checked as a whole: the devices' page-aligned regions must fit the 1 GiB platform MMIO window
+//! Checked as a whole: every host SPI must be a GIC SPI ([`crate::build::LAST_GIC_SPI`]: crosvm
+//! overwrites it, but a number beyond the GIC's is no host interrupt VFIO could hand on); the
+//! devices' page-aligned regions must fit the 1 GiB platform MMIO window
 //! ([`GuestError::WindowFull`]); two devices may not share a node name or a label, and with a
 //! base tree ([`crate::TargetOptions::base`]) no overlay node may land on a node of the base's root
 //! nor a label shadow one of the base's `__symbols__` ([`GuestError::Collision`]).
