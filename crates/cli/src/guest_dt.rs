@@ -67,6 +67,11 @@ impl FromStr for ClockRate {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (name, hz) = s.split_once('=').ok_or_else(|| format!("expected NAME=HZ, not '{s}'"))?;
         let hz = hz.replace('_', "").parse().map_err(|_| format!("'{hz}' is not a rate in Hz"))?;
+        // The rate becomes a guest fixed-clock's one-cell clock-frequency: refused here, before
+        // anything is read, rather than written as two cells Linux would misread.
+        if let Some(why) = platreset_guestdt::build::fixed_clock_rate_problem(hz) {
+            return Err(why);
+        }
         Ok(ClockRate(name.to_string(), hz))
     }
 }
@@ -195,7 +200,7 @@ fn build(
                 Some(_) => {
                     to_dtb(&root, &WriteOptions::default()).map_err(|e| Failure::Target(e.to_string()))?
                 }
-                None => to_dts(&root).into_bytes(),
+                None => to_dts(&root).map_err(|e| Failure::Target(e.to_string()))?.into_bytes(),
             };
             let suffix = if base.is_some() { ".dtb" } else { ".dts" };
             Output {

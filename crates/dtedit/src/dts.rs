@@ -1,25 +1,36 @@
 //! Readable DTS for a tree: deterministic (same tree, same text), so that it can be checked in
-//! as a golden file and diffed; accepted by `dtc` for every tree [`crate::to_dtb`] accepts.
+//! as a golden file and diffed; accepted by `dtc`, which compiles it back to the same tree, for
+//! every tree [`crate::to_dtb`] accepts — and it accepts the same trees: both writers make the same
+//! checks first ([`crate::write`]'s `check_root` and `check_node`: names by the specification's
+//! character sets, no duplicates), so that no name can carry DTS syntax (`;`, `{`, `=`, quotes,
+//! line breaks) into the source.
 //!
 //! A value is printed as a string list when it is one (each string printable ASCII and
 //! non-empty, the last NUL-terminated; a lone NUL is `""`), else as `<cells>` in hex when its
-//! length is a multiple of four, else as `[bytes]`. An empty value is `name;`. Labels and phandle
-//! references are not reconstructed: a reference prints as the cell it was compiled to.
+//! length is a multiple of four, else as `[bytes]`. A string literal escapes `"` and `\`, and any
+//! other byte outside printable ASCII as `\xNN` (which the string-list rule never lets through; the
+//! escape stands in case it does). An empty value is `name;`. Labels and phandle references are
+//! not reconstructed: a reference prints as the cell it was compiled to.
+//!
+//! Owns: the DTS rendering. Must not: accept a tree the DTB writer refuses.
 
 use std::fmt::Write as _;
 
 use crate::tree::Node;
-use crate::write::WriteOptions;
+use crate::write::{check_node, check_root, WriteError, WriteOptions};
 
 /// The tree as DTS source: `/dts-v1/;`, then the root. Tabs indent; a blank line precedes each
-/// child node that follows something else. The root prints as `/` whatever its name.
-pub fn to_dts(root: &Node) -> String {
+/// child node that follows something else. Refused, as [`crate::to_dtb`] refuses it, when a name
+/// breaks the specification's rules or two siblings share one.
+pub fn to_dts(root: &Node) -> Result<String, WriteError> {
     to_dts_with(root, &WriteOptions::default())
 }
 
 /// Like [`to_dts`], with a `/memreserve/` line for each of `opts.reservations`.
 /// (`opts.boot_cpuid` has no DTS syntax: pass it to `dtc -b`.)
-pub fn to_dts_with(root: &Node, opts: &WriteOptions) -> String {
+pub fn to_dts_with(root: &Node, opts: &WriteOptions) -> Result<String, WriteError> {
+    check_root(root, opts)?;
+    check_node(root, &[])?;
     let mut out = String::from("/dts-v1/;\n\n");
     for (address, size) in &opts.reservations {
         // Writing to a String cannot fail.
@@ -30,13 +41,17 @@ pub fn to_dts_with(root: &Node, opts: &WriteOptions) -> String {
     }
     out.push_str("/ {\n");
     write_properties(&mut out, root, 1);
-    // Depth-first without recursion: each frame is a node, its next child and its depth.
+    // Depth-first without recursion: each frame is a node, its next child and its depth; `names`
+    // is the path of the node on top, below the root, for the checks.
     let mut stack: Vec<(&Node, usize, usize)> = vec![(root, 0, 1)];
+    let mut names: Vec<&str> = Vec::new();
     while let Some(top) = stack.last_mut() {
         let (node, next, depth) = *top;
         match node.children.get(next) {
             Some(child) => {
                 top.1 += 1;
+                names.push(&child.name);
+                check_node(child, &names)?;
                 if next > 0 || !node.props.is_empty() {
                     out.push('\n');
                 }
@@ -50,10 +65,11 @@ pub fn to_dts_with(root: &Node, opts: &WriteOptions) -> String {
                 indent(&mut out, depth - 1);
                 out.push_str("};\n");
                 stack.pop();
+                names.pop();
             }
         }
     }
-    out
+    Ok(out)
 }
 
 fn indent(out: &mut String, depth: usize) {
@@ -79,12 +95,7 @@ fn write_value(out: &mut String, value: &[u8]) {
                 out.push_str(", ");
             }
             out.push('"');
-            for &b in s {
-                if matches!(b, b'"' | b'\\') {
-                    out.push('\\');
-                }
-                out.push(char::from(b));
-            }
+            escape_string(out, s);
             out.push('"');
         }
     } else if value.len().is_multiple_of(4) {
@@ -100,6 +111,24 @@ fn write_value(out: &mut String, value: &[u8]) {
             let _ = write!(out, "{}{b:02x}", if i > 0 { " " } else { "" });
         }
         out.push(']');
+    }
+}
+
+/// One string's bytes inside a DTS string literal: `"` and `\\` escaped, printable ASCII as it
+/// is, any other byte as `\\xNN` (two hex digits always, so a following hex digit is not read
+/// into the escape).
+fn escape_string(out: &mut String, s: &[u8]) {
+    for &b in s {
+        match b {
+            b'"' | b'\\' => {
+                out.push('\\');
+                out.push(char::from(b));
+            }
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
     }
 }
 
@@ -130,5 +159,12 @@ mod tests {
         assert_eq!(render(&[0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff]), "<0x1 0xffffffff>");
         assert_eq!(render(b"abc"), "[61 62 63]", "no final NUL: not a string");
         assert_eq!(render(b"\x01bc\0"), "<0x1626300>", "not printable: cells");
+    }
+
+    #[test]
+    fn a_string_literal_escapes_quotes_backslashes_and_every_unprintable_byte() {
+        let mut out = String::new();
+        escape_string(&mut out, b"a\"b\\c\nd\x1be\xff1");
+        assert_eq!(out, r#"a\"b\\c\x0ad\x1be\xff1"#);
     }
 }

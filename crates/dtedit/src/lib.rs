@@ -2,18 +2,19 @@
 //! [`platreset_fdt`]), change it, and write it as a DTB ([`to_dtb`], devicetree specification
 //! v0.4 §5, version 17) or as readable DTS ([`to_dts`], deterministic, for golden files).
 //!
-//! Owns: the owned tree ([`Node`], [`Prop`]) and its editing operations, validating a tree
-//! against the specification's rules for names before it is written, the DTB layout (header,
+//! Owns: the owned tree ([`Node`], [`Prop`]) and its editing operations, the specification's
+//! rules for names ([`names`]) and validating a tree against them before it is written, the DTB layout (header,
 //! memory-reservation block, structure block, deduplicated strings block) and the DTS rendering.
 //! Must not: parse DTBs (that is [`platreset_fdt`]'s job; [`from_fdt`] only copies what it
 //! parsed), know what any node or property means beyond `phandle`, or resolve references.
 //!
 //! Threat model: a tree comes from this program's own code or from a blob the strict reader has
-//! already validated, and is otherwise trusted to be what its author meant. What the format
-//! cannot express is refused, not repaired: [`to_dtb`] checks every name's characters, duplicate
-//! names and every size against the format's 32-bit fields, and returns a [`WriteError`] naming
-//! the node path and property. Nothing here panics. [`to_dts`] does not validate (it prints names
-//! as they are); write with [`to_dtb`] first when the tree's origin is in doubt.
+//! parsed, whose names may be anything but NUL (the reader checks structure, not names). What the
+//! format cannot express is refused, not repaired: both writers, [`to_dtb`] and [`to_dts`], make
+//! the same checks first — every name by the specification's character sets ([`names`]),
+//! duplicate names, every size against the format's 32-bit fields — and return a [`WriteError`]
+//! naming the node path and property, printed so that a crafted name cannot break the message.
+//! Nothing here panics.
 //!
 //! ```
 //! use platreset_dtedit::{to_dtb, Node, WriteOptions};
@@ -35,6 +36,7 @@
 
 mod dts;
 mod load;
+pub mod names;
 mod tree;
 mod write;
 

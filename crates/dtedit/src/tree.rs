@@ -194,6 +194,47 @@ impl Node {
         max
     }
 
+    /// A phandle no node of this subtree holds, for a new node: `max_phandle() + 1` while that is
+    /// a valid phandle (as `dtc` numbers), else the lowest value from 1 that no `phandle` or
+    /// `linux,phandle` uses — never 0 nor 0xffffffff, which are no phandles. `None` only when
+    /// every one of the 2³² − 2 valid values is taken.
+    pub fn free_phandle(&self) -> Option<u32> {
+        let max = self.max_phandle();
+        if max < u32::MAX - 1 {
+            return Some(max + 1);
+        }
+        // The top is taken (a base that numbers from the top down, or a crafted one): the first
+        // gap from 1 in the sorted values in use.
+        let mut used = self.phandles();
+        used.sort_unstable();
+        used.dedup();
+        let mut candidate = 1u32;
+        for value in used {
+            if value > candidate {
+                break;
+            }
+            if value == candidate {
+                candidate = candidate.checked_add(1)?;
+            }
+        }
+        (candidate < u32::MAX).then_some(candidate)
+    }
+
+    /// Every one-cell `phandle` and `linux,phandle` value in this subtree, in no order.
+    fn phandles(&self) -> Vec<u32> {
+        let mut values = Vec::new();
+        let mut pending = vec![self];
+        while let Some(node) = pending.pop() {
+            for prop in node.props.iter().filter(|p| p.name == "phandle" || p.name == "linux,phandle") {
+                if let Ok(cell) = <[u8; 4]>::try_from(prop.value.as_slice()) {
+                    values.push(u32::from_be_bytes(cell));
+                }
+            }
+            pending.extend(node.children.iter());
+        }
+        values
+    }
+
     /// Number of nodes in this subtree, this one included.
     pub fn node_count(&self) -> usize {
         let mut count = 0;
@@ -259,5 +300,19 @@ mod tests {
         root.child_or_insert("d").set_u32s("phandle", &[100, 1]);
         assert_eq!(root.max_phandle(), 9);
         assert_eq!(Node::new("").max_phandle(), 0);
+    }
+
+    #[test]
+    fn free_phandle_follows_the_largest_and_else_takes_the_first_gap() {
+        let mut root = Node::new("");
+        assert_eq!(root.free_phandle(), Some(1));
+        root.child_or_insert("a").set_u32s("phandle", &[7]);
+        assert_eq!(root.free_phandle(), Some(8), "as dtc numbers: after the largest");
+        root.child_or_insert("b").set_u32s("phandle", &[u32::MAX - 1]);
+        root.child_or_insert("c").set_u32s("phandle", &[1]);
+        root.child_or_insert("d").set_u32s("linux,phandle", &[2]);
+        assert_eq!(root.free_phandle(), Some(3), "0xfffffffe taken: never 0xffffffff, the first gap");
+        root.child_or_insert("e").set_u32s("phandle", &[u32::MAX]);
+        assert_eq!(root.free_phandle(), Some(3), "an invalid 0xffffffff changes nothing");
     }
 }

@@ -1,12 +1,14 @@
 //! The DTB writer (devicetree specification v0.4 §5): validates the tree while it lays out the
 //! structure block, then assembles header, memory-reservation block, structure block and strings
-//! block, in that order (as `dtc` does). Owns the rules for names and sizes; knows nothing of
-//! what properties mean.
+//! block, in that order (as `dtc` does). Owns the checks every writer makes on a tree
+//! ([`check_node`]: names by [`crate::names`], duplicates, sizes); knows nothing of what
+//! properties mean.
 
 use std::collections::{HashMap, HashSet};
 
 use thiserror::Error;
 
+use crate::names::{node_name_problem, printable, property_name_problem, NameProblem};
 use crate::tree::Node;
 
 /// The format version written (`version`).
@@ -34,8 +36,9 @@ pub struct WriteOptions {
     pub reservations: Vec<(u64, u64)>,
 }
 
-/// Why a tree cannot be written as a DTB. Each variant names the node path (`/` for the root)
-/// and, where one is involved, the property.
+/// Why a tree cannot be written (as a DTB or as DTS). Each variant names the node path (`/` for
+/// the root) and, where one is involved, the property, both rendered by
+/// [`crate::names::printable`]: a crafted name cannot break the message.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum WriteError {
@@ -51,7 +54,7 @@ pub enum WriteError {
         /// The node's path (its parent's path and its name as given).
         path: String,
         /// What is wrong with the name.
-        problem: String,
+        problem: NameProblem,
     },
     /// Two children of one node have the same name.
     #[error("node {parent}: two children are named `{name}`")]
@@ -66,10 +69,10 @@ pub enum WriteError {
     BadPropertyName {
         /// The node's path.
         path: String,
-        /// The property's name, as given.
+        /// The property's name.
         property: String,
         /// What is wrong with the name.
-        problem: String,
+        problem: NameProblem,
     },
     /// Two properties of one node have the same name.
     #[error("node {path}: two properties are named `{property}`")]
@@ -110,12 +113,7 @@ pub enum WriteError {
 /// Writes `root` and `opts` as a version-17 DTB, after checking that the format can hold them.
 /// Names in the strings block appear once each, in order of first use.
 pub fn to_dtb(root: &Node, opts: &WriteOptions) -> Result<Vec<u8>, WriteError> {
-    if !root.name.is_empty() {
-        return Err(WriteError::NamedRoot { name: root.name.clone() });
-    }
-    if let Some(index) = opts.reservations.iter().position(|&r| r == (0, 0)) {
-        return Err(WriteError::ZeroReservation { index });
-    }
+    check_root(root, opts)?;
     let mut blocks = Blocks::default();
     // Depth-first, without recursion: each frame is a node and the index of its next child.
     let mut names: Vec<&str> = Vec::new();
@@ -161,38 +159,19 @@ impl<'n> Blocks<'n> {
         self.structure.resize(padded, 0);
     }
 
-    /// Checks `node` (its name unless it is the root, its children's names, its properties) and
-    /// writes FDT_BEGIN_NODE and its properties. `names` is the path below the root, `node`'s
-    /// name last.
+    /// Checks `node` ([`check_node`]) and writes FDT_BEGIN_NODE and its properties. `names` is the
+    /// path below the root, `node`'s name last.
     fn begin_node(&mut self, node: &'n Node, names: &[&str]) -> Result<(), WriteError> {
-        if !names.is_empty() {
-            if let Some(problem) = node_name_problem(&node.name) {
-                return Err(WriteError::BadNodeName { path: path(names), problem });
-            }
-        }
-        let mut seen = HashSet::with_capacity(node.children.len());
-        for child in &node.children {
-            if !seen.insert(child.name.as_str()) {
-                return Err(WriteError::DuplicateChild { parent: path(names), name: child.name.clone() });
-            }
-        }
+        check_node(node, names)?;
         self.token(FDT_BEGIN_NODE);
         self.structure.extend_from_slice(node.name.as_bytes());
         self.structure.push(0);
         self.align();
-
-        let mut seen = HashSet::with_capacity(node.props.len());
         for prop in &node.props {
-            let property = || prop.name.clone();
-            if let Some(problem) = property_name_problem(&prop.name) {
-                return Err(WriteError::BadPropertyName { path: path(names), property: property(), problem });
-            }
-            if !seen.insert(prop.name.as_str()) {
-                return Err(WriteError::DuplicateProperty { path: path(names), property: property() });
-            }
+            // `check_node` has bounded every value's length by the 32-bit field.
             let len = u32::try_from(prop.value.len()).map_err(|_| WriteError::ValueTooLong {
                 path: path(names),
-                property: property(),
+                property: printable(prop.name.as_bytes()),
                 len: prop.value.len(),
             })?;
             let nameoff = self.name_offset(&prop.name)?;
@@ -261,56 +240,63 @@ impl<'n> Blocks<'n> {
     }
 }
 
-/// `/` for the root, else `/a/b@1`.
-fn path(names: &[&str]) -> String {
+/// The checks both writers make before the tree: the root has no name, no reservation is the
+/// (0, 0) that ends the list.
+pub(crate) fn check_root(root: &Node, opts: &WriteOptions) -> Result<(), WriteError> {
+    if !root.name.is_empty() {
+        return Err(WriteError::NamedRoot { name: printable(root.name.as_bytes()) });
+    }
+    if let Some(index) = opts.reservations.iter().position(|&r| r == (0, 0)) {
+        return Err(WriteError::ZeroReservation { index });
+    }
+    Ok(())
+}
+
+/// The checks both writers make on one node before writing it: its name unless it is the root
+/// (`names` is the path below the root, `node`'s name last), its children's names unique, each
+/// property's name, unique, and its value's length within the 32-bit field. What fails is refused
+/// with the node's path and the property, never repaired.
+pub(crate) fn check_node(node: &Node, names: &[&str]) -> Result<(), WriteError> {
+    if !names.is_empty() {
+        if let Some(problem) = node_name_problem(node.name.as_bytes()) {
+            return Err(WriteError::BadNodeName { path: path(names), problem });
+        }
+    }
+    let mut seen = HashSet::with_capacity(node.children.len());
+    for child in &node.children {
+        if !seen.insert(child.name.as_str()) {
+            return Err(WriteError::DuplicateChild {
+                parent: path(names),
+                name: printable(child.name.as_bytes()),
+            });
+        }
+    }
+    let mut seen = HashSet::with_capacity(node.props.len());
+    for prop in &node.props {
+        let property = || printable(prop.name.as_bytes());
+        if let Some(problem) = property_name_problem(prop.name.as_bytes()) {
+            return Err(WriteError::BadPropertyName { path: path(names), property: property(), problem });
+        }
+        if !seen.insert(prop.name.as_str()) {
+            return Err(WriteError::DuplicateProperty { path: path(names), property: property() });
+        }
+        if u32::try_from(prop.value.len()).is_err() {
+            return Err(WriteError::ValueTooLong {
+                path: path(names),
+                property: property(),
+                len: prop.value.len(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `/` for the root, else `/a/b@1`, each name made [`printable`].
+pub(crate) fn path(names: &[&str]) -> String {
     if names.is_empty() {
         return "/".to_string();
     }
-    names.iter().flat_map(|name| ["/", name]).collect()
-}
-
-/// Characters of a node name (specification v0.4 table 2.1), the `@` excepted.
-fn is_node_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, ',' | '.' | '_' | '+' | '-')
-}
-
-/// Characters of a property name (specification v0.4 table 2.2).
-fn is_property_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, ',' | '.' | '_' | '+' | '?' | '#' | '-')
-}
-
-/// What is wrong with a (non-root) node name, if anything: `base[@unit]`, both parts non-empty
-/// and made of node-name characters.
-fn node_name_problem(name: &str) -> Option<String> {
-    if name.is_empty() {
-        return Some("the node name is empty (only the root's may be)".into());
-    }
-    let at = name.find('@');
-    for (i, c) in name.char_indices() {
-        if c == '@' && Some(i) != at {
-            return Some(format!("a second `@` at byte {i} of node name `{name}` (one unit address only)"));
-        }
-        if c != '@' && !is_node_char(c) {
-            return Some(format!(
-                "character {c:?} at byte {i} of node name `{name}` is not allowed \
-                 (A-Z a-z 0-9 , . _ + - and one `@` before the unit address)"
-            ));
-        }
-    }
-    match at {
-        Some(0) => Some(format!("node name `{name}` has nothing before `@`")),
-        Some(at) if at + 1 == name.len() => Some(format!("node name `{name}` has an empty unit address")),
-        _ => None,
-    }
-}
-
-/// What is wrong with a property name, if anything.
-fn property_name_problem(name: &str) -> Option<String> {
-    if name.is_empty() {
-        return Some("the property name is empty".into());
-    }
-    let (i, c) = name.char_indices().find(|&(_, c)| !is_property_char(c))?;
-    Some(format!("character {c:?} at byte {i} is not allowed in a property name (A-Z a-z 0-9 , . _ + ? # -)"))
+    names.iter().flat_map(|name| ["/".to_string(), printable(name.as_bytes())]).collect()
 }
 
 #[cfg(test)]
@@ -353,25 +339,5 @@ mod tests {
         .collect();
         assert_eq!(&blob[56..56 + structure.len()], structure.as_slice());
         assert_eq!(&blob[56 + structure.len()..], b"ab\0c\0");
-    }
-
-    #[test]
-    fn node_names_follow_the_specification() {
-        for good in ["a", "uart@1000", "dev@1,2000", "A,b.c_d+e-f@g", "__symbols__"] {
-            assert_eq!(node_name_problem(good), None, "{good}");
-        }
-        for bad in ["", "@1", "a@", "a@1@2", "a b", "a/b", "é", "a:b", "a\0"] {
-            assert!(node_name_problem(bad).is_some(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn property_names_follow_the_specification() {
-        for good in ["#address-cells", "linux,phandle", "a?", "x+y.z_w"] {
-            assert_eq!(property_name_problem(good), None, "{good}");
-        }
-        for bad in ["", "a@b", "a b", "a=b", "a\0", "a/b"] {
-            assert!(property_name_problem(bad).is_some(), "{bad:?}");
-        }
     }
 }

@@ -29,7 +29,9 @@
 //!   (`iommus`, `android,pvmfw,target`, and the stand-ins' `clocks` and `*-supply`,
 //!   [`crate::build::local_phandles`]); no `__fixups__`: nothing points outside the overlay.
 //!
-//! The XML follows the XSD: `<devices>` holding `<device kind=… dtbo_label=… sysfs_path=…/>`
+//! The XML follows the XSD: `<devices>` holding `<device kind=… dtbo_label=… sysfs_path=…/>`,
+//! every value escaped for an XML attribute (`xml.rs`; a `kind` holding a control character
+//! XML cannot carry is refused)
 //! (the README's example writes the three as child elements; virtualizationservice reads the
 //! file with serde-xml-rs). `kind` is the first compatible's part after the vendor prefix (the
 //! README: "only used for debugging"), else the base name; `sysfs_path` is
@@ -37,7 +39,7 @@
 //! Linux's platform-device name ([`platreset_fdt::Node::platform_device_name`]). The line for the VMM is the
 //! README's `vm run-microdroid` with one `--devices` per device, for one guest.
 //!
-//! Refused: a device without `iommus` unless the allowlist records it as not mastering DMA
+//! Refused: a device with an SPI beyond the GIC's ([`crate::build::LAST_GIC_SPI`]), a device without `iommus` unless the allowlist records it as not mastering DMA
 //! ([`crate::TargetOptions::non_dma`]; the README makes `iommus` optional, but without an IOMMU
 //! nothing confines the device's DMA), an IOMMU specifier that is not one cell, an (IOMMU, SID)
 //! pair given to two devices (pvmfw: unsupported), two IOMMUs with one token, two devices with
@@ -47,7 +49,7 @@
 
 use platreset_dtedit::{to_dtb, Node as DtNode, WriteOptions};
 
-use crate::build::{guest_node, local_phandles, GuestError, Output, Placed};
+use crate::build::{check_gic_spis, guest_node, local_phandles, GuestError, Output, Placed};
 use crate::host::HostDevice;
 
 const TARGET: &str = "avf";
@@ -75,6 +77,10 @@ struct HostIommu {
 pub fn build(devices: &[HostDevice], options: &crate::TargetOptions) -> Result<Output, GuestError> {
     for device in devices {
         check_dma(device, options)?;
+        // crosvm allocates the guest's SPIs under pKVM too (see crate::crosvm), and pvmfw checks
+        // `interrupts` only for whole 3-cell entries (pvmfw/src/device_assignment.rs,
+        // `parse_interrupts`): the host's SPIs, reported as the device's, must be GIC SPIs.
+        check_gic_spis(TARGET, device, "crosvm")?;
     }
     let labels = labels(devices)?;
     let names = node_names(devices, &labels);
@@ -103,7 +109,7 @@ pub fn build(devices: &[HostDevice], options: &crate::TargetOptions) -> Result<O
 
     let dtbo = to_dtb(&root, &WriteOptions::default()).map_err(|e| GuestError::Tree(e.to_string()))?;
     let sysfs: Vec<String> = devices.iter().map(|d| d.sysfs_name(&options.sysfs_names)).collect();
-    let xml = assignable_devices_xml(devices, &labels, &sysfs);
+    let xml = assignable_devices_xml(devices, &labels, &sysfs)?;
     let mut line = String::from("adb shell /apex/com.android.virt/bin/vm run-microdroid");
     for name in &sysfs {
         line.push_str(&format!(" --devices {SYSFS_DEVICES}/{name}"));
@@ -189,7 +195,7 @@ fn create_device_node(
     // crosvm writes reg, interrupts and iommus from the VFIO device (REFERENCE §5).
     node.remove("reg");
     node.remove("interrupts");
-    let phandle = overlay.max_phandle() + 1;
+    let phandle = overlay.free_phandle().ok_or_else(|| GuestError::NoPhandle { node: name.to_string() })?;
     node.set_u32s("phandle", &[phandle]);
     if overlay.child(name).is_some() {
         return Err(GuestError::Tree(format!("{label}: the overlay already has a node `{name}`")));
@@ -298,7 +304,12 @@ fn host_iommus(
                 name = format!("iommu{n}");
             }
             n += 1;
-            let phandle = last_phandle + 1 + iommus.len() as u32;
+            // After the overlay's own phandles, which start from 1: far below the top.
+            let phandle = u32::try_from(iommus.len())
+                .ok()
+                .and_then(|n| last_phandle.checked_add(n)?.checked_add(1))
+                .filter(|&p| p < u32::MAX)
+                .ok_or_else(|| GuestError::NoPhandle { node: name.clone() })?;
             iommus.push(HostIommu { path: path.clone(), token, name, phandle });
         }
     }
@@ -480,19 +491,36 @@ fn renumber_like_dtc(root: &mut DtNode, fixups: &DtNode) {
     rewrite_phandles(root, &new);
 }
 
-/// `assignable_devices.xml` per `assignable_devices.xsd`.
-fn assignable_devices_xml(devices: &[HostDevice], labels: &[String], sysfs: &[String]) -> String {
+/// `assignable_devices.xml` per `assignable_devices.xsd`, every attribute escaped
+/// ([`crate::xml::attribute`]); refused when one holds a character XML cannot carry.
+fn assignable_devices_xml(
+    devices: &[HostDevice],
+    labels: &[String],
+    sysfs: &[String],
+) -> Result<String, GuestError> {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<devices>\n");
     for ((device, label), name) in devices.iter().zip(labels).zip(sysfs) {
+        let escape = |what: &str, value: &str| {
+            crate::xml::attribute(value).map_err(|c| GuestError::Unsupported {
+                target: TARGET,
+                node: device.path.clone(),
+                why: format!(
+                    "its {what} `{}` holds U+{:04X}, which XML 1.0 cannot carry, not even as a \
+                     character reference: no assignable_devices.xml entry can name it",
+                    value.escape_debug(),
+                    u32::from(c)
+                ),
+            })
+        };
         xml.push_str(&format!(
             "    <device kind=\"{}\" dtbo_label=\"{}\" sysfs_path=\"{}\"/>\n",
-            escape(&kind(device)),
-            escape(label),
-            escape(&format!("{SYSFS_DEVICES}/{name}"))
+            escape("kind (from its first compatible)", &kind(device))?,
+            escape("label", label)?,
+            escape("sysfs path", &format!("{SYSFS_DEVICES}/{name}"))?
         ));
     }
     xml.push_str("</devices>\n");
-    xml
+    Ok(xml)
 }
 
 /// The first compatible's model part (`sdhi-r8a774a1` of `renesas,sdhi-r8a774a1`), else the
@@ -573,19 +601,4 @@ fn hi(v: u64) -> u32 {
 
 fn lo(v: u64) -> u32 {
     v as u32
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

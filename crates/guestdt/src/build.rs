@@ -63,6 +63,22 @@ pub enum GuestError {
         /// The values.
         detail: String,
     },
+    /// A clock rate a guest fixed-rate clock cannot state.
+    #[error("{node}: clock `{clock}`: {why}")]
+    ClockRate {
+        /// Node path.
+        node: String,
+        /// The clock's name (clock-names entry or index).
+        clock: String,
+        /// Why.
+        why: String,
+    },
+    /// No phandle is left for a new node of the guest tree.
+    #[error("guest tree: no free phandle for {node}: every value from 1 to 0xfffffffe is taken")]
+    NoPhandle {
+        /// The node that needed one.
+        node: String,
+    },
     /// Something the target cannot carry (a carve-out, an interrupt…).
     #[error("{target}: {node}: {why}")]
     Unsupported {
@@ -86,6 +102,29 @@ pub struct Output {
     pub notes: Vec<String>,
     /// Where each device landed.
     pub placed: Vec<Placed>,
+}
+
+/// The last GIC SPI number: SPIs are interrupt IDs 32 to 1019 in the GICv2 and GICv3
+/// architectures (1020–1023 are special), so SPI numbers run from 0 to 987. A host "SPI" above
+/// that is no interrupt the host kernel's GIC driver maps, so VFIO has none to hand on.
+pub const LAST_GIC_SPI: u32 = 987;
+
+/// Every interrupt of `device` must be a GIC SPI (at most [`LAST_GIC_SPI`]): `target` carries the
+/// host's SPI numbers into its output (crosvm as placeholders, AVF as what pvmfw's `/host`
+/// check is told), so a number no GIC has would be written as if it were one.
+pub(crate) fn check_gic_spis(target: &'static str, device: &HostDevice, vmm: &str) -> Result<(), GuestError> {
+    match device.irqs.iter().enumerate().find(|(_, irq)| irq.spi > LAST_GIC_SPI) {
+        Some((index, irq)) => Err(GuestError::Unsupported {
+            target,
+            node: device.path.clone(),
+            why: format!(
+                "interrupt {index} is SPI {}, beyond the GIC's last SPI ({LAST_GIC_SPI}, interrupt ID 1019): \
+                 no host interrupt has that number, so VFIO has none to give {vmm}",
+                irq.spi
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Guest windows are laid out in 4 KiB pages.
@@ -126,22 +165,53 @@ fn add_stand_in(root: &mut DtNode, mut stand_in: DtNode) -> Result<u32, GuestErr
         n += 1;
         stand_in.name = format!("{base}-{n}");
     }
-    let phandle = root.max_phandle() + 1;
+    let phandle = root.free_phandle().ok_or_else(|| GuestError::NoPhandle { node: stand_in.name.clone() })?;
     stand_in.set_u32s("phandle", &[phandle]);
     root.add_child(stand_in).map_err(|e| GuestError::Tree(e.to_string()))?;
     Ok(phandle)
 }
 
-/// A fixed-rate clock standing in for the host clock `clock` of the device tagged `tag`.
-fn create_fixed_clock_node(tag: &str, clock: &str, hz: u64) -> DtNode {
-    let mut clk = DtNode::new(format!("clk-{tag}-{clock}").replace(['_', ' '], "-"));
+/// The name of the fixed-rate clock node standing in for host clock `clock` of the device
+/// tagged `tag`.
+pub(crate) fn fixed_clock_node_name(tag: &str, clock: &str) -> String {
+    format!("clk-{tag}-{clock}").replace(['_', ' '], "-")
+}
+
+/// The fastest rate a guest fixed-rate clock can state: the fixed-clock binding
+/// (`Documentation/devicetree/bindings/clock/fixed-clock.yaml`) makes `clock-frequency` one u32
+/// cell, and Linux's driver reads it with `of_property_read_u32`, so a two-cell value would be
+/// read as its high cell (4294967296 Hz as 1 Hz).
+pub const MAX_FIXED_CLOCK_HZ: u64 = u32::MAX as u64;
+
+/// Why `hz` cannot be a fixed clock's rate, if it cannot.
+pub fn fixed_clock_rate_problem(hz: u64) -> Option<String> {
+    (hz > MAX_FIXED_CLOCK_HZ).then(|| {
+        format!(
+            "{hz} Hz is more than a fixed-clock's clock-frequency holds: the binding makes it one u32 \
+             cell, at most {MAX_FIXED_CLOCK_HZ} Hz (Linux's fixed-clock driver would read a two-cell \
+             value as its high cell)"
+        )
+    })
+}
+
+/// A fixed-rate clock standing in for the host clock `clock` of the device tagged `tag`; refused
+/// for a rate beyond one cell ([`MAX_FIXED_CLOCK_HZ`]).
+fn create_fixed_clock_node(
+    device: &HostDevice,
+    tag: &str,
+    clock: &str,
+    hz: u64,
+) -> Result<DtNode, GuestError> {
+    let hz = u32::try_from(hz).map_err(|_| GuestError::ClockRate {
+        node: device.path.clone(),
+        clock: platreset_dtedit::names::printable(clock.as_bytes()),
+        why: fixed_clock_rate_problem(hz).unwrap_or_default(),
+    })?;
+    let mut clk = DtNode::new(fixed_clock_node_name(tag, clock));
     clk.set_str("compatible", "fixed-clock");
     clk.set_u32s("#clock-cells", &[0]);
-    match u32::try_from(hz) {
-        Ok(hz) => clk.set_u32s("clock-frequency", &[hz]),
-        Err(_) => clk.set_u64s("clock-frequency", &[hz]),
-    };
-    clk
+    clk.set_u32s("clock-frequency", &[hz]);
+    Ok(clk)
 }
 
 /// An always-on fixed regulator standing in for the host regulator of `supply`, named after it,
@@ -175,7 +245,7 @@ pub fn guest_node(device: &HostDevice, name: &str, root: &mut DtNode) -> Result<
                 let mut phandles = Vec::new();
                 let mut names = Vec::new();
                 for (clock, hz) in rates {
-                    phandles.push(add_stand_in(root, create_fixed_clock_node(&tag, clock, *hz))?);
+                    phandles.push(add_stand_in(root, create_fixed_clock_node(device, &tag, clock, *hz)?)?);
                     names.push(clock.as_str());
                 }
                 node.set_u32s("clocks", &phandles);

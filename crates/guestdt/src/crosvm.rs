@@ -45,7 +45,9 @@
 //! spelling. The line names the file [`PLACEHOLDER_DTBO`] (`guest.dtbo`): the CLI replaces it with
 //! the path it writes the overlay to.
 //!
-//! Checked as a whole: the devices' page-aligned regions must fit the 1 GiB platform MMIO window
+//! Checked as a whole: every host SPI must be a GIC SPI ([`crate::build::LAST_GIC_SPI`]: crosvm
+//! overwrites it, but a number beyond the GIC's is no host interrupt VFIO could hand on); the
+//! devices' page-aligned regions must fit the 1 GiB platform MMIO window
 //! ([`GuestError::WindowFull`]); two devices may not share a node name or a label, and with a
 //! base tree ([`crate::TargetOptions::base`]) no overlay node may land on a node of the base's root
 //! nor a label shadow one of the base's `__symbols__` ([`GuestError::Collision`]).
@@ -54,7 +56,7 @@
 
 use platreset_dtedit::{to_dtb, Node as DtNode, WriteOptions};
 
-use crate::build::{guest_node, local_phandles, page_up, GuestError, Output, Placed};
+use crate::build::{check_gic_spis, guest_node, local_phandles, page_up, GuestError, Output, Placed};
 use crate::host::HostDevice;
 
 /// crosvm's platform MMIO region on aarch64 (`AARCH64_PLATFORM_MMIO_SIZE`, 1 GiB), where it
@@ -222,7 +224,8 @@ fn create_device_node(
             )));
         }
     }
-    node.set_u32s("phandle", &[overlay.max_phandle().saturating_add(1)]);
+    let phandle = overlay.free_phandle().ok_or_else(|| GuestError::NoPhandle { node: name.to_string() })?;
+    node.set_u32s("phandle", &[phandle]);
     Ok((node, local))
 }
 
@@ -260,6 +263,13 @@ type Assembled = (DtNode, Vec<Placed>, Vec<Laid>);
 
 fn assemble(devices: &[HostDevice], options: &crate::TargetOptions) -> Result<Assembled, GuestError> {
     check_window(devices)?;
+    // crosvm numbers the guest's SPIs itself: `patch_fdt_node` (arch/src/fdt.rs) overwrites
+    // `interrupts` with what its IRQ allocator hands out (resources/src/system_allocator.rs, from
+    // AARCH64_IRQ_BASE = 4, aarch64/src/lib.rs) and takes each interrupt from VFIO by index. The
+    // host SPI it overwrites must still be one: a number beyond the GIC's is no host interrupt.
+    for device in devices {
+        check_gic_spis(TARGET, device, "crosvm")?;
+    }
     let laid = lay_out(devices, options)?;
     let mut overlay = DtNode::new(OVERLAY);
     let mut symbols: Vec<(String, String)> = Vec::new();

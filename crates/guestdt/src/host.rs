@@ -5,9 +5,11 @@
 //!
 //! Owns: reading the host's wiring. Must not: choose guest addresses or numbers (targets do).
 
+use platreset_dtedit::names::NameProblem;
 use platreset_fdt::Node;
 use thiserror::Error;
 
+use crate::host_names::{check_names, check_path, is_good_property_name};
 use crate::props::{decide_all, Action, Decision, Fix, Overrides, Tree};
 
 /// A host interrupt the guest can receive: a GIC shared peripheral interrupt.
@@ -58,6 +60,20 @@ pub enum HostError {
         /// The flag that lifts the refusal and its cost to the guest, when one does.
         fix: Option<Fix>,
     },
+    /// A host name the guest output would carry that the specification (or, for a label, `dtc`)
+    /// does not allow: a crafted tree. Only a name that comes with a property the guest can go
+    /// without (a clock or a supply named after host strings) has a flag that lifts it.
+    #[error("{node}: {what}: {problem}")]
+    BadName {
+        /// Node path, every name made printable.
+        node: String,
+        /// Which name, made printable.
+        what: String,
+        /// What is wrong with it: the offending byte and its offset.
+        problem: NameProblem,
+        /// The `--drop` that lifts it, when dropping a property removes the name.
+        fix: Option<Fix>,
+    },
     /// Subnodes (the guest node is one node).
     #[error("{node} has subnodes ({first}…): a guest node is built from one node only")]
     Subnodes {
@@ -85,6 +101,7 @@ impl HostError {
             | HostError::BadReg { node, .. }
             | HostError::Irq { node, .. }
             | HostError::Refused { node, .. }
+            | HostError::BadName { node, .. }
             | HostError::Subnodes { node, .. }
             | HostError::Several { node, .. } => node,
         }
@@ -102,7 +119,7 @@ impl HostError {
     /// (subnodes, interrupts the guest's GIC cannot deliver, regions…) or for [`HostError::Several`].
     pub fn fix(&self) -> Option<&Fix> {
         match self {
-            HostError::Refused { fix, .. } => fix.as_ref(),
+            HostError::Refused { fix, .. } | HostError::BadName { fix, .. } => fix.as_ref(),
             _ => None,
         }
     }
@@ -151,13 +168,25 @@ impl HostDevice {
         node: &Node<'_, '_>,
         overrides: &Overrides,
     ) -> Result<HostDevice, HostError> {
+        // A crafted name on the path puts every message about the node in doubt: that alone.
+        check_path(node)?;
         let path = node.path();
         let mut problems = Vec::new();
         if let Some(child) = node.children().next() {
-            problems.push(HostError::Subnodes { node: path.clone(), first: child.name_lossy().into_owned() });
+            problems.push(HostError::Subnodes {
+                node: path.clone(),
+                first: platreset_dtedit::names::printable(child.name()),
+            });
         }
         let decisions = decide_all(tree, node, overrides);
-        for refused in decisions.iter().filter(|d| d.action == Action::Refuse) {
+        let label = label_of(tree, node);
+        let name = node.name_lossy();
+        let base_name = name.split('@').next().unwrap_or_default().to_string();
+        let tag = label.as_deref().unwrap_or(&base_name);
+        problems.extend(check_names(node, &path, label.as_deref(), tag, &decisions));
+        // A property with a bad name is refused as such, not by what the policy makes of it.
+        let well_named = |d: &&Decision| is_good_property_name(d.name.as_bytes());
+        for refused in decisions.iter().filter(|d| d.action == Action::Refuse).filter(well_named) {
             problems.push(HostError::Refused {
                 node: path.clone(),
                 property: refused.name.clone(),
@@ -189,9 +218,6 @@ impl HostDevice {
             .properties()
             .map(|p| (String::from_utf8_lossy(p.name()).into_owned(), p.value().to_vec()))
             .collect();
-        let name = node.name_lossy();
-        let base_name = name.split('@').next().unwrap_or_default().to_string();
-        let label = label_of(tree, node);
         let iommus = iommus(tree, node);
         let arm_smmus = arm_smmus(tree, &iommus);
         let kernel_name = node.platform_device_name();

@@ -2,7 +2,8 @@
 //! possible" (the seed's words), built from the host node by one property policy, laid out for
 //! the VMM that will run the guest.
 //!
-//! Owns: the property policy (`props`), reading the host's wiring (`host`), the shared node
+//! Owns: the property policy (`props`), reading the host's wiring (`host`) and checking the host
+//! names it carries into the output (`host_names`), the shared node
 //! builder (`build`) and one module per target. Must not: write files or decide eligibility.
 
 #![forbid(unsafe_code)]
@@ -12,9 +13,11 @@ pub mod avf;
 pub mod build;
 pub mod crosvm;
 pub mod host;
+mod host_names;
 pub mod props;
 pub mod qemu;
 pub mod xen;
+mod xml;
 
 pub use build::{GuestError, Output, Placed};
 pub use host::{HostDevice, HostError, HostIrq};

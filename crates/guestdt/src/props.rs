@@ -429,7 +429,7 @@ fn referenced(tree: &Tree<'_, '_>, prop: &Property<'_>) -> Option<String> {
 }
 
 /// What the guest loses when the host reference `name` (to `target`) is dropped.
-fn cost_of_dropping(name: &str, target: Option<&str>) -> String {
+pub(crate) fn cost_of_dropping(name: &str, target: Option<&str>) -> String {
     let stem = name.trim_end_matches("-gpios").trim_end_matches("-gpio");
     let gpio = name != stem || name == "gpios" || name == "gpio";
     match name {
@@ -450,6 +450,7 @@ fn cost_of_dropping(name: &str, target: Option<&str>) -> String {
         }
         "msi-parent" | "msi-map" => return "the guest gets no MSIs: the driver uses wired interrupts or fails".into(),
         "pwms" => return "the guest cannot drive the PWM".into(),
+        "clocks" => return "the guest driver gets no clock: one that needs it fails to probe".into(),
         "io-channels" => return "the guest cannot read the ADC channels".into(),
         "operating-points-v2" => return "the guest gets no OPP table: no frequency scaling".into(),
         "hwlocks" => return "the guest cannot take the hardware spinlock it shares with the host".into(),

@@ -6,7 +6,8 @@
 //! The bus is `/platform-bus@c000000` (`qemu,platform` + `simple-bus`, 1/1 cells, `ranges` onto
 //! 0x0c000000, 32 MiB). Each device's regions are placed in order, page-aligned, with the host
 //! sizes; its interrupts become GIC SPIs from 112 (QEMU's platform-bus range is 112–175) with the
-//! host's trigger type. On a base DTB (what `-machine dumpdtb=` writes) the bus node is reused,
+//! host's trigger type. The host's SPI numbers are not carried: QEMU takes each interrupt from VFIO
+//! by index and numbers the guest's itself, so none is checked here. On a base DTB (what `-machine dumpdtb=` writes) the bus node is reused,
 //! after whatever it already holds; without one, the result is a DTS fragment.
 //!
 //! Owns: the QEMU layout and its limits. Must not: decide properties (that is `props`).
@@ -51,7 +52,8 @@ fn occupied(bus: &DtNode) -> (u64, u32) {
         if let Some(irqs) = child.prop("interrupts") {
             for cell in irqs.chunks_exact(12) {
                 let n = u32::from_be_bytes([cell[4], cell[5], cell[6], cell[7]]);
-                spi = spi.max(n + 1);
+                // A base's SPI may be anything: saturating, it only makes the range full.
+                spi = spi.max(n.saturating_add(1));
             }
         }
     }

@@ -255,7 +255,7 @@ fn devices_sharing_a_base_name_get_distinct_nodes_and_a_base_name_clash_is_named
 #[test]
 fn the_demo_dtbo_and_xml_match_their_golden_files() {
     let output = demo_output();
-    let dts = to_dts(&dtbo_tree(&output));
+    let dts = to_dts(&dtbo_tree(&output)).unwrap();
     let xml = String::from_utf8(file(&output, "-assignable_devices.xml").to_vec()).unwrap();
     let golden = platreset_testkit::repo_root().join("tests/golden");
     let (dts_path, xml_path) =

@@ -88,7 +88,7 @@ fn the_demo_sd_host_fragment_matches_its_golden_file() {
     let host = demo();
     let mut root = DtNode::new("");
     qemu::place(&mut root, &devices(&host, &["sdhi0"]), None).unwrap();
-    let dts = to_dts(&root);
+    let dts = to_dts(&root).unwrap();
     let golden = platreset_testkit::repo_root().join("tests/golden/qemu-demo-sdhi0.dts");
     if std::env::var_os("PLATRESET_BLESS").is_some() {
         std::fs::write(&golden, &dts).unwrap();
