@@ -302,8 +302,9 @@ pub fn run(args: &GuestDtArgs) -> Result<(), CliError> {
         .collect();
     let report = report(args, &devices, &output.placed, &written, &lines, &output.notes);
     // The report goes where it does not mix with the tree.
-    let mut err = std::io::stderr().lock();
-    let mut out = std::io::stdout().lock();
+    let for_people = args.format == Format::Text;
+    let mut err = crate::term::Terminal::new(std::io::stderr().lock(), for_people);
+    let mut out = crate::term::stdout(for_people);
     let sink: &mut dyn Write = if args.output.is_some() { &mut out } else { &mut err };
     match args.format {
         Format::Json => writeln!(sink, "{report}")?,
