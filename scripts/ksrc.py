@@ -18,6 +18,7 @@ fighting over one stamp.
 Errors are `Fatal` with the failed step named; `SkipSource` means --offline and not cached.
 """
 
+import difflib
 import json
 import os
 import re
@@ -220,3 +221,55 @@ def resolve_version(args, committed_json, extract, subdir=None):
             return cached[-1]
         raise SkipSource("no cached source and no committed version")
     return candidate_version()
+
+
+# ------------------------------------------------------------------------------------------
+# Committed data files: deterministic JSON, and the --check comparison
+# ------------------------------------------------------------------------------------------
+
+def to_json(v, ind=0):
+    """Deterministic JSON: sorted keys, one line per flat object or scalar list (one line per
+    reset id keeps diffs readable), nested structures indented by one space per level."""
+    flat = lambda x: not isinstance(x, (dict, list)) or (isinstance(x, list) and not x)
+    if isinstance(v, dict):
+        if all(flat(x) for x in v.values()):
+            return json.dumps(v, sort_keys=True, separators=(", ", ": "))
+        pad = " " * (ind + 1)
+        items = [f"{pad}{json.dumps(k)}: {to_json(v[k], ind + 1)}" for k in sorted(v)]
+        return "{\n" + ",\n".join(items) + "\n" + " " * ind + "}"
+    if isinstance(v, list):
+        if all(not isinstance(x, (dict, list)) for x in v):
+            return json.dumps(v)
+        pad = " " * (ind + 1)
+        return "[\n" + ",\n".join(pad + to_json(x, ind + 1) for x in v) + "\n" + " " * ind + "]"
+    return json.dumps(v)
+
+
+def dump(path, doc):
+    text = to_json(doc) + "\n"
+    json.loads(text)    # well-formed
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def compare(a, b):
+    """Differences between two output directories: [(file, message)]."""
+    out = []
+    fa = sorted(f for f in os.listdir(a) if f.endswith(".json")) if os.path.isdir(a) else []
+    fb = sorted(f for f in os.listdir(b) if f.endswith(".json"))
+    for f in sorted(set(fa) | set(fb)):
+        if f not in fa:
+            out.append((f, "missing from the committed data"))
+            continue
+        if f not in fb:
+            out.append((f, "committed but no longer generated"))
+            continue
+        with open(os.path.join(a, f)) as x, open(os.path.join(b, f)) as y:
+            la, lb = x.read().splitlines(), y.read().splitlines()
+        if la != lb:
+            d = list(difflib.unified_diff(la, lb, f"committed/{f}", f"generated/{f}", n=1, lineterm=""))
+            plus = sum(1 for l in d if l.startswith("+") and not l.startswith("+++"))
+            minus = sum(1 for l in d if l.startswith("-") and not l.startswith("---"))
+            out.append((f, f"{minus} line(s) removed, {plus} added\n" +
+                        "\n".join("      " + l for l in d[:40]) + ("\n      ..." if len(d) > 40 else "")))
+    return out
