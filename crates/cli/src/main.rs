@@ -7,6 +7,7 @@ mod acpi;
 mod audit;
 mod demo;
 mod error;
+mod evidence;
 mod explain;
 mod files;
 mod guest_dt;

@@ -36,9 +36,13 @@ pub struct PolicyArgs {
     /// reset_control_reset would fail on them)
     #[arg(long, global = true)]
     pub allow_pulse: bool,
-    /// The quiescence allowlist to use instead of the built-in data/allowlist.toml
+    /// More quiescence allowlist entries, on top of the built-in data/allowlist.toml (an entry
+    /// here replaces a built-in one with the same key); `verify --record-evidence` writes them
     #[arg(long, value_name = "FILE", global = true)]
     pub allowlist: Option<PathBuf>,
+    /// Leave the built-in allowlist out: only --allowlist FILE's entries (none without it)
+    #[arg(long, global = true)]
+    pub no_builtin_allowlist: bool,
     /// The host's ACPI tables (a directory like /sys/firmware/acpi/tables): a device with an ACPI
     /// companion (matched by MMIO address) is reset through its _RST, as vfio-platform does
     #[arg(long, value_name = "DIR", global = true)]
@@ -54,27 +58,23 @@ impl PolicyArgs {
             allow_shared_with_disabled: false,
             allow_pulse: false,
             allowlist: None,
+            no_builtin_allowlist: false,
             acpi: None,
         }
     }
 
     /// The policy these options describe, pulses lasting `pulse_us`.
     pub fn policy(&self, pulse_us: u32) -> Result<Policy, CliError> {
+        let invalid = |e: platreset_policy::allowlist::AllowlistError| CliError::Allowlist(e.to_string());
+        let builtin = if self.no_builtin_allowlist {
+            Allowlist::empty()
+        } else {
+            Allowlist::builtin().map_err(invalid)?
+        };
         let allowlist = match &self.allowlist {
-            None => Allowlist::builtin(),
-            Some(path) => {
-                let bytes = crate::read::regular(path, ALLOWLIST_MAX)?;
-                let text = String::from_utf8(bytes).map_err(|e| CliError::Input {
-                    path: path.clone(),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        format!("not UTF-8 text (at byte {})", e.utf8_error().valid_up_to()),
-                    ),
-                })?;
-                Allowlist::parse(&path.display().to_string(), &text)
-            }
-        }
-        .map_err(|e| CliError::Allowlist(e.to_string()))?;
+            None => builtin,
+            Some(path) => builtin.extended_by(read_allowlist(path)?.map_err(invalid)?),
+        };
         let options = Options {
             reset_required: self.reset_required,
             trust_reset: self.trust_reset,
@@ -94,4 +94,24 @@ impl PolicyArgs {
                 .map_err(|e| CliError::Acpi(e.to_string())),
         }
     }
+}
+
+/// Reads and parses an allowlist file: a regular file of at most [`ALLOWLIST_MAX`] bytes of UTF-8.
+pub fn read_allowlist(
+    path: &std::path::Path,
+) -> Result<Result<Allowlist, platreset_policy::allowlist::AllowlistError>, CliError> {
+    let text = read_allowlist_text(path)?;
+    Ok(Allowlist::parse(&path.display().to_string(), &text))
+}
+
+/// An allowlist file's text, read as [`read_allowlist`] reads it.
+pub fn read_allowlist_text(path: &std::path::Path) -> Result<String, CliError> {
+    let bytes = crate::read::regular(path, ALLOWLIST_MAX)?;
+    String::from_utf8(bytes).map_err(|e| CliError::Input {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (at byte {})", e.utf8_error().valid_up_to()),
+        ),
+    })
 }

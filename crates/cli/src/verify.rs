@@ -119,6 +119,10 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// After a PASS, record it as allowlist evidence in FILE (created when absent): an entry for
+    /// the device's first compatible on this machine, which --allowlist FILE then applies
+    #[arg(long, value_name = "FILE", conflicts_with = "all")]
+    pub record_evidence: Option<PathBuf>,
     /// The policy whose verdict is shown beside the result.
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -292,6 +296,26 @@ pub fn run(args: &VerifyArgs) -> Result<(), CliError> {
         Format::Json => writeln!(out, "{}", json_line(&verified)?)?,
         Format::Text => text(&verified, &mut out)?,
     }
+    out.flush()?;
+    if let Some(list) = &args.record_evidence {
+        match (verified.report.pass(), faults.is_empty()) {
+            (true, true) => {
+                let key = crate::evidence::record(list, &args.dtb, &fdt, &node, &verified.report)?;
+                eprintln!(
+                    "platreset: recorded in {}: {key}, proven on the simulator; use it with --allowlist {}",
+                    list.display(),
+                    list.display()
+                );
+            }
+            (true, false) => eprintln!(
+                "platreset: not recorded in {}: a run with injected faults is no evidence",
+                list.display()
+            ),
+            (false, _) => {
+                eprintln!("platreset: not recorded in {}: the verification failed", list.display())
+            }
+        }
+    }
     match verified.failures().len() {
         0 => Ok(()),
         n => Err(CliError::ChecksFailed(format!("{}: {n} check(s) failed", verified.node))),
@@ -395,6 +419,7 @@ fn run_all(
     let passed = outcomes.iter().filter(|o| o.result.as_ref().is_ok_and(|v| v.report.pass())).count();
     let failed = outcomes.iter().filter(|o| o.result.as_ref().is_ok_and(|v| !v.report.pass())).count();
     let skipped = outcomes.len() - passed - failed;
+    let tallies = Tallies::of(&outcomes);
     let mut out = crate::term::stdout(args.format == Format::Text);
     match args.format {
         Format::Json => {
@@ -411,19 +436,23 @@ fn run_all(
                 NotVerified(NotVerified<'a>),
             }
             #[derive(Serialize)]
-            struct Summary {
+            struct Summary<'a> {
                 files: usize,
                 unreadable: usize,
                 verified: usize,
                 passed: usize,
                 failed: usize,
                 not_verified: usize,
+                /// Added: each failed check with the number of devices failing it, most first.
+                failed_checks: Vec<Tally<'a>>,
+                /// Added: why devices were not verified, with how many, most first.
+                not_verified_reasons: Vec<Tally<'a>>,
             }
             #[derive(Serialize)]
             struct All<'a> {
                 model: &'a str,
                 results: Vec<Entry<'a>>,
-                summary: Summary,
+                summary: Summary<'a>,
             }
             let results = outcomes
                 .iter()
@@ -441,6 +470,8 @@ fn run_all(
                 passed,
                 failed,
                 not_verified: skipped,
+                failed_checks: tallies.checks.clone(),
+                not_verified_reasons: tallies.reasons.clone(),
             };
             writeln!(out, "{}", json_line(&All { model: MODEL_VERSION, results, summary })?)?;
         }
@@ -452,6 +483,7 @@ fn run_all(
                     Err(why) => writeln!(out, "  -     {} {}: not verified: {why}", o.file, o.node)?,
                 }
             }
+            tallies.text(&mut out)?;
             writeln!(
                 out,
                 "Summary: {} file(s) ({unreadable} unreadable); {} device(s) verified: {passed} passed, {failed} failed; {skipped} not verified (no model or no method to simulate)",
@@ -471,4 +503,91 @@ fn run_all(
         return Err(CliError::SomeInputsFailed { done: "verified", failed: unreadable, total: files.len() });
     }
     Ok(())
+}
+
+/// A reason and how many devices it applies to.
+#[derive(Debug, Clone, Serialize)]
+struct Tally<'a> {
+    reason: std::borrow::Cow<'a, str>,
+    devices: usize,
+}
+
+/// A reason with its node paths written as `<node>`, so the same cause on different nodes (and
+/// boards) is counted once.
+fn generic(reason: &str) -> std::borrow::Cow<'_, str> {
+    if !reason.contains('/') {
+        return reason.into();
+    }
+    let words: Vec<String> = reason
+        .split(' ')
+        .map(|word| match word.strip_prefix('/') {
+            Some(rest) => {
+                let path_end = rest.find([',', ':', ')', ';']).map_or(word.len(), |i| i + 1);
+                format!("<node>{}", &word[path_end..])
+            }
+            None => word.to_string(),
+        })
+        .collect();
+    words.join(" ").into()
+}
+
+/// `--all`'s failures summarised by reason: what a user fixes first.
+struct Tallies<'a> {
+    checks: Vec<Tally<'a>>,
+    reasons: Vec<Tally<'a>>,
+}
+
+/// How many reasons for not verifying the text summary lists (the JSON has them all).
+const REASONS_SHOWN: usize = 10;
+
+impl<'a> Tallies<'a> {
+    fn of(outcomes: &'a [Outcome]) -> Tallies<'a> {
+        let mut checks: std::collections::HashMap<std::borrow::Cow<'a, str>, usize> =
+            std::collections::HashMap::new();
+        let mut reasons: std::collections::HashMap<std::borrow::Cow<'a, str>, usize> =
+            std::collections::HashMap::new();
+        for o in outcomes {
+            match &o.result {
+                Ok(v) => {
+                    for c in v.report.checks.iter().filter(|c| !c.pass) {
+                        *checks.entry(c.name.into()).or_default() += 1;
+                    }
+                }
+                // The node is the line's own: the reason is what follows it.
+                Err(why) => {
+                    let reason =
+                        why.strip_prefix(o.node.as_str()).and_then(|r| r.strip_prefix(": ")).unwrap_or(why);
+                    *reasons.entry(generic(reason)).or_default() += 1;
+                }
+            }
+        }
+        let sorted = |map: std::collections::HashMap<std::borrow::Cow<'a, str>, usize>| {
+            let mut list: Vec<Tally<'a>> =
+                map.into_iter().map(|(reason, devices)| Tally { reason, devices }).collect();
+            list.sort_by(|a, b| b.devices.cmp(&a.devices).then(a.reason.cmp(&b.reason)));
+            list
+        };
+        Tallies { checks: sorted(checks), reasons: sorted(reasons) }
+    }
+
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        if !self.checks.is_empty() {
+            writeln!(out, "Failed checks, by the number of devices failing them:")?;
+            for t in &self.checks {
+                writeln!(out, "  {:>6}  {}", t.devices, t.reason)?;
+            }
+        }
+        if !self.reasons.is_empty() {
+            writeln!(out, "Not verified, by reason:")?;
+            for t in self.reasons.iter().take(REASONS_SHOWN) {
+                writeln!(out, "  {:>6}  {}", t.devices, t.reason)?;
+            }
+            let rest: usize = self.reasons.iter().skip(REASONS_SHOWN).map(|t| t.devices).sum();
+            if rest > 0 {
+                let others = self.reasons.len() - REASONS_SHOWN;
+                writeln!(out, "  {rest:>6}  for {others} other reason(s) (--format json lists them all)")?;
+            }
+        }
+        Ok(())
+    }
 }

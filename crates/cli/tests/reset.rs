@@ -224,7 +224,7 @@ fn devmem_needs_write_hardware_and_writes_only_the_traced_registers() {
     let empty = fake.dir.join("empty.toml");
     std::fs::write(&empty, "schema = 1\n").unwrap();
     let mut unproven_args = args.clone();
-    unproven_args.extend(["--allowlist", empty.to_str().unwrap()]);
+    unproven_args.extend(["--allowlist", empty.to_str().unwrap(), "--no-builtin-allowlist"]);
     let unproven = platreset(&unproven_args);
     assert_eq!(unproven.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unproven.stderr).contains("quiescence unproven"));

@@ -107,3 +107,88 @@ fn all_verifies_every_resolvable_device_and_says_which_cannot_be_simulated() {
     assert!(!nodes.contains(&"/soc/pwm@e6e32000"), "disabled devices are left out with --okay: {nodes:?}");
     assert!(nodes.contains(&"/soc/pwm@e6e31000"));
 }
+
+#[test]
+fn verify_all_sums_up_failures_by_check_and_reasons_without_their_nodes() {
+    let out = run(&["verify", "--all", &demo()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let section =
+        text.split("Failed checks, by the number of devices failing them:\n").nth(1).unwrap_or_default();
+    assert!(section.starts_with("       5  no other device was disturbed\n"), "{text}");
+    let (_, doc) = json(&["verify", "--all", &demo()]);
+    let checks = doc["summary"]["failed_checks"].as_array().unwrap();
+    assert_eq!(checks[0]["reason"], "no other device was disturbed");
+    assert_eq!(checks[0]["devices"], doc["summary"]["failed"]);
+    for reason in doc["summary"]["not_verified_reasons"].as_array().unwrap() {
+        assert!(!reason["reason"].as_str().unwrap().contains("/soc/"), "{reason}");
+    }
+}
+
+#[test]
+fn a_pass_recorded_as_evidence_is_what_the_policy_then_reads() {
+    let dir = std::env::temp_dir().join(format!("platreset-record-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("evidence.toml");
+    let list_arg = list.to_str().unwrap();
+    // Without the built-in list, the demo's SD host is unproven.
+    let dtb = demo();
+    let bare = ["explain", dtb.as_str(), "sdhi0", "--format", "json", "--no-builtin-allowlist", "--allowlist"];
+    let out = run(&["verify", &demo(), "sdhi0", "--record-evidence", list_arg]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("recorded in"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&list).unwrap();
+    assert!(
+        text.contains("device = \"renesas,sdhi-r8a774a1\"") && text.contains("kind = \"simulator\""),
+        "{text}"
+    );
+    let mut args = bare.to_vec();
+    args.push(list_arg);
+    let doc: Value = serde_json::from_slice(&run(&args).stdout).unwrap();
+    assert_eq!(doc["verdict"]["eligible"], true, "{doc}");
+    // Once only, and never from a failure or a faulted run.
+    let again = run(&["verify", &demo(), "sdhi0", "--record-evidence", list_arg]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("it already has an entry for renesas,sdhi-r8a774a1")
+    );
+    let failed = run(&["verify", &demo(), "pwm0", "--record-evidence", list_arg]);
+    assert_eq!(failed.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("not recorded"));
+    let faulted = run(&[
+        "verify",
+        &demo(),
+        "/soc/ethernet@e6800000",
+        "--fault",
+        "stuck-reset",
+        "--record-evidence",
+        list_arg,
+    ]);
+    assert!(String::from_utf8_lossy(&faulted.stderr).contains("not recorded"));
+    assert_eq!(std::fs::read_to_string(&list).unwrap(), text, "the file is as the first run left it");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_allowlist_option_adds_to_the_built_in_list_unless_told_otherwise() {
+    let dir = std::env::temp_dir().join(format!("platreset-extend-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.toml");
+    std::fs::write(&empty, "schema = 1\n").unwrap();
+    let empty = empty.to_str().unwrap();
+    let dtb = demo();
+    let verdict = |extra: &[&str]| {
+        let mut args = vec!["explain", dtb.as_str(), "sdhi0", "--format", "json"];
+        args.extend(extra);
+        let doc: Value = serde_json::from_slice(&run(&args).stdout).unwrap();
+        doc["verdict"]["eligible"].as_bool()
+    };
+    assert_eq!(verdict(&["--allowlist", empty]), Some(true), "the built-in evidence still applies");
+    assert_eq!(verdict(&["--allowlist", empty, "--no-builtin-allowlist"]), Some(false));
+    let _ = std::fs::remove_dir_all(&dir);
+}

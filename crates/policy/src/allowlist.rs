@@ -185,8 +185,6 @@ impl Allowlist {
         }
         let mut keys: HashMap<(Option<&str>, Option<&str>), usize> =
             HashMap::with_capacity(parsed.entry.len());
-        let mut by_device: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut by_machine = HashMap::new();
         for (i, entry) in parsed.entry.iter().enumerate() {
             let invalid =
                 |why| AllowlistError::Invalid { file: file.into(), entry: i + 1, key: entry.key(), why };
@@ -207,6 +205,16 @@ impl Allowlist {
                 }
                 Slot::Vacant(slot) => slot.insert(i),
             };
+        }
+        drop(keys);
+        Ok(Allowlist::indexed(parsed.entry, file.into()))
+    }
+
+    /// `entries` (validated, keys unique) with their indexes.
+    fn indexed(entries: Vec<Entry>, source: String) -> Allowlist {
+        let mut by_device: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_machine = HashMap::new();
+        for (i, entry) in entries.iter().enumerate() {
             match (&entry.device, &entry.machine) {
                 (Some(device), _) => by_device.entry(device.clone()).or_default().push(i),
                 (None, Some(machine)) => {
@@ -215,8 +223,18 @@ impl Allowlist {
                 (None, None) => {}
             }
         }
-        drop(keys);
-        Ok(Allowlist { entries: parsed.entry, source: file.into(), by_device, by_machine })
+        Allowlist { entries, source, by_device, by_machine }
+    }
+
+    /// This list extended by `other`: an entry of `other` replaces the entry of the same key
+    /// here, the others are added (`--allowlist FILE` on top of the built-in list).
+    pub fn extended_by(self, other: Allowlist) -> Allowlist {
+        let key = |e: &Entry| (e.device.clone(), e.machine.clone());
+        let replaced: std::collections::HashSet<_> = other.entries.iter().map(key).collect();
+        let source = format!("{} + {}", other.source, self.source);
+        let mut entries = other.entries;
+        entries.extend(self.entries.into_iter().filter(|e| !replaced.contains(&key(e))));
+        Allowlist::indexed(entries, source)
     }
 
     /// Where the entries came from.

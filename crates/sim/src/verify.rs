@@ -96,6 +96,9 @@ pub struct Report {
     pub ops: Vec<MmioOp>,
     /// Devices reset along with the target (paths).
     pub collateral: Vec<String>,
+    /// The target's device model (`bus-master`, `calxeda-xgmac`…): what an allowlist entry
+    /// recording this run names.
+    pub model: &'static str,
     /// The simulator's steps, building the SoC included ([`Soc::work`]): for tests and
     /// benchmarks that bound the work on crafted input.
     pub work: u64,
@@ -364,5 +367,17 @@ fn run(
         },
     });
     let work = soc.work();
-    Ok(Report { reset_by: reset_by.clone(), checks, reset_start, reset_done, end, ops, collateral, work })
+    // The target is on the bus (checked before the run), so it has a model.
+    let model = soc.model(target).map_or("none", |m| m.kind());
+    Ok(Report {
+        reset_by: reset_by.clone(),
+        checks,
+        reset_start,
+        reset_done,
+        end,
+        ops,
+        collateral,
+        model,
+        work,
+    })
 }
