@@ -440,6 +440,8 @@ fn text(report: &Value, explain: bool, out: &mut dyn Write) -> std::io::Result<(
             let (action, name) = (s(&p["action"]), s(&p["name"]));
             let mark = match action.as_str() {
                 "drop-with-warning" => "warning: dropped",
+                // The guest's node differs from the host's by a binding's rule: always said.
+                "replaced-by-flag" => "note",
                 "fixed-regulator" => continue,
                 _ if explain => action.as_str(),
                 _ => continue,

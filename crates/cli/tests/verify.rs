@@ -133,7 +133,8 @@ fn a_pass_recorded_as_evidence_is_what_the_policy_then_reads() {
     let list_arg = list.to_str().unwrap();
     // Without the built-in list, the demo's SD host is unproven.
     let dtb = demo();
-    let bare = ["explain", dtb.as_str(), "sdhi0", "--format", "json", "--no-builtin-allowlist", "--allowlist"];
+    let bare =
+        ["explain", dtb.as_str(), "sdhi0", "--format", "json", "--no-builtin-allowlist", "--allowlist"];
     let out = run(&["verify", &demo(), "sdhi0", "--record-evidence", list_arg]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(

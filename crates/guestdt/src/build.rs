@@ -257,6 +257,9 @@ pub fn guest_node(device: &HostDevice, name: &str, root: &mut DtNode) -> Result<
                 let phandle = add_stand_in(root, create_fixed_regulator_node(supply))?;
                 node.set_u32s(&decision.name, &[phandle]);
             }
+            Action::ReplacedByFlag(flag) => {
+                node.set_empty(flag);
+            }
             // A placeholder keeps the host's order: the target writes the value.
             Action::Regenerate if decision.name == "reg" || decision.name == "interrupts" => {
                 node.set(&decision.name, Vec::new());

@@ -172,7 +172,8 @@ impl HostDevice {
         check_path(node)?;
         let path = node.path();
         let mut problems = Vec::new();
-        if let Some(child) = node.children().next() {
+        // A child a rule drops with its property (the OPP table) is no part of the device.
+        if let Some(child) = node.children().find(|c| !crate::rules::drops_child(c)) {
             problems.push(HostError::Subnodes {
                 node: path.clone(),
                 first: platreset_dtedit::names::printable(child.name()),

@@ -16,6 +16,7 @@ pub mod host;
 mod host_names;
 pub mod props;
 pub mod qemu;
+pub mod rules;
 pub mod xen;
 mod xml;
 

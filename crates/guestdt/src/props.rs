@@ -26,6 +26,9 @@ pub enum Action {
     FixedClocks(Vec<(String, u64)>),
     /// A `*-supply` replaced by an always-on guest fixed regulator standing in for this host one.
     FixedRegulator(Supply),
+    /// Dropped, and this flag of the device's binding added in its place (`cd-gpios` →
+    /// `broken-cd`: [`crate::rules`]).
+    ReplacedByFlag(&'static str),
     /// The node cannot be given to a guest because of this property.
     Refuse,
 }
@@ -40,6 +43,7 @@ impl Action {
             Action::DropWithWarning => "drop-with-warning",
             Action::FixedClocks(_) => "fixed-clocks",
             Action::FixedRegulator(_) => "fixed-regulator",
+            Action::ReplacedByFlag(_) => "replaced-by-flag",
             Action::Refuse => "refuse",
         }
     }
@@ -337,6 +341,17 @@ fn decide(tree: &Tree<'_, '_>, node: &Node<'_, '_>, prop: &Property<'_>, overrid
     }
     if overrides.keep.contains(&name) {
         return d(Action::Copy, "kept on request (--keep): the guest gets the host's bytes".into());
+    }
+    if let Some(rule) = crate::rules::for_property(node, &name) {
+        return match rule.replacement {
+            crate::rules::Replacement::Flag(flag) => d(
+                Action::ReplacedByFlag(flag),
+                format!("replaced by `{flag}` ({}): {}", rule.binding, rule.effect),
+            ),
+            crate::rules::Replacement::Optional => {
+                d(Action::DropWithWarning, format!("dropped ({}): {}", rule.binding, rule.effect))
+            }
+        };
     }
     if REGENERATED.contains(&name.as_str()) {
         return d(
