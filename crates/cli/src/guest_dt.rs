@@ -228,8 +228,25 @@ fn build(
     Ok((devices, output))
 }
 
+/// Options that contradict each other or do nothing for the target asked for.
+fn check_options(args: &GuestDtArgs) -> Result<(), CliError> {
+    if args.dom0less && args.target != Target::Xen {
+        return Err(CliError::Usage(format!(
+            "--dom0less is a form of the xen output; the {} target has none: add --target xen or drop --dom0less",
+            args.target.as_str()
+        )));
+    }
+    if let Some(both) = args.keep.iter().find(|k| args.drop.contains(k)) {
+        return Err(CliError::Usage(format!(
+            "--keep {both} and --drop {both} ask for opposite things: give one of them"
+        )));
+    }
+    Ok(())
+}
+
 /// Runs the command.
 pub fn run(args: &GuestDtArgs) -> Result<(), CliError> {
+    check_options(args)?;
     let host_blob = read(&args.dtb)?;
     let file = args.dtb.display().to_string();
     let host = Fdt::parse(&host_blob).map_err(|source| CliError::Dtb { file: file.clone(), source })?;
@@ -238,6 +255,14 @@ pub fn run(args: &GuestDtArgs) -> Result<(), CliError> {
         .iter()
         .map(|spec| host.resolve(spec).map_err(|source| CliError::Lookup { file: file.clone(), source }))
         .collect::<Result<Vec<_>, _>>()?;
+    // A --drop or --keep that names no property of any node asked for is a typo, most likely.
+    for name in args.drop.iter().chain(&args.keep) {
+        if !nodes.iter().any(|n| n.property(name).is_some()) {
+            let flag = if args.drop.contains(name) { "--drop" } else { "--keep" };
+            let on = nodes.iter().map(|n| n.path()).collect::<Vec<_>>().join(", ");
+            eprintln!("platreset: warning: {flag} {name}: {on} has no property {name}; nothing to do");
+        }
+    }
 
     let (base_blob, base_file) = match &args.base {
         Some(path) => (Some(read(path)?), path.display().to_string()),

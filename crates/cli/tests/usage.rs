@@ -97,3 +97,35 @@ fn verify_counts_what_it_could_not_verify_in_its_own_words() {
     assert!(stderr(&out).contains("1 of 2 input file(s) could not be verified"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("audited"), "{}", stderr(&out));
 }
+
+#[test]
+fn guest_dt_options_that_contradict_are_refused_and_a_drop_of_nothing_is_a_warning() {
+    let demo = demo();
+    for (args, says) in [
+        (
+            vec!["guest-dt", &demo, "sdhi0", "--target", "qemu", "--dom0less"],
+            "--dom0less is a form of the xen output",
+        ),
+        (
+            vec!["guest-dt", &demo, "sdhi0", "--target", "qemu", "--keep", "status", "--drop", "status"],
+            "--keep status and --drop status ask for opposite things",
+        ),
+    ] {
+        let out = platreset(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+    let out = platreset(&["guest-dt", &demo, "sdhi0", "--target", "qemu", "--drop", "vmmc-suply"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: --drop vmmc-suply: /soc/mmc@ee100000 has no property vmmc-suply"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        platreset(&["guest-dt", &demo, "sdhi0", "--target", "xen", "--dom0less", "-o", "/dev/null"])
+            .status
+            .code()
+            != Some(2)
+    );
+}
