@@ -18,26 +18,7 @@ const TREES: usize = 400;
 /// Base seed; change it to explore other trees.
 const SEED: u64 = 0x6474_735f_6d75_7461; // "dts_muta"
 
-/// SplitMix64: small, seedable, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
+use platreset_testkit::Rng;
 
 /// Characters a name may hold (nodes: no `?#`; properties: no `@`), and the hostile ones.
 const GOOD: &[u8] = b"abcxyzABZ0129,._+-#?@";

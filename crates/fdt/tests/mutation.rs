@@ -30,27 +30,7 @@ const CORPUS_BASES: usize = 12;
 /// Base seed; change it to explore other mutants.
 const SEED: u64 = 0x7061_6c74_7265_7365; // "platrese"
 
-/// SplitMix64: a small, good-enough, seedable generator (no `rand` dependency needed).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`; the modulo bias is irrelevant here).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
+use platreset_testkit::Rng;
 
 fn seed_of(index: usize) -> u64 {
     Rng(SEED ^ (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)).next()

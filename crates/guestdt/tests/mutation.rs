@@ -98,22 +98,7 @@ const TARGETS: &[&str] = &[
 /// Bytes written into them: syntax of DTS, XML and shells, controls, and plain name characters.
 const BYTES: &[u8] = b";{}=\"\\<>&/ \n\t\x1b\x00\xff@#,._-aZ9";
 
-/// SplitMix64: small, seedable, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use platreset_testkit::Rng;
 
 /// Every offset in `blob` where one of [`TARGETS`] occurs, with its length.
 fn ranges(blob: &[u8]) -> Vec<(usize, usize)> {
