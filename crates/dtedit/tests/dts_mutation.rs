@@ -43,8 +43,8 @@ fn name(rng: &mut Rng) -> String {
 fn value(rng: &mut Rng) -> Vec<u8> {
     match rng.below(4) {
         0 => Vec::new(),
-        1 => (0..4 * (1 + rng.below(3))).map(|_| rng.next() as u8).collect(),
-        2 => (0..1 + rng.below(7)).map(|_| rng.next() as u8).collect(),
+        1 => (0..4 * (1 + rng.below(3))).map(|_| rng.next_u64() as u8).collect(),
+        2 => (0..1 + rng.below(7)).map(|_| rng.next_u64() as u8).collect(),
         _ => {
             let mut v = Vec::new();
             for _ in 0..1 + rng.below(3) {

@@ -33,7 +33,7 @@ const SEED: u64 = 0x7061_6c74_7265_7365; // "platrese"
 use platreset_testkit::Rng;
 
 fn seed_of(index: usize) -> u64 {
-    Rng(SEED ^ (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)).next()
+    Rng(SEED ^ (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)).next_u64()
 }
 
 /// Bytes worth writing anywhere.
