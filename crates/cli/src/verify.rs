@@ -521,9 +521,10 @@ fn generic(reason: &str) -> std::borrow::Cow<'_, str> {
     let words: Vec<String> = reason
         .split(' ')
         .map(|word| match word.strip_prefix('/') {
-            Some(rest) => {
-                let path_end = rest.find([',', ':', ')', ';']).map_or(word.len(), |i| i + 1);
-                format!("<node>{}", &word[path_end..])
+            // A unit address may hold a comma (`pcie@0,0`): only trailing punctuation ends it.
+            Some(_) => {
+                let path = word.trim_end_matches([',', ':', ')', ';']);
+                format!("<node>{}", &word[path.len()..])
             }
             None => word.to_string(),
         })
