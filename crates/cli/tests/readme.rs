@@ -144,3 +144,44 @@ fn an_elided_example_still_has_to_match() {
     assert!(shows(&out, &expect(&["a", "c"])).is_err(), "a segment is contiguous");
     assert_eq!(words("audit --compatible 'a b' x.dtb"), ["audit", "--compatible", "a b", "x.dtb"]);
 }
+
+/// `n` as the README writes it: `8,728`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The number after `before` and up to the next non-digit in `text`.
+fn number_after(text: &str, before: &str) -> u64 {
+    let at = text.find(before).unwrap_or_else(|| panic!("no {before:?} in:\n{text}")) + before.len();
+    text[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
+}
+
+#[test]
+fn the_readme_corpus_figures_are_the_binarys() {
+    let Some(corpus) = platreset_testkit::corpus_dir() else { return };
+    let readme = std::fs::read_to_string(platreset_testkit::repo_root().join("README.md")).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_platreset")).args(args).arg(&corpus).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let audit = run(&["audit"]);
+    let line = audit.lines().find(|l| l.starts_with("Coverage:")).unwrap();
+    let covered = number_after(line, "every line of ");
+    let enabled = number_after(line, &format!("every line of {covered} of "));
+    let percent = line.rsplit('(').next().unwrap().trim_end_matches(')');
+    let said =
+        format!("{} of the {} enabled nodes with resets ({percent})", thousands(covered), thousands(enabled));
+    assert!(readme.contains(&said), "README should say {said:?}");
+    let verify = run(&["verify", "--all", "--okay"]);
+    let verified = number_after(&verify, "unreadable); ");
+    let said = format!("`--okay`, {} devices verified", thousands(verified));
+    assert!(readme.contains(&said), "README should say {said:?}");
+}
