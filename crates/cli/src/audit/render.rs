@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::report::NodeRecord;
 use super::FileOutcome;
+use crate::term::{Out, Style};
 
 /// The JSONL line of a file that could not be audited.
 pub fn jsonl_error(file: &str, error: &str) -> String {
@@ -117,8 +118,9 @@ fn format_args(args: &[u32]) -> String {
     args.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
 }
 
-/// A table per file and a summary, for people.
-pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<()> {
+/// A table per file and a summary, for people; with `quiet`, only the summary and the files
+/// that could not be audited.
+pub fn table(outcomes: &[FileOutcome], quiet: bool, out: &mut dyn Out) -> std::io::Result<()> {
     for outcome in outcomes {
         let report = match &outcome.result {
             Ok(report) => report,
@@ -127,6 +129,9 @@ pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<(
                 continue;
             }
         };
+        if quiet {
+            continue;
+        }
         writeln!(
             out,
             "{}: {} node(s) with resets, {} reset controller(s)",
@@ -158,8 +163,13 @@ pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<(
             s
         };
         writeln!(out, "{}", line(header))?;
-        for row in &rows {
-            writeln!(out, "{}", line(row.each_ref().map(String::as_str)))?;
+        for (row, n) in rows.iter().zip(&report.nodes) {
+            // The verdict is the last column, unpadded: the row up to it, then the verdict in
+            // its colour (plain bytes, the same as before, when colour is off).
+            let [node, status, resets, shared, iommu, verdict] = row.each_ref().map(String::as_str);
+            write!(out, "{}", line([node, status, resets, shared, iommu, ""]))?;
+            out.paint(verdict_style(n), verdict)?;
+            writeln!(out)?;
         }
         // One footnote per set of nodes sharing: the first of the set says it, not each of
         // them about all the others. A set is known by its size and its first members by path
@@ -244,6 +254,15 @@ pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<(
         }
     }
     Ok(())
+}
+
+/// The colour of a node's verdict: eligible, eligible with accepted warnings, refused.
+fn verdict_style(n: &NodeRecord<'_>) -> Style {
+    match (n.verdict.eligible, n.verdict.warnings.is_empty()) {
+        (true, true) => Style::Good,
+        (true, false) => Style::Warn,
+        (false, _) => Style::Bad,
+    }
 }
 
 fn table_row(n: &NodeRecord<'_>) -> [String; 6] {
