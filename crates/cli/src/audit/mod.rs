@@ -36,7 +36,8 @@ pub enum Format {
     Json,
     /// One JSON object per line per node with `resets` (stable interface for scripts).
     Jsonl,
-    /// A Graphviz digraph: controllers → devices, shared lines in red.
+    /// A Graphviz digraph: controllers → devices; a shared line is one red node fanning out to
+    /// its users; full paths in tooltips (SVG); a legend.
     Dot,
 }
 
