@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::error::CliError;
 use crate::policy_args::PolicyArgs;
+use crate::term::{Out, Style};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -107,7 +108,7 @@ pub fn run(args: &ExplainArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn write(doc: &Printed<'_, '_>, format: Format, out: &mut dyn Write) -> Result<(), CliError> {
+fn write(doc: &Printed<'_, '_>, format: Format, out: &mut dyn Out) -> Result<(), CliError> {
     match format {
         Format::Json => {
             serde_json::to_writer(&mut *out, doc).map_err(std::io::Error::from)?;
@@ -127,7 +128,7 @@ struct Printed<'d, 'x> {
 }
 
 /// The account for people, from the same fields the JSON is.
-fn text(doc: &Printed<'_, '_>, out: &mut dyn Write) -> std::io::Result<()> {
+fn text(doc: &Printed<'_, '_>, out: &mut dyn Out) -> std::io::Result<()> {
     let x = doc.explanation;
     writeln!(out, "{} ({})", x.node, doc.file)?;
     let compatible = if x.compatible.is_empty() { "-".into() } else { x.compatible.join(", ") };
@@ -162,12 +163,14 @@ fn text(doc: &Printed<'_, '_>, out: &mut dyn Write) -> std::io::Result<()> {
     }
     writeln!(out, "\nRules:")?;
     for r in &x.rules {
-        let mark = match (r.pass, r.accepted()) {
-            (false, _) => "FAIL",
-            (true, true) => "warn",
-            (true, false) => "pass",
+        let (mark, style) = match (r.pass, r.accepted()) {
+            (false, _) => ("FAIL", Style::Bad),
+            (true, true) => ("warn", Style::Warn),
+            (true, false) => ("pass", Style::Good),
         };
-        writeln!(out, "  [{mark}] {}. {}: {}", r.rule.number(), r.rule.title(), r.evidence)?;
+        write!(out, "  [")?;
+        out.paint(style, mark)?;
+        writeln!(out, "] {}. {}: {}", r.rule.number(), r.rule.title(), r.evidence)?;
         if let Some(fix) = r.fix {
             writeln!(out, "         fix: {fix}")?;
         }
@@ -195,11 +198,12 @@ fn text(doc: &Printed<'_, '_>, out: &mut dyn Write) -> std::io::Result<()> {
         let verdict = if g.eligible { "the group may be handed to one VM" } else { "refused" };
         writeln!(out, "  group verdict: {verdict}")?;
     }
-    writeln!(
-        out,
-        "\nVerdict: {}",
-        if x.verdict.eligible() { "eligible: the device may be handed to a VM" } else { "refused" }
-    )?;
+    write!(out, "\nVerdict: ")?;
+    match x.verdict.eligible() {
+        true => out.paint(Style::Good, "eligible: the device may be handed to a VM")?,
+        false => out.paint(Style::Bad, "refused")?,
+    }
+    writeln!(out)?;
     for w in &x.verdict.warnings {
         writeln!(out, "  warning (accepted): {w}")?;
     }

@@ -5,6 +5,7 @@
 
 mod acpi;
 mod audit;
+mod completions;
 mod demo;
 mod error;
 mod evidence;
@@ -14,6 +15,7 @@ mod guest_dt;
 mod host;
 mod json;
 mod kmod;
+mod manpage;
 mod policy_args;
 mod read;
 mod reset;
@@ -23,7 +25,7 @@ mod verify;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::error::CliError;
 
@@ -41,6 +43,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Colour in text output: auto (only on a terminal, and not when NO_COLOR is set), always
+    /// or never. JSON, JSONL and DOT are never coloured.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = term::ColorChoice::Auto, global = true)]
+    color: term::ColorChoice,
 }
 
 #[derive(Subcommand)]
@@ -53,6 +59,8 @@ enum Command {
     /// Examples:
     ///   platreset audit board.dtb
     ///   platreset audit --okay --compatible 'renesas,*' /usr/lib/linux-image-*/renesas
+    ///   platreset audit --refused --node '/soc/mmc@*' --sort verdict board.dtb
+    ///   platreset audit -q dtbs/                       (the summary only)
     ///   platreset audit --format jsonl dtbs/ | jq 'select(.shared_with != [])'
     ///   platreset audit --format dot board.dtb | dot -Tsvg > resets.svg
     #[command(verbatim_doc_comment)]
@@ -132,10 +140,16 @@ enum Command {
     Kmod(kmod::KmodArgs),
     /// Show what platreset finds on a built-in example SoC (no hardware, no downloads).
     Demo(demo::DemoArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff) of platreset or of one of its commands.
+    #[command(alias = "manpage")]
+    Man(manpage::ManArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    term::choose_color(cli.color);
     let result = match cli.command {
         Command::Audit(args) => audit::run(&args),
         Command::Explain(args) => explain::run(&args),
@@ -146,6 +160,8 @@ fn main() -> ExitCode {
         Command::Host(args) => host::run(&args),
         Command::Kmod(args) => kmod::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Completions(args) => completions::run(&args, Cli::command()),
+        Command::Man(args) => manpage::run(&args, Cli::command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,10 +5,108 @@
 //! name or `_HID` cannot rewrite or forge what the user reads. Newlines and tabs are the
 //! renderers' own and pass.
 //!
-//! Owns: that filter, for the text formats. Must not: touch JSON (serde escapes it), DOT or
-//! binary output, which have their own rules.
+//! Colour is the renderers' own and goes around the filter, never through it: a renderer asks
+//! for a styled span with [`Out::paint`], and the writer puts its SGR sequence straight on the
+//! output, the span's text through the filter, then the reset. Bytes that reach the filter are
+//! content, so an ESC in them is shown escaped whether colour is on or not.
+//!
+//! Owns: that filter, for the text formats, and when colour is used (`--color`, `NO_COLOR`, a
+//! terminal). Must not: touch JSON (serde escapes it), DOT or binary output, which have their own
+//! rules; nor colour anything but text formats.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// When text output is coloured (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// When standard output is a terminal, `NO_COLOR` is unset or empty and `TERM` is not `dumb`.
+    #[default]
+    Auto,
+    /// Always, even into a pipe or a file, and despite `NO_COLOR` (an explicit choice wins).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The choice `main` made for this process: 0 auto, 1 always, 2 never. A process-wide setting,
+/// as the terminal it describes is.
+static CHOICE: AtomicU8 = AtomicU8::new(0);
+
+/// Records `--color` for every later [`stdout`].
+pub fn choose_color(choice: ColorChoice) {
+    let code = match choice {
+        ColorChoice::Auto => 0,
+        ColorChoice::Always => 1,
+        ColorChoice::Never => 2,
+    };
+    CHOICE.store(code, Ordering::Relaxed);
+}
+
+/// Whether to colour, from the choice and what the environment says (https://no-color.org: a
+/// set, non-empty `NO_COLOR` turns colour off unless the user asked for it explicitly).
+pub fn colors(
+    choice: ColorChoice,
+    terminal: bool,
+    no_color: Option<&std::ffi::OsStr>,
+    term: Option<&std::ffi::OsStr>,
+) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            terminal && no_color.is_none_or(|v| v.is_empty()) && term.is_none_or(|t| t != "dumb")
+        }
+    }
+}
+
+/// Whether standard output gets colour, by the recorded choice.
+fn stdout_colors() -> bool {
+    let choice = match CHOICE.load(Ordering::Relaxed) {
+        1 => ColorChoice::Always,
+        2 => ColorChoice::Never,
+        _ => ColorChoice::Auto,
+    };
+    colors(
+        choice,
+        io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::env::var_os("TERM").as_deref(),
+    )
+}
+
+/// The styles renderers may ask for: what a mark means, not how it looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Eligible, pass.
+    Good,
+    /// Refused, FAIL.
+    Bad,
+    /// Accepted with a warning.
+    Warn,
+}
+
+impl Style {
+    /// The SGR sequence that starts the style.
+    fn sgr(self) -> &'static [u8] {
+        match self {
+            Style::Good => b"\x1b[32m",
+            Style::Bad => b"\x1b[31m",
+            Style::Warn => b"\x1b[33m",
+        }
+    }
+}
+
+/// The SGR sequence that ends every style.
+const RESET: &[u8] = b"\x1b[0m";
+
+/// Output for people that can show the renderer's own styles.
+pub trait Out: Write {
+    /// Whether [`Out::paint`] adds colour.
+    fn colored(&self) -> bool;
+    /// Writes `text` as any text (escaped), in `style` when colour is on.
+    fn paint(&mut self, style: Style, text: &str) -> io::Result<()>;
+}
 
 /// Whether `c` is shown escaped by the writer: newlines and tabs are the renderers' own.
 fn obeyed(c: char) -> bool {
@@ -47,6 +145,8 @@ fn escaped(s: &str, escape: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> 
 pub struct Terminal<W: Write> {
     inner: W,
     escape: bool,
+    /// Whether [`Out::paint`] adds SGR sequences (only ever with `escape`).
+    color: bool,
     /// The start of a UTF-8 sequence split across two writes.
     pending: Vec<u8>,
 }
@@ -54,13 +154,74 @@ pub struct Terminal<W: Write> {
 impl<W: Write> Terminal<W> {
     /// Escapes what `inner` receives when `escape` (text formats); passes it untouched otherwise.
     pub fn new(inner: W, escape: bool) -> Self {
-        Terminal { inner, escape, pending: Vec::new() }
+        Terminal { inner, escape, color: false, pending: Vec::new() }
+    }
+
+    /// The same writer, painting styled spans in colour when `color` and it escapes (text).
+    pub fn with_color(mut self, color: bool) -> Self {
+        self.color = color && self.escape;
+        self
+    }
+
+    /// Writes the start of a character cut at the end of the last write as escaped bytes: the
+    /// next bytes are the renderer's own.
+    fn settle(&mut self) -> io::Result<()> {
+        for b in std::mem::take(&mut self.pending) {
+            write!(self.inner, "\\x{b:02x}")?;
+        }
+        Ok(())
     }
 }
 
-/// Standard output for a command's result: escaped when `text`.
+/// Standard output for a command's result: escaped when `text`, and coloured when `text` and
+/// `--color` and the environment say so.
 pub fn stdout(text: bool) -> Terminal<io::StdoutLock<'static>> {
-    Terminal::new(io::stdout().lock(), text)
+    Terminal::new(io::stdout().lock(), text).with_color(text && stdout_colors())
+}
+
+impl<W: Write> Out for Terminal<W> {
+    fn colored(&self) -> bool {
+        self.color
+    }
+
+    fn paint(&mut self, style: Style, text: &str) -> io::Result<()> {
+        if !self.color {
+            return self.write_all(text.as_bytes());
+        }
+        self.settle()?;
+        self.inner.write_all(style.sgr())?;
+        // The span's text is content: through the filter like any other.
+        self.write_all(text.as_bytes())?;
+        self.settle()?;
+        self.inner.write_all(RESET)
+    }
+}
+
+impl<W: Out + ?Sized> Out for &mut W {
+    fn colored(&self) -> bool {
+        (**self).colored()
+    }
+
+    fn paint(&mut self, style: Style, text: &str) -> io::Result<()> {
+        (**self).paint(style, text)
+    }
+}
+
+/// A buffer in front of a [`Terminal`]: what it holds is written out before a styled span, so
+/// the span lands in its place (only when colour is on: without it, the span is plain text and
+/// is buffered like the rest).
+impl<W: Out> Out for io::BufWriter<W> {
+    fn colored(&self) -> bool {
+        self.get_ref().colored()
+    }
+
+    fn paint(&mut self, style: Style, text: &str) -> io::Result<()> {
+        if !self.colored() {
+            return self.write_all(text.as_bytes());
+        }
+        self.flush()?;
+        self.get_mut().paint(style, text)
+    }
 }
 
 impl<W: Write> Write for Terminal<W> {
@@ -102,12 +263,7 @@ impl<W: Write> Write for Terminal<W> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if !self.pending.is_empty() {
-            let pending = std::mem::take(&mut self.pending);
-            for b in pending {
-                write!(self.inner, "\\x{b:02x}")?;
-            }
-        }
+        self.settle()?;
         self.inner.flush()
     }
 }
@@ -150,6 +306,55 @@ mod tests {
         assert_eq!(through(&[b"a", &split[..1], &split[1..], b"b"]), "a\\u{202e}b");
         assert_eq!(through(&[b"a\xff\xfeb"]), "a\\xff\\xfeb");
         assert_eq!(through(&[b"a", &split[..2]]), "a\\xe2\\x80");
+    }
+
+    #[test]
+    fn colour_is_the_renderers_own_and_an_esc_in_content_is_still_escaped() {
+        let mut out = Vec::new();
+        {
+            let mut t = Terminal::new(&mut out, true).with_color(true);
+            write!(t, "/soc/\x1b[31mfake ").unwrap();
+            t.paint(Style::Good, "eligible \x1b[2J").unwrap();
+            t.paint(Style::Bad, "refused").unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "/soc/\\u{1b}[31mfake \x1b[32meligible \\u{1b}[2J\x1b[0m\x1b[31mrefused\x1b[0m"
+        );
+        // Off: the same bytes as plain writes.
+        let mut plain = Vec::new();
+        {
+            let mut t = Terminal::new(&mut plain, true);
+            t.paint(Style::Good, "eligible").unwrap();
+        }
+        assert_eq!(plain, b"eligible");
+        // Machine formats are never coloured.
+        assert!(!Terminal::new(Vec::new(), false).with_color(true).colored());
+    }
+
+    #[test]
+    fn a_buffer_in_front_keeps_the_order_of_text_and_styled_spans() {
+        let mut out = Vec::new();
+        {
+            let mut b = io::BufWriter::new(Terminal::new(&mut out, true).with_color(true));
+            write!(b, "a ").unwrap();
+            b.paint(Style::Warn, "w").unwrap();
+            writeln!(b, " z").unwrap();
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), "a \x1b[33mw\x1b[0m z\n");
+    }
+
+    #[test]
+    fn no_color_and_the_choice_decide_colour() {
+        use std::ffi::OsStr;
+        let set = Some(OsStr::new("1"));
+        assert!(colors(ColorChoice::Auto, true, None, None));
+        assert!(colors(ColorChoice::Auto, true, Some(OsStr::new("")), None), "an empty NO_COLOR is unset");
+        assert!(!colors(ColorChoice::Auto, true, set, None), "NO_COLOR honoured");
+        assert!(!colors(ColorChoice::Auto, false, None, None), "a pipe gets no colour");
+        assert!(!colors(ColorChoice::Auto, true, None, Some(OsStr::new("dumb"))));
+        assert!(colors(ColorChoice::Always, false, set, None), "an explicit --color always wins");
+        assert!(!colors(ColorChoice::Never, true, None, None));
     }
 
     #[test]

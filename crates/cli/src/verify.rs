@@ -6,6 +6,8 @@
 //! verdict is printed beside the result, not changed by it).
 
 use std::io::{IsTerminal, Write};
+
+use crate::term::{Out, Style};
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -193,7 +195,7 @@ impl Serialize for Verified {
     }
 }
 
-fn text(v: &Verified, out: &mut dyn Write) -> std::io::Result<()> {
+fn text(v: &Verified, out: &mut dyn Out) -> std::io::Result<()> {
     let r = &v.report;
     writeln!(out, "verify {} ({}): method {}, on {MODEL_VERSION}", v.node, v.file, r.reset_by.as_str())?;
     writeln!(out, "  faults: {}", if v.faults.is_empty() { "none".into() } else { v.faults.join(", ") })?;
@@ -206,8 +208,10 @@ fn text(v: &Verified, out: &mut dyn Write) -> std::io::Result<()> {
         r.end
     )?;
     for c in &r.checks {
-        let mark = if c.pass { "pass" } else { "FAIL" };
-        writeln!(out, "  [{mark}] {}: {}", c.name, c.evidence)?;
+        let (mark, style) = if c.pass { ("pass", Style::Good) } else { ("FAIL", Style::Bad) };
+        write!(out, "  [")?;
+        out.paint(style, mark)?;
+        writeln!(out, "] {}: {}", c.name, c.evidence)?;
     }
     let verdict = if v.verdict.eligible() {
         "eligible".to_string()
@@ -215,10 +219,13 @@ fn text(v: &Verified, out: &mut dyn Write) -> std::io::Result<()> {
         let reasons: Vec<String> = v.verdict.reasons.iter().map(ToString::to_string).collect();
         format!("refused: {}", reasons.join("; "))
     };
+    write!(out, "Result: ")?;
     if r.pass() {
-        writeln!(out, "Result: PASS — the reset quiesces the device on the simulator model")?;
+        out.paint(Style::Good, "PASS")?;
+        writeln!(out, " — the reset quiesces the device on the simulator model")?;
     } else {
-        writeln!(out, "Result: FAIL")?;
+        out.paint(Style::Bad, "FAIL")?;
+        writeln!(out)?;
     }
     writeln!(out, "Policy verdict (unchanged by verify): {verdict}")
 }
@@ -478,8 +485,16 @@ fn run_all(
         Format::Text => {
             for o in &outcomes {
                 match &o.result {
-                    Ok(v) if v.report.pass() => writeln!(out, "  pass  {} {}", o.file, o.node)?,
-                    Ok(v) => writeln!(out, "  FAIL  {} {}: {}", o.file, o.node, v.failures().join("; "))?,
+                    Ok(v) if v.report.pass() => {
+                        write!(out, "  ")?;
+                        out.paint(Style::Good, "pass")?;
+                        writeln!(out, "  {} {}", o.file, o.node)?;
+                    }
+                    Ok(v) => {
+                        write!(out, "  ")?;
+                        out.paint(Style::Bad, "FAIL")?;
+                        writeln!(out, "  {} {}: {}", o.file, o.node, v.failures().join("; "))?;
+                    }
                     Err(why) => writeln!(out, "  -     {} {}: not verified: {why}", o.file, o.node)?,
                 }
             }

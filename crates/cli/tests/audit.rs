@@ -351,17 +351,11 @@ fn table_marks_shared_lines_and_ends_with_a_summary() {
     );
 }
 
-#[test]
-fn dot_output_renders_with_graphviz_and_highlights_shared_lines() {
-    let dir = Scratch::new("dot");
-    let file = dir.write("t.dtb", &platreset_testkit::fixture("topology-sharing"));
-    let out = platreset(&["audit", "--format", "dot", file.to_str().unwrap()]);
-    assert!(out.status.success());
-    let graph = stdout(&out);
-    assert!(graph.contains("color=red"), "shared lines are red");
-    let dot_file = dir.write("g.dot", graph.as_bytes());
+/// Renders `graph` to SVG with graphviz's `dot`, failing on anything it rejects.
+fn svg_of(dir: &Scratch, name: &str, graph: &str) -> String {
+    let dot_file = dir.write(&format!("{name}.dot"), graph.as_bytes());
     let rendered = Command::new("dot")
-        .args(["-Tsvg", "-o", "/dev/null"])
+        .arg("-Tsvg")
         .arg(&dot_file)
         .output()
         .unwrap_or_else(|e| panic!("graphviz's `dot` is a test dependency; run scripts/setup ({e})"));
@@ -370,6 +364,61 @@ fn dot_output_renders_with_graphviz_and_highlights_shared_lines() {
         "dot rejected the graph: {}",
         String::from_utf8_lossy(&rendered.stderr)
     );
+    stdout(&rendered)
+}
+
+#[test]
+fn dot_output_renders_with_graphviz_and_draws_each_shared_line_once_with_its_users() {
+    let dir = Scratch::new("dot");
+    let demo = platreset_testkit::repo_root().join("data/demo-soc.dtb");
+    let out = platreset(&["audit", "--format", "dot", demo.to_str().unwrap()]);
+    assert!(out.status.success());
+    let graph = stdout(&out);
+    let count = |needle: &str| graph.matches(needle).count();
+    // The PWMs' line 523 and the USB pair's line 703: one node each, fed by their controller,
+    // with an edge to each user.
+    let cpg = "\"0:/soc/clock-controller@e6150000\"";
+    for (line, users) in [
+        ("523", &["pwm@e6e30000", "pwm@e6e31000", "pwm@e6e32000"][..]),
+        ("703", &["usb-phy@ee080200", "usb@ee080100"][..]),
+    ] {
+        let id = format!("\"0:line:/soc/clock-controller@e6150000:{line}\"");
+        assert_eq!(count(&format!("    {id} [shape=ellipse")), 1, "line {line} drawn once: {graph}");
+        assert_eq!(count(&format!("{cpg} -> {id} ")), 1, "fed by its controller: {graph}");
+        assert_eq!(count(&format!("    {id} -> ")), users.len(), "{graph}");
+        for user in users {
+            assert_eq!(count(&format!("{id} -> \"0:/soc/{user}\" [color=red")), 1, "{user}: {graph}");
+        }
+    }
+    assert_eq!(count("[shape=ellipse"), 3, "two shared lines and the legend's");
+    // A line of one device is an edge labelled with its cells.
+    assert_eq!(count(&format!("{cpg} -> \"0:/soc/mmc@ee100000\" [label=\"314\"]")), 1, "{graph}");
+    assert_eq!(count(&format!("{cpg} -> \"0:/soc/usb@ee080100\" [label=\"704\"]")), 1, "{graph}");
+    // Short labels, full paths in tooltips; a legend.
+    assert!(
+        graph.contains(
+            "[label=\"pwm@e6e30000\", tooltip=\"/soc/pwm@e6e30000\\nstatus okay; refused: shared line"
+        ),
+        "{graph}"
+    );
+    assert!(
+        graph.contains(
+            "tooltip=\"shared reset line /soc/clock-controller@e6150000 <523>: used by 3 device(s)"
+        ),
+        "{graph}"
+    );
+    assert!(graph.contains("subgraph \"cluster_legend\"") && graph.contains("label=\"Legend\""));
+    let svg = svg_of(&dir, "demo", &graph);
+    assert!(svg.contains("xlink:title=\"/soc/pwm@e6e30000&#10;status okay"), "tooltips reach the SVG");
+    assert!(svg.contains(">Legend</text>"));
+
+    // Every way a `resets` property can resolve or fail renders too.
+    let file = dir.write("t.dtb", &platreset_testkit::fixture("topology-sharing"));
+    let out = platreset(&["audit", "--format", "dot", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let graph = stdout(&out);
+    assert!(graph.contains(":line:"), "the fixture's shared lines are drawn as lines");
+    svg_of(&dir, "fixture", &graph);
 }
 
 #[test]

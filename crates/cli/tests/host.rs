@@ -76,6 +76,38 @@ fn list_shows_groups_and_the_policy_verdict_of_each_device() {
 }
 
 #[test]
+fn list_has_column_headers_and_says_first_when_there_is_no_device_tree() {
+    let (dir, _tree) = fake("list-text");
+    let root = dir.to_str().unwrap();
+    let out = run(&["host", "list", "--sysfs-root", root]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("4 platform device(s) under "), "{text}");
+    let header: Vec<&str> = lines[1].split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+    assert_eq!(header, ["DEVICE", "DT NODE", "DRIVER", "IOMMU GROUP", "VERDICT"], "{text}");
+    // Every row's cells start under their header.
+    let at = |line: &str, what: &str| line.find(what).unwrap();
+    let mmc = lines.iter().find(|l| l.contains("ee100000.mmc")).unwrap();
+    assert_eq!(at(mmc, "/soc/mmc@ee100000"), at(lines[1], "DT NODE"), "{text}");
+    assert_eq!(at(mmc, "renesas_sdhi"), at(lines[1], "DRIVER"), "{text}");
+    assert_eq!(at(mmc, "1 [ee100000.mmc]"), at(lines[1], "IOMMU GROUP"), "{text}");
+    assert_eq!(at(mmc, "eligible"), at(lines[1], "VERDICT"), "{text}");
+    assert!(!text.contains("No device tree"), "{text}");
+
+    // The same machine booted without a device tree: said first, and no verdicts.
+    std::fs::remove_file(dir.join("sys/firmware/fdt")).unwrap();
+    let out = run(&["host", "list", "--sysfs-root", root]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.starts_with(&format!("No device tree: {root}/sys/firmware/fdt does not exist")), "{text}");
+    assert!(!text.contains("eligible") && !text.contains("refused"), "{text}");
+    let json = run(&["host", "list", "--sysfs-root", root, "--format", "json"]);
+    assert!(String::from_utf8_lossy(&json.stderr).contains("No device tree"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn bind_refuses_what_the_policy_refuses_and_a_dry_run_writes_nothing() {
     let (dir, _tree) = fake("bind");
     let root = dir.to_str().unwrap();
@@ -214,7 +246,7 @@ fn a_huge_iommu_group_is_named_in_bounded_rows() {
         assert_eq!(row["group_members_truncated"], true);
     }
     let text = String::from_utf8_lossy(&run(&["host", "list", "--sysfs-root", root]).stdout).into_owned();
-    assert!(text.contains("group 7 [1000.dev 1001.dev") && text.contains(" +92 more]"), "{text}");
+    assert!(text.contains(" 7 [1000.dev 1001.dev") && text.contains(" +92 more]"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -276,6 +276,38 @@ fn a_node_name_cannot_forge_or_rewrite_what_the_terminal_shows() {
 }
 
 #[test]
+fn with_colour_on_a_crafted_name_is_still_escaped_and_only_the_renderers_sgr_passes() {
+    let dir = Scratch::new("forged-colour");
+    let dtb = forged_name(&dir, b"\x1b[32m\r\nELIGI");
+    for args in [
+        vec!["audit", "--color", "always", s(&dtb)],
+        vec!["explain", "--color", "always", s(&dtb), "forged"],
+        vec!["verify", "--color", "always", s(&dtb), "forged"],
+    ] {
+        let out = run(&args);
+        assert!(out.stdout.contains("\\u{1b}[32m\\u{d}\\u{a}ELIGI@1000"), "{args:?}: {}", out.stdout);
+        // Every ESC printed starts one of the renderer's own sequences, each closed by a reset.
+        let own = ["\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[0m"];
+        let mut rest = out.stdout.as_str();
+        let (mut opened, mut closed) = (0, 0);
+        while let Some(at) = rest.find('\x1b') {
+            rest = &rest[at..];
+            let seq = own.iter().find(|s| rest.starts_with(**s));
+            let seq = seq
+                .unwrap_or_else(|| panic!("{args:?}: a foreign sequence: {:?}", &rest[..rest.len().min(12)]));
+            if *seq == "\x1b[0m" {
+                closed += 1;
+            } else {
+                opened += 1;
+            }
+            rest = &rest[seq.len()..];
+        }
+        assert!(opened > 0 && opened == closed, "{args:?}: {opened} styles, {closed} resets");
+        assert!(!out.stdout.contains('\r') && !out.stdout.lines().any(|l| l.starts_with("ELIGI")));
+    }
+}
+
+#[test]
 fn a_file_name_cannot_rewrite_what_the_terminal_shows() {
     let dir = Scratch::new("forged-file");
     let name = "board\u{1b}[2J\u{202e}.dtb";

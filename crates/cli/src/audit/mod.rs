@@ -7,6 +7,7 @@ mod jsonl;
 mod render;
 pub mod report;
 mod scan;
+mod sort;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -17,12 +18,14 @@ use platreset_topology::PROPERTY_NAMES;
 
 use crate::error::CliError;
 use crate::policy_args::PolicyArgs;
+use crate::term::Out;
 pub use inputs::Input;
 use platreset_acpi::AcpiDevice;
 use platreset_policy::allowlist::Allowlist;
 use platreset_policy::policy::{Options, Policy};
 use platreset_reset::DEFAULT_PULSE_US;
-use report::{FileReport, Filter};
+use report::{FileReport, Filter, VerdictFilter};
+pub use sort::SortKey;
 
 /// Output formats of `audit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -33,7 +36,8 @@ pub enum Format {
     Json,
     /// One JSON object per line per node with `resets` (stable interface for scripts).
     Jsonl,
-    /// A Graphviz digraph: controllers → devices, shared lines in red.
+    /// A Graphviz digraph: controllers → devices; a shared line is one red node fanning out to
+    /// its users; full paths in tooltips (SVG); a legend.
     Dot,
 }
 
@@ -53,6 +57,26 @@ pub struct AuditArgs {
     /// Report only nodes with a compatible string matching this glob (`*`, `?`); repeatable.
     #[arg(long, value_name = "PATTERN")]
     pub compatible: Vec<String>,
+    /// Report only nodes whose full path matches this glob (`*`, `?`; quote it from the shell),
+    /// e.g. '/soc/mmc@*'; repeatable (a node matching any of them).
+    #[arg(long, value_name = "PATTERN")]
+    pub node: Vec<String>,
+    /// Report only nodes with this verdict (sharing is still computed over every node).
+    #[arg(long, value_enum, value_name = "VERDICT")]
+    pub verdict: Option<VerdictFilter>,
+    /// Report only eligible nodes: --verdict eligible.
+    #[arg(long, conflicts_with_all = ["verdict", "refused"])]
+    pub eligible: bool,
+    /// Report only refused nodes: --verdict refused.
+    #[arg(long, conflicts_with = "verdict")]
+    pub refused: bool,
+    /// Order of the nodes within each file (default: the tree's order). Ties keep the tree's order.
+    #[arg(long, value_enum, value_name = "KEY")]
+    pub sort: Option<SortKey>,
+    /// Table format only: print only the summary, and the files that could not be audited
+    /// (with why) — none of the per-file tables.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// Threads reading and parsing files (0: one per core). Output order does not depend on it.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub jobs: usize,
@@ -73,6 +97,8 @@ pub(crate) struct Settings {
     pub policy: Policy,
     /// ACPI companions, from `--acpi`.
     pub acpi: Vec<AcpiDevice>,
+    /// The order of each file's nodes (`None`: the tree's).
+    pub sort: Option<SortKey>,
 }
 
 impl Settings {
@@ -82,7 +108,7 @@ impl Settings {
             options,
             allowlist: Allowlist::builtin().map_err(|e| CliError::Allowlist(e.to_string()))?,
         };
-        Ok(Settings { filter: Filter::default(), policy, acpi: Vec::new() })
+        Ok(Settings { filter: Filter::default(), policy, acpi: Vec::new(), sort: None })
     }
 }
 
@@ -109,7 +135,19 @@ pub(crate) fn audit_one(
             match Fdt::parse_classifying(bytes, scratch.take().unwrap_or_default(), PROPERTY_NAMES) {
                 Err(e) => Err(format!("invalid DTB: {e}")),
                 Ok(fdt) => {
-                    let report = if format == Format::Jsonl {
+                    let report = if format == Format::Jsonl && settings.sort.is_some() {
+                        // Sorted: every record is needed before the first is written.
+                        let mut report =
+                            report::build(&file, &fdt, &settings.filter, &settings.policy, &settings.acpi);
+                        sort::sort(&mut report.nodes, settings.sort);
+                        let mut out = Vec::with_capacity(16 * 1024);
+                        let prefix = jsonl::file_prefix(&file);
+                        for r in &report.nodes {
+                            jsonl::record_after(&mut out, &prefix, r);
+                        }
+                        jsonl = Some(String::from_utf8(out).unwrap_or_default());
+                        FileReport { nodes: Vec::new(), ..report }
+                    } else if format == Format::Jsonl {
                         // Stream: each record is written as it is made, borrowing from the tree.
                         let mut out = Vec::with_capacity(16 * 1024);
                         let prefix = jsonl::file_prefix(&file);
@@ -124,7 +162,10 @@ pub(crate) fn audit_one(
                         jsonl = Some(String::from_utf8(out).unwrap_or_default());
                         FileReport { nodes: Vec::new(), controllers, groups: Vec::new() }
                     } else {
-                        report::build(&file, &fdt, &settings.filter, &settings.policy, &settings.acpi)
+                        let mut report =
+                            report::build(&file, &fdt, &settings.filter, &settings.policy, &settings.acpi);
+                        sort::sort(&mut report.nodes, settings.sort);
+                        report
                     };
                     *scratch = Some(fdt.into_scratch());
                     Ok(report)
@@ -170,22 +211,57 @@ pub fn run(args: &AuditArgs) -> Result<(), CliError> {
         }
         _ => {}
     }
+    if args.quiet && args.format != Format::Table {
+        return Err(CliError::Usage(
+            "--quiet shortens the table to its summary: the other formats are for programs (filter them with jq)"
+                .into(),
+        ));
+    }
+    let verdict = match (args.eligible, args.refused) {
+        (true, _) => Some(VerdictFilter::Eligible),
+        (_, true) => Some(VerdictFilter::Refused),
+        _ => args.verdict,
+    };
     let settings = Settings {
-        filter: Filter { okay: args.okay, compatible: args.compatible.clone(), groups: args.group },
+        filter: Filter {
+            okay: args.okay,
+            compatible: args.compatible.clone(),
+            groups: args.group,
+            node: args.node.clone(),
+            verdict,
+        },
         policy: args.policy.policy(DEFAULT_PULSE_US)?,
         acpi: args.policy.acpi_devices()?,
+        sort: args.sort,
     };
-    run_on(&inputs, &settings, args.format, args.jobs, &mut crate::term::stdout(args.format == Format::Table))
+    let view = View { format: args.format, quiet: args.quiet };
+    run_on(&inputs, &settings, view, args.jobs, &mut crate::term::stdout(args.format == Format::Table))
+}
+
+/// How the results are shown: the format, and for the table whether only its summary.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct View {
+    /// The format.
+    pub format: Format,
+    /// Table only: the summary and the failures, no per-file tables.
+    pub quiet: bool,
+}
+
+impl From<Format> for View {
+    fn from(format: Format) -> View {
+        View { format, quiet: false }
+    }
 }
 
 /// Audits `inputs` into `out`.
 pub(crate) fn run_on(
     inputs: &[Input],
     settings: &Settings,
-    format: Format,
+    view: View,
     jobs: usize,
-    out: &mut dyn Write,
+    out: &mut dyn Out,
 ) -> Result<(), CliError> {
+    let format = view.format;
     let progress = progress_bar(inputs);
     let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
     let mut collected: Vec<FileOutcome> = Vec::new();
@@ -226,7 +302,7 @@ pub(crate) fn run_on(
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    render(&collected, format, &mut out)?;
+    render(&collected, view, &mut out)?;
     out.flush()?;
     if failed > 0 {
         return Err(CliError::SomeInputsFailed { done: "audited", failed, total: inputs.len() });
@@ -234,15 +310,20 @@ pub(crate) fn run_on(
     Ok(())
 }
 
-/// Writes collected outcomes in `format` (JSONL outcomes carry their own text).
-pub(crate) fn render(outcomes: &[FileOutcome], format: Format, out: &mut dyn Write) -> std::io::Result<()> {
-    match format {
+/// Writes collected outcomes as `view` says (JSONL outcomes carry their own text).
+pub(crate) fn render(
+    outcomes: &[FileOutcome],
+    view: impl Into<View>,
+    out: &mut dyn Out,
+) -> std::io::Result<()> {
+    let view = view.into();
+    match view.format {
         Format::Jsonl => outcomes
             .iter()
             .filter_map(|o| o.jsonl.as_deref())
             .try_for_each(|text| out.write_all(text.as_bytes())),
         Format::Json => render::json(outcomes, out),
-        Format::Table => render::table(outcomes, out),
+        Format::Table => render::table(outcomes, view.quiet, out),
         Format::Dot => render::dot(outcomes, out),
     }
 }

@@ -1,6 +1,6 @@
 //! Rendering audit results: JSONL lines, one JSON document, a table for people, a Graphviz graph.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 
 use serde::Serialize;
@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::report::NodeRecord;
 use super::FileOutcome;
+use crate::term::{Out, Style};
 
 /// The JSONL line of a file that could not be audited.
 pub fn jsonl_error(file: &str, error: &str) -> String {
@@ -117,8 +118,9 @@ fn format_args(args: &[u32]) -> String {
     args.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
 }
 
-/// A table per file and a summary, for people.
-pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<()> {
+/// A table per file and a summary, for people; with `quiet`, only the summary and the files
+/// that could not be audited.
+pub fn table(outcomes: &[FileOutcome], quiet: bool, out: &mut dyn Out) -> std::io::Result<()> {
     for outcome in outcomes {
         let report = match &outcome.result {
             Ok(report) => report,
@@ -127,6 +129,9 @@ pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<(
                 continue;
             }
         };
+        if quiet {
+            continue;
+        }
         writeln!(
             out,
             "{}: {} node(s) with resets, {} reset controller(s)",
@@ -158,8 +163,13 @@ pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<(
             s
         };
         writeln!(out, "{}", line(header))?;
-        for row in &rows {
-            writeln!(out, "{}", line(row.each_ref().map(String::as_str)))?;
+        for (row, n) in rows.iter().zip(&report.nodes) {
+            // The verdict is the last column, unpadded: the row up to it, then the verdict in
+            // its colour (plain bytes, the same as before, when colour is off).
+            let [node, status, resets, shared, iommu, verdict] = row.each_ref().map(String::as_str);
+            write!(out, "{}", line([node, status, resets, shared, iommu, ""]))?;
+            out.paint(verdict_style(n), verdict)?;
+            writeln!(out)?;
         }
         // One footnote per set of nodes sharing: the first of the set says it, not each of
         // them about all the others. A set is known by its size and its first members by path
@@ -246,6 +256,15 @@ pub fn table(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<(
     Ok(())
 }
 
+/// The colour of a node's verdict: eligible, eligible with accepted warnings, refused.
+fn verdict_style(n: &NodeRecord<'_>) -> Style {
+    match (n.verdict.eligible, n.verdict.warnings.is_empty()) {
+        (true, true) => Style::Good,
+        (true, false) => Style::Warn,
+        (false, _) => Style::Bad,
+    }
+}
+
 fn table_row(n: &NodeRecord<'_>) -> [String; 6] {
     let resets = match &n.resets {
         Some(lines) => lines
@@ -296,53 +315,112 @@ fn dot_quote(s: &str) -> String {
     q
 }
 
-/// A Graphviz digraph: one cluster per file, controllers (boxes) → devices, shared lines red,
-/// disabled devices dashed, eligible devices green.
+/// The legend drawn once beside the files: what each shape, colour and line style means.
+const LEGEND: &str = r##"  subgraph "cluster_legend" {
+    label="Legend"; fontname="Helvetica"; fontsize=10; style=rounded;
+    "legend:controller" [shape=box, style=filled, fillcolor="#dde6f0", label="reset controller\ncompatible", tooltip="a reset controller: hover for its full path"];
+    "legend:line" [shape=ellipse, style=filled, fillcolor="#fde0dc", color=red, label="shared line\nid", tooltip="one reset line used by several devices: resetting one resets all"];
+    "legend:eligible" [label="eligible device", color="#2e7d32", penwidth=2, tooltip="may be handed to a VM"];
+    "legend:refused" [label="refused device", style="", tooltip="may not be handed to a VM: hover a device for why"];
+    "legend:disabled" [label="disabled device", style="dashed", tooltip="status is not okay"];
+    "legend:controller" -> "legend:line" [color=red, penwidth=2];
+    "legend:line" -> "legend:refused" [color=red, penwidth=2];
+    "legend:line" -> "legend:disabled" [color=red, penwidth=2];
+    "legend:controller" -> "legend:eligible" [label="id", tooltip="a line of its own, labelled with its specifier cells"];
+  }
+"##;
+
+/// What a device's tooltip says after its path: status and verdict.
+fn dot_verdict(n: &NodeRecord<'_>) -> String {
+    let verdict = if n.verdict.eligible {
+        "eligible".to_string()
+    } else {
+        format!("refused: {}", n.verdict.short().join(", "))
+    };
+    format!("{}\nstatus {}; {verdict}", n.node, n.status)
+}
+
+/// A Graphviz digraph: one cluster per file, controllers (boxes) → devices, eligible devices
+/// green, disabled devices dashed. A line used by several devices is a node of its own (red):
+/// its controller → the line → each of its users, so a shared line is one red fan at a glance;
+/// a line of one device is an edge labelled with its cells. Labels are short (the last path
+/// component), tooltips carry full paths; a legend says what is what. One statement per record
+/// and per line entry: the size is linear in the tree however crowded a line is.
 pub fn dot(outcomes: &[FileOutcome], out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "digraph resets {{")?;
     writeln!(out, "  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];")?;
+    out.write_all(LEGEND.as_bytes())?;
     for (i, outcome) in outcomes.iter().enumerate() {
         let Ok(report) = &outcome.result else { continue };
         let id = |path: &str| dot_quote(&format!("{i}:{path}"));
+        let line_id = |controller: &str, args: &[u32]| {
+            dot_quote(&format!("{i}:line:{controller}:{}", format_args(args)))
+        };
         writeln!(out, "  subgraph {} {{", dot_quote(&format!("cluster_{i}")))?;
         writeln!(out, "    label={};", dot_quote(&outcome.file))?;
         for c in &report.controllers {
-            let label =
-                format!("{}\n{}", last_component(&c.node), c.compatible.first().map_or("", String::as_str));
+            let compatible = c.compatible.first().map_or("", String::as_str);
+            let label = format!("{}\n{compatible}", last_component(&c.node));
             writeln!(
                 out,
-                "    {} [shape=box, style=filled, fillcolor=\"#dde6f0\", label={}];",
+                "    {} [shape=box, style=filled, fillcolor=\"#dde6f0\", label={}, tooltip={}];",
                 id(&c.node),
-                dot_quote(&label)
+                dot_quote(&label),
+                dot_quote(&format!("{}\n{}", c.node, c.compatible.join(", ")))
             )?;
         }
-        for n in &report.nodes {
-            let shared = n.verdict.shared_indices();
-            let mut style = vec![];
-            if !n.is_enabled() {
-                style.push("dashed");
+        // Each shared line drawn, with how many of the devices drawn use it: counted first, so
+        // the line's node is written once, before its edges.
+        let mut users: HashMap<(&str, &[u32]), usize> = HashMap::new();
+        let shared: Vec<Vec<usize>> = report.nodes.iter().map(|n| n.verdict.shared_indices()).collect();
+        for (n, shared) in report.nodes.iter().zip(&shared) {
+            for (index, line) in n.resets.iter().flatten().enumerate() {
+                if shared.binary_search(&index).is_ok() {
+                    *users.entry((&line.controller, &line.args)).or_default() += 1;
+                }
             }
+        }
+        let mut drawn: HashSet<(&str, &[u32])> = HashSet::new();
+        for (n, shared) in report.nodes.iter().zip(&shared) {
+            let style = if n.is_enabled() { "" } else { "dashed" };
             let color = if n.verdict.eligible { ", color=\"#2e7d32\", penwidth=2" } else { "" };
             writeln!(
                 out,
-                "    {} [label={}, style=\"{}\"{color}];",
+                "    {} [label={}, tooltip={}, style=\"{style}\"{color}];",
                 id(&n.node),
                 dot_quote(last_component(&n.node)),
-                style.join(",")
+                dot_quote(&dot_verdict(n))
             )?;
             for (index, line) in n.resets.iter().flatten().enumerate() {
-                let attrs = if shared.binary_search(&index).is_ok() {
-                    ", color=red, penwidth=2, fontcolor=red"
-                } else {
-                    ""
-                };
-                writeln!(
-                    out,
-                    "    {} -> {} [label={}{attrs}];",
-                    id(&line.controller),
-                    id(&n.node),
-                    dot_quote(&format_args(&line.args))
-                )?;
+                if shared.binary_search(&index).is_err() {
+                    writeln!(
+                        out,
+                        "    {} -> {} [label={}];",
+                        id(&line.controller),
+                        id(&n.node),
+                        dot_quote(&format_args(&line.args))
+                    )?;
+                    continue;
+                }
+                let key = (&*line.controller, &*line.args);
+                let this = line_id(&line.controller, &line.args);
+                if drawn.insert(key) {
+                    let cells = format_args(&line.args);
+                    let label = format!("shared line\n{cells}");
+                    let count = users.get(&key).copied().unwrap_or(0);
+                    let tooltip = format!(
+                        "shared reset line {} <{cells}>: used by {count} device(s) drawn here",
+                        line.controller
+                    );
+                    writeln!(
+                        out,
+                        "    {this} [shape=ellipse, style=filled, fillcolor=\"#fde0dc\", color=red, label={}, tooltip={}];",
+                        dot_quote(label.trim_end()),
+                        dot_quote(&tooltip)
+                    )?;
+                    writeln!(out, "    {} -> {this} [color=red, penwidth=2];", id(&line.controller))?;
+                }
+                writeln!(out, "    {this} -> {} [color=red, penwidth=2];", id(&n.node))?;
             }
         }
         writeln!(out, "  }}")?;

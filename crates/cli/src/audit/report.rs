@@ -214,6 +214,19 @@ pub struct Filter {
     pub compatible: Vec<String>,
     /// Also propose the groups of nodes sharing lines as assignable units (table and json).
     pub groups: bool,
+    /// Glob patterns; a node passes when its full path matches one of them.
+    pub node: Vec<String>,
+    /// Only nodes with this verdict.
+    pub verdict: Option<VerdictFilter>,
+}
+
+/// The verdicts `audit --verdict` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerdictFilter {
+    /// May be handed to a VM (with or without accepted warnings).
+    Eligible,
+    /// May not.
+    Refused,
 }
 
 impl Filter {
@@ -221,6 +234,18 @@ impl Filter {
         (!self.okay || enabled)
             && (self.compatible.is_empty()
                 || self.compatible.iter().any(|p| compatible.iter().any(|c| glob_match(p, c))))
+    }
+
+    fn accepts_path(&self, path: &str) -> bool {
+        self.node.is_empty() || self.node.iter().any(|p| glob_match(p, path))
+    }
+
+    fn accepts_verdict(&self, eligible: bool) -> bool {
+        match self.verdict {
+            None => true,
+            Some(VerdictFilter::Eligible) => eligible,
+            Some(VerdictFilter::Refused) => !eligible,
+        }
     }
 }
 
@@ -303,6 +328,14 @@ fn visit_evaluated(
         if !filter.accepts(consumer.is_enabled(), &compatible) {
             continue;
         }
+        let node = path_of(consumer.node);
+        if !filter.accepts_path(&node) {
+            continue;
+        }
+        let verdict = evaluator.verdict(consumer.node);
+        if !filter.accepts_verdict(verdict.eligible()) {
+            continue;
+        }
         let (resets, error) = match &consumer.resets {
             Ok(lines) => {
                 let lines = lines
@@ -321,10 +354,9 @@ fn visit_evaluated(
         let mut shared_with: Vec<Text<'_>> = sharers.named.iter().map(|&id| path_of(id)).collect();
         // Sorted by path already: equal paths (a malformed tree's twin nodes) are adjacent.
         shared_with.dedup();
-        let verdict = evaluator.verdict(consumer.node);
         emit(NodeRecord {
             file: Cow::Borrowed(file),
-            node: path_of(consumer.node),
+            node,
             status: text(consumer.status),
             compatible,
             resets,

@@ -1,11 +1,13 @@
 //! `platreset host list`: every platform device with its DT node, driver, IOMMU group (bounded
 //! member list) and policy verdict, and what the kernel lacks for VFIO.
 //!
-//! Owns: the listing's text and JSON. Must not: write anything.
+//! Owns: the listing's text (a table with column headers, after a first line saying when the
+//! machine has no device tree) and JSON. Must not: write anything.
 
-use std::io::Write;
+use std::path::PathBuf;
 
 use crate::error::CliError;
+use crate::term::{Out, Style};
 
 use super::*;
 
@@ -13,10 +15,17 @@ use super::*;
 pub(super) fn run(
     args: &HostArgs,
     root: &SysfsRoot,
-    out: &mut dyn Write,
+    out: &mut dyn Out,
     format: &Format,
 ) -> Result<(), CliError> {
     let sysfs = &args.common.sysfs_root;
+    let no_tree = no_device_tree(args).map(|fdt| {
+        format!(
+            "No device tree: {} does not exist (an ACPI or x86 machine?), so no device has a DT node or a \
+             verdict; --dtb FILE gives the verdicts of a DTB.",
+            fdt.display()
+        )
+    });
     let facts = KernelFacts::read(sysfs);
     let listing = list(root).map_err(|e| CliError::Host(format!("{e}\n{}", status_with(sysfs, &facts))))?;
     let devices = &listing.devices;
@@ -37,6 +46,9 @@ pub(super) fn run(
                 })
                 .collect();
             writeln!(out, "{}", serde_json::Value::Array(rows))?;
+            if let Some(no_tree) = &no_tree {
+                eprintln!("platreset: {no_tree}");
+            }
             for missing in facts.missing_for_vfio() {
                 eprintln!("platreset: kernel: {missing}");
             }
@@ -45,25 +57,12 @@ pub(super) fn run(
             }
         }
         Format::Text => {
+            if let Some(no_tree) = &no_tree {
+                writeln!(out, "{no_tree}")?;
+            }
             writeln!(out, "{} platform device(s) under {}", devices.len(), args.common.sysfs_root.display())?;
-            for (d, v) in devices.iter().zip(&verdicts) {
-                let group = match d.iommu_group {
-                    Some(g) if d.group_members.len() > MAX_GROUP_NAMES_SHOWN => format!(
-                        "group {g} [{} +{} more]",
-                        d.group_members[..MAX_GROUP_NAMES_SHOWN].join(" "),
-                        d.group_members.len() - MAX_GROUP_NAMES_SHOWN
-                    ),
-                    Some(g) => format!("group {g} [{}]", d.group_members.join(" ")),
-                    None => "no IOMMU group".into(),
-                };
-                writeln!(
-                    out,
-                    "  {:<28} {:<32} driver {:<16} {group}  {}",
-                    d.name,
-                    d.dt_path.as_deref().unwrap_or("-"),
-                    d.driver.as_deref().unwrap_or("-"),
-                    verdict_text(v)
-                )?;
+            if !devices.is_empty() {
+                table(out, devices, &verdicts)?;
             }
             writeln!(out, "{}", status_with(sysfs, &facts))?;
             // status_with names a missing vfio-platform; VFIO itself is the other half.
@@ -85,4 +84,73 @@ pub(super) fn run(
             n + devices.len()
         ))),
     }
+}
+
+/// The host's DTB when the verdicts would come from it and it does not exist: no `--dtb` and no
+/// `<root>/sys/firmware/fdt` (a machine booted without a device tree).
+fn no_device_tree(args: &HostArgs) -> Option<PathBuf> {
+    if args.common.dtb.is_some() {
+        return None;
+    }
+    let fdt = args.common.sysfs_root.join("sys/firmware/fdt");
+    match std::fs::symlink_metadata(&fdt) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(fdt),
+        _ => None,
+    }
+}
+
+/// The devices as a table under column headers, each column as wide as its widest cell; the
+/// verdict last, unpadded, in its colour.
+fn table(out: &mut dyn Out, devices: &[PlatformDevice], verdicts: &[Option<Verdict>]) -> std::io::Result<()> {
+    let header = ["DEVICE", "DT NODE", "DRIVER", "IOMMU GROUP"];
+    let rows: Vec<[String; 4]> = devices
+        .iter()
+        .map(|d| {
+            let group = match d.iommu_group {
+                Some(g) if d.group_members.len() > MAX_GROUP_NAMES_SHOWN => format!(
+                    "{g} [{} +{} more]",
+                    d.group_members[..MAX_GROUP_NAMES_SHOWN].join(" "),
+                    d.group_members.len() - MAX_GROUP_NAMES_SHOWN
+                ),
+                Some(g) => format!("{g} [{}]", d.group_members.join(" ")),
+                None => "-".into(),
+            };
+            [
+                d.name.clone(),
+                d.dt_path.clone().unwrap_or_else(|| "-".into()),
+                d.driver.clone().unwrap_or_else(|| "-".into()),
+                group,
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let cells = |row: [&str; 4]| {
+        let mut line = String::new();
+        for (cell, w) in row.iter().zip(widths) {
+            line.push_str("  ");
+            line.push_str(cell);
+            line.push_str(&" ".repeat(w - cell.chars().count()));
+        }
+        line
+    };
+    writeln!(out, "{}  VERDICT", cells(header))?;
+    for (row, v) in rows.iter().zip(verdicts) {
+        write!(out, "{}  ", cells(row.each_ref().map(String::as_str)))?;
+        let style = match v {
+            None => None,
+            Some(v) if v.eligible() => Some(Style::Good),
+            Some(_) => Some(Style::Bad),
+        };
+        match style {
+            Some(style) => out.paint(style, &verdict_text(v))?,
+            None => write!(out, "{}", verdict_text(v))?,
+        }
+        writeln!(out)?;
+    }
+    Ok(())
 }
