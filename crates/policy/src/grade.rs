@@ -116,10 +116,10 @@ impl KernelEvidence {
         }
     }
 
-    /// Whether the weakest grade `accept` takes accepts this evidence: the grade at least
-    /// that, and every line taken.
-    pub fn accepted_by(&self, accept: Option<DriverGrade>) -> bool {
-        accept.is_some_and(|min| self.driver.grade >= min && self.lines == Lines::All)
+    /// Whether `--accept-evidence accept` accepts this evidence: the grade at least the
+    /// weakest it takes, and every line taken.
+    pub fn accepted_by(&self, accept: Option<AcceptEvidence>) -> bool {
+        accept.is_some_and(|a| self.driver.grade >= a.weakest() && self.lines == Lines::All)
     }
 
     /// The `--accept-evidence` value that would accept it, if one would.
@@ -127,7 +127,7 @@ impl KernelEvidence {
         if self.lines != Lines::All {
             return None;
         }
-        AcceptEvidence::ALL.iter().find(|a| self.accepted_by(Some(a.weakest()))).map(|a| a.as_str())
+        AcceptEvidence::ALL.iter().find(|&&a| self.accepted_by(Some(a))).map(|a| a.as_str())
     }
 }
 
@@ -149,6 +149,27 @@ fn lines<'n>(driver: &Driver, reset_names: impl IntoIterator<Item = &'n [u8]>, c
         (Some(_), Some(expr)) => Lines::Unknown { expr },
         (Some(&first), None) => Lines::Missing { first, count: missing.len() },
     }
+}
+
+/// What the Linux driver says about a device whose quiescence is otherwise unproven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriverEvidence {
+    /// Not the generic reset (ACPI `_RST`): the driver's use of `resets` says nothing about it.
+    NotApplicable,
+    /// No driver in the data lists any of the node's compatibles.
+    NoDriver,
+    /// The driver's grade and the lines it takes.
+    Found(KernelEvidence),
+}
+
+/// What `--accept-evidence` would change for a refused device: the value that would accept its
+/// kernel-driver evidence, and whether the device would then be eligible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hint {
+    /// The `--accept-evidence` value.
+    pub option: &'static str,
+    /// Whether nothing else refuses the device.
+    pub eligible: bool,
 }
 
 /// The evidence rule 4 rests on, strongest kind first.
@@ -271,12 +292,15 @@ mod tests {
             KernelEvidence::of(["renesas,sdhi-r8a774a1", "renesas,rcar-gen3-sdhi"], names(&[]), 1).unwrap();
         assert_eq!((k.label(), k.lines), ("kernel-driver-recovery", Lines::All));
         assert_eq!(k.citation(), "drivers/mmc/host/renesas_sdhi_core.c:588 (renesas_sdhi_reset)");
-        assert!(k.accepted_by(Some(AcceptEvidence::KernelDriver.weakest())));
+        assert!(k.accepted_by(Some(AcceptEvidence::KernelDriver)));
         assert!(!k.accepted_by(None));
         assert_eq!(k.would_be_accepted_with(), Some("kernel-driver"));
         let two = KernelEvidence::of(["renesas,rcar-gen3-sdhi"], names(&[]), 2).unwrap();
         assert_eq!(two.lines, Lines::Missing { first: 1, count: 1 }, "index 0 only");
-        assert!(!two.accepted_by(Some(DriverGrade::Unused)), "a line not taken is never accepted");
+        assert!(
+            !two.accepted_by(Some(AcceptEvidence::KernelDriverProbe)),
+            "a line not taken is never accepted"
+        );
         assert_eq!(two.would_be_accepted_with(), None);
     }
 
@@ -287,7 +311,8 @@ mod tests {
                 .unwrap();
         assert_eq!((k.label(), k.lines), ("kernel-driver-probe", Lines::All));
         assert_eq!(k.would_be_accepted_with(), Some("kernel-driver-probe"));
-        assert!(!k.accepted_by(Some(AcceptEvidence::KernelDriver.weakest())));
+        assert!(!k.accepted_by(Some(AcceptEvidence::KernelDriver)));
+        assert!(k.accepted_by(Some(AcceptEvidence::KernelDriverProbe)));
         let unnamed = KernelEvidence::of(["rockchip,rk3288-dw-mshc"], names(&[]), 1).unwrap();
         assert_eq!(unnamed.lines, Lines::Missing { first: 0, count: 1 }, "a named getter needs reset-names");
     }

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use platreset_acpi::AcpiDevice;
 use platreset_fdt::{Fdt, NodeId};
+use platreset_policy::grade::Grade;
 use platreset_policy::group::Group;
 use platreset_policy::policy::{Evaluator, LineSupport, Policy, Reason, Verdict};
 use platreset_reset::perform::Support;
@@ -37,6 +38,15 @@ pub struct VerdictRecord {
     pub reasons: Vec<Cow<'static, str>>,
     /// Failed rules the user accepted with an option (added after the stable fields).
     pub warnings: Vec<Cow<'static, str>>,
+    /// The grade of rule 4's evidence: an allowlist kind, `kernel-driver-recovery`, `-probe`,
+    /// `-deassert`, `-unused`, or `none` (added after the stable fields).
+    pub evidence_grade: &'static str,
+    /// Where that evidence is: the allowlist entry's source, or the Linux driver's call
+    /// (`file:line (function)`); null for `none`.
+    pub evidence_citation: Option<String>,
+    /// Whether the Linux driver takes every line the node has (`all`, `partial`, `unknown`);
+    /// null unless the grade is a kernel-driver one.
+    pub evidence_lines: Option<&'static str>,
     /// The policy's verdict itself, for the table and the picture.
     #[serde(skip)]
     pub verdict: Verdict,
@@ -322,6 +332,7 @@ fn visit_evaluated(
         // Sorted by path already: equal paths (a malformed tree's twin nodes) are adjacent.
         shared_with.dedup();
         let verdict = evaluator.verdict(consumer.node);
+        let grade = evaluator.grade(consumer.node, &verdict.method);
         emit(NodeRecord {
             file: Cow::Borrowed(file),
             node: path_of(consumer.node),
@@ -336,6 +347,13 @@ fn visit_evaluated(
                 method: verdict.method.as_str(),
                 reasons: verdict.reasons.iter().map(Reason::text).collect(),
                 warnings: verdict.warnings.iter().map(Reason::text).collect(),
+                evidence_grade: grade.label(),
+                evidence_citation: match &grade {
+                    Grade::Allowlist(e) => Some(e.source().to_string()),
+                    Grade::KernelDriver(k) => Some(k.citation()),
+                    Grade::None => None,
+                },
+                evidence_lines: grade.kernel().map(|k| k.lines.as_str()),
                 verdict,
             },
             reset_names: consumer.reset_names().map(text).collect(),
