@@ -322,7 +322,7 @@ impl Serialize for KernelDriverUse {
         out.serialize_field("source", evidence::SOURCE)?;
         out.serialize_field("grade", d.grade.as_str())?;
         out.serialize_field("evidence_grade", k.label())?;
-        out.serialize_field("lines", k.lines.as_str())?;
+        out.serialize_field("lines", k.lines_label())?;
         out.serialize_field("unclassified", &d.unclassified)?;
         out.serialize_field("accepted_with", &self.accepted_with)?;
         out.serialize_field("citation", &k.site().map(SiteJson))?;

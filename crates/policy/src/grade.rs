@@ -46,10 +46,12 @@ pub enum Lines {
 }
 
 impl Lines {
-    /// `all`, `partial` or `unknown`: the JSON value.
-    pub fn as_str(self) -> &'static str {
+    /// `all`, `partial` or `unknown`, or `none` when not one of the node's `count` lines is
+    /// taken: the JSON value.
+    pub fn label(self, count: usize) -> &'static str {
         match self {
             Lines::All => "all",
+            Lines::Missing { count: missing, .. } if missing >= count => "none",
             Lines::Missing { .. } => "partial",
             Lines::Unknown { .. } => "unknown",
         }
@@ -85,6 +87,11 @@ impl KernelEvidence {
             lines: lines(driver, reset_names, line_count),
             line_count,
         })
+    }
+
+    /// Whether the driver takes `all` the node's lines, `partial`ly, `none`, or `unknown`.
+    pub fn lines_label(&self) -> &'static str {
+        self.lines.label(self.line_count)
     }
 
     /// The driver's grade.
@@ -260,14 +267,15 @@ impl fmt::Display for KernelEvidence {
             (_, Some(s)) => write!(f, ": {} in {} ({}:{})", s.call, s.function, s.file, s.line)?,
             (_, None) => {}
         }
-        if d.unclassified > 0 {
+        if d.unclassified > 0 && d.grade != DriverGrade::RecoveryReset {
             write!(f, " (a lower bound: {} use(s) not classified)", d.unclassified)?;
         }
         if d.grade == DriverGrade::Unused {
             return Ok(());
         }
         match self.lines {
-            Lines::All => write!(f, "; it takes every line ({})", self.line_count),
+            Lines::All if self.line_count == 1 => f.write_str("; it takes the node's only line"),
+            Lines::All => write!(f, "; it takes every one of the node's {} lines", self.line_count),
             Lines::Missing { first, count } => write!(
                 f,
                 "; it does not take {count} of the {} lines (first: line {first}), so the reset may not cover the whole IP",

@@ -44,7 +44,7 @@ pub struct VerdictRecord {
     /// Where that evidence is: the allowlist entry's source, or the Linux driver's call
     /// (`file:line (function)`); null for `none`.
     pub evidence_citation: Option<String>,
-    /// Whether the Linux driver takes every line the node has (`all`, `partial`, `unknown`);
+    /// Whether the Linux driver takes every line the node has (`all`, `partial`, `none`, `unknown`);
     /// null unless the grade is a kernel-driver one.
     pub evidence_lines: Option<&'static str>,
     /// The policy's verdict itself, for the table and the picture.
@@ -353,7 +353,7 @@ fn visit_evaluated(
                     Grade::KernelDriver(k) => Some(k.citation()),
                     Grade::None => None,
                 },
-                evidence_lines: grade.kernel().map(|k| k.lines.as_str()),
+                evidence_lines: grade.kernel().map(|k| k.lines_label()),
                 verdict,
             },
             reset_names: consumer.reset_names().map(text).collect(),
