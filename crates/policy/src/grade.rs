@@ -191,7 +191,41 @@ pub enum Grade<'e> {
     None,
 }
 
+/// A grade as a verdict carries it: its name, where the evidence is, and whether the driver
+/// takes every line (the fields `audit` and `explain` add to a verdict's JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceSummary {
+    /// One of [`GRADES`].
+    pub grade: &'static str,
+    /// The allowlist entry's source, or the driver's call as `file:line (function)`; none for
+    /// `none`.
+    pub citation: Option<String>,
+    /// `all`, `partial`, `none` or `unknown` for a kernel-driver grade.
+    pub lines: Option<&'static str>,
+}
+
+impl Default for EvidenceSummary {
+    fn default() -> EvidenceSummary {
+        EvidenceSummary { grade: "none", citation: None, lines: None }
+    }
+}
+
 impl Grade<'_> {
+    /// The grade as a verdict carries it.
+    pub fn summary(&self) -> EvidenceSummary {
+        match self {
+            Grade::Allowlist(e) => {
+                EvidenceSummary { grade: e.kind(), citation: Some(e.source().to_string()), lines: None }
+            }
+            Grade::KernelDriver(k) => EvidenceSummary {
+                grade: k.label(),
+                citation: Some(k.citation()),
+                lines: Some(k.lines_label()),
+            },
+            Grade::None => EvidenceSummary::default(),
+        }
+    }
+
     /// Its name, one of [`GRADES`].
     pub fn label(&self) -> &'static str {
         match self {

@@ -24,7 +24,7 @@ use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::allowlist::{Allowlist, Entry};
 use crate::companion::CompanionIndex;
-use crate::grade::{AcceptEvidence, DriverEvidence, Grade, Hint, KernelEvidence};
+use crate::grade::{AcceptEvidence, DriverEvidence, EvidenceSummary, Grade, Hint, KernelEvidence};
 pub use crate::reason::{Reason, Rule};
 use platreset_reset::handlers::COMPATIBLES;
 
@@ -89,8 +89,8 @@ impl Default for Options {
 
 impl Options {
     /// The verdict: each failed rule refused, or accepted as a warning when an option waives it.
-    fn split(&self, method: Method, failed: Vec<Reason>) -> Verdict {
-        let mut verdict = Verdict { method, reasons: Vec::new(), warnings: Vec::new() };
+    fn split(&self, method: Method, failed: Vec<Reason>, evidence: EvidenceSummary) -> Verdict {
+        let mut verdict = Verdict { method, reasons: Vec::new(), warnings: Vec::new(), evidence };
         if failed.iter().any(|r| self.accepts(r)) {
             for reason in failed {
                 if self.accepts(&reason) {
@@ -150,6 +150,8 @@ pub struct Verdict {
     pub reasons: Vec<Reason>,
     /// Failed rules the user accepted with an option, in rule order.
     pub warnings: Vec<Reason>,
+    /// The grade of rule 4's evidence, whatever the verdict.
+    pub evidence: EvidenceSummary,
 }
 
 impl Verdict {
@@ -164,15 +166,19 @@ impl Verdict {
     }
 }
 
-/// `{"eligible", "method", "reasons", "warnings"}`: the verdict object `audit`'s stable JSONL
-/// carries, each reason as its text (worded as it is written: a verdict may hold 300,000).
+/// `{"eligible", "method", "reasons", "warnings"}`, then the added `evidence_grade`,
+/// `evidence_citation` and `evidence_lines`: the verdict object `audit`'s stable JSONL carries,
+/// each reason as its text (worded as it is written: a verdict may hold 300,000).
 impl Serialize for Verdict {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_struct("Verdict", 4)?;
+        let mut map = serializer.serialize_struct("Verdict", 7)?;
         map.serialize_field("eligible", &self.eligible())?;
         map.serialize_field("method", self.method.as_str())?;
         map.serialize_field("reasons", &Texts(&self.reasons))?;
         map.serialize_field("warnings", &Texts(&self.warnings))?;
+        map.serialize_field("evidence_grade", self.evidence.grade)?;
+        map.serialize_field("evidence_citation", &self.evidence.citation)?;
+        map.serialize_field("evidence_lines", &self.evidence.lines)?;
         map.end()
     }
 }
@@ -198,13 +204,15 @@ pub fn acpi_verdict(policy: &Policy, device: &AcpiDevice) -> Verdict {
     };
     let ids = device.hid.iter().chain(&device.cids).map(String::as_bytes);
     let entry = policy.allowlist.lookup(ids, std::iter::empty::<&[u8]>());
-    if method != Method::None && entry.and_then(|e| e.quiescence.as_ref()).is_none() {
+    let quiescence = entry.and_then(|e| e.quiescence.as_ref());
+    if method != Method::None && quiescence.is_none() {
         failed.push(Reason::QuiescenceUnproven { driver: DriverEvidence::NotApplicable, hint: None });
     }
     if entry.is_none_or(|e| e.dma) {
         failed.push(Reason::IommuUnknown);
     }
-    policy.options.split(method, failed)
+    let evidence = quiescence.map_or(Grade::None, Grade::Allowlist).summary();
+    policy.options.split(method, failed, evidence)
 }
 
 /// Whether platreset can reset one line, and how.
@@ -525,8 +533,9 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
         let mut failed = Vec::with_capacity(4);
         let method = self.method(node, consumer, sharers, &mut failed);
         let entry = self.entry_for(node, consumer);
-        if method != Method::None && entry.and_then(|e| e.quiescence.as_ref()).is_none() {
-            let driver = self.driver_evidence(&method, consumer);
+        let quiescence = entry.and_then(|e| e.quiescence.as_ref());
+        let driver = self.driver_evidence(&method, consumer);
+        if method != Method::None && quiescence.is_none() {
             let accepted = matches!(driver, DriverEvidence::Found(k) if k.accepted_by(self.policy.options.accept_evidence));
             if !accepted {
                 failed.push(Reason::QuiescenceUnproven { driver, hint: None });
@@ -540,7 +549,12 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
             failed.push(Reason::NoIommu);
         }
         self.policy.options.hint(&mut failed);
-        self.policy.options.split(method, failed)
+        let evidence = match (quiescence, driver) {
+            (Some(q), _) => Grade::Allowlist(q),
+            (None, DriverEvidence::Found(k)) => Grade::KernelDriver(k),
+            (None, _) => Grade::None,
+        };
+        self.policy.options.split(method, failed, evidence.summary())
     }
 
     /// What the Linux driver of a device reset by `method` does with its reset: only the

@@ -225,7 +225,12 @@ mod tests {
                 evidence_grade: "kernel-driver-recovery",
                 evidence_citation: (!text.is_empty()).then(|| text.to_string()),
                 evidence_lines: (!text.is_empty()).then_some("all"),
-                verdict: Verdict { method: Method::Generic, reasons: vec![], warnings: vec![] },
+                verdict: Verdict {
+                    method: Method::Generic,
+                    reasons: vec![],
+                    warnings: vec![],
+                    evidence: Default::default(),
+                },
             },
             reset_names: vec![text.to_string().into()],
             shared_with_count: text.len() * 1_000,

@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 
 use platreset_acpi::AcpiDevice;
 use platreset_fdt::{Fdt, NodeId};
-use platreset_policy::grade::Grade;
 use platreset_policy::group::Group;
 use platreset_policy::policy::{Evaluator, LineSupport, Policy, Reason, Verdict};
 use platreset_reset::perform::Support;
@@ -332,7 +331,6 @@ fn visit_evaluated(
         // Sorted by path already: equal paths (a malformed tree's twin nodes) are adjacent.
         shared_with.dedup();
         let verdict = evaluator.verdict(consumer.node);
-        let grade = evaluator.grade(consumer.node, &verdict.method);
         emit(NodeRecord {
             file: Cow::Borrowed(file),
             node: path_of(consumer.node),
@@ -347,13 +345,9 @@ fn visit_evaluated(
                 method: verdict.method.as_str(),
                 reasons: verdict.reasons.iter().map(Reason::text).collect(),
                 warnings: verdict.warnings.iter().map(Reason::text).collect(),
-                evidence_grade: grade.label(),
-                evidence_citation: match &grade {
-                    Grade::Allowlist(e) => Some(e.source().to_string()),
-                    Grade::KernelDriver(k) => Some(k.citation()),
-                    Grade::None => None,
-                },
-                evidence_lines: grade.kernel().map(|k| k.lines_label()),
+                evidence_grade: verdict.evidence.grade,
+                evidence_citation: verdict.evidence.citation.clone(),
+                evidence_lines: verdict.evidence.lines,
                 verdict,
             },
             reset_names: consumer.reset_names().map(text).collect(),
