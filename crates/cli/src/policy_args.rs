@@ -59,6 +59,8 @@ pub struct PolicyArgs {
 }
 
 /// The values of `--accept-evidence`: the weakest Linux-driver grade accepted.
+// The variants are the option's values (`kernel-driver-…`): the shared prefix is what users type.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EvidenceGrade {
     /// The driver pulses the reset in a remove, PM or recovery path (= kernel-driver-recovery)

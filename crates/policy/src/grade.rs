@@ -147,7 +147,7 @@ fn lines<'n>(driver: &Driver, reset_names: impl IntoIterator<Item = &'n [u8]>, c
     let names: Vec<&[u8]> = reset_names.into_iter().collect();
     let taken = |i: usize| {
         names.get(i).is_some_and(|n| c.names.iter().any(|w| w.as_bytes() == *n))
-            || c.indices.iter().any(|&x| x == i as u64)
+            || c.indices.contains(&(i as u64))
             || (c.device_reset && i == 0)
     };
     let missing: Vec<usize> = (0..count).filter(|&i| !taken(i)).collect();
