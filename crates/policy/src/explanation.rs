@@ -890,7 +890,7 @@ mod tests {
             let found = json[at..].find(key).unwrap_or_else(|| panic!("{key} after {at} in {json}"));
             at += found + key.len();
         }
-        assert!(json.ends_with("\"warnings\":[]}}"), "no group unless asked for: {json}");
+        assert!(json.ends_with("\"warnings\":[],\"evidence_grade\":\"none\",\"evidence_citation\":null,\"evidence_lines\":null}}"), "no group unless asked for: {json}");
     }
 
     #[test]
