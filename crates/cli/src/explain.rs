@@ -11,7 +11,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use platreset_fdt::Fdt;
-use platreset_policy::explanation::{Explanation, GroupExplanation};
+use platreset_policy::evidence::{self, DriverGrade};
+use platreset_policy::explanation::{Explanation, GroupExplanation, KernelDriverUse};
 use platreset_policy::policy::{self, Evaluator, LineSupport, Policy};
 use platreset_reset::DEFAULT_PULSE_US;
 use platreset_topology::Topology;
@@ -127,6 +128,44 @@ struct Printed<'d, 'x> {
     file: &'d str,
 }
 
+/// What the Linux driver does with the reset: its grade, the lines it takes, and every reset
+/// call in its unit (the one rule 4 cites marked).
+fn kernel_driver(k: &KernelDriverUse, out: &mut dyn Write) -> std::io::Result<()> {
+    let (e, d) = (&k.evidence, k.evidence.driver);
+    writeln!(
+        out,
+        "\nLinux driver ({}), matched by {}: {} ({}:{})",
+        evidence::SOURCE,
+        e.compatible,
+        d.name,
+        d.file,
+        d.line
+    )?;
+    writeln!(out, "  grade: {} ({}); lines taken: {}", d.grade.as_str(), e.label(), e.lines_label())?;
+    if d.unclassified > 0 && d.grade != DriverGrade::RecoveryReset {
+        writeln!(out, "  {} reset use(s) not classified: the grade is a lower bound", d.unclassified)?;
+    }
+    if d.sites.is_empty() {
+        writeln!(out, "  no reset call")?;
+    }
+    let cited = e.site();
+    for s in d.sites {
+        let mark = if cited == Some(s) { "  <- cited" } else { "" };
+        let tied = if s.tied { "" } else { " (untied)" };
+        writeln!(
+            out,
+            "  {:<8} {}:{} {}() {} [{}]{tied}{mark}",
+            s.op,
+            s.file,
+            s.line,
+            s.function,
+            s.call,
+            s.paths.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
 /// The account for people, from the same fields the JSON is.
 fn text(doc: &Printed<'_, '_>, out: &mut dyn Out) -> std::io::Result<()> {
     let x = doc.explanation;
@@ -160,6 +199,9 @@ fn text(doc: &Printed<'_, '_>, out: &mut dyn Out) -> std::io::Result<()> {
     }
     if let Some(error) = &x.error {
         writeln!(out, "\nresets cannot be resolved: {error}")?;
+    }
+    if let Some(k) = &x.kernel_driver {
+        kernel_driver(k, out)?;
     }
     writeln!(out, "\nRules:")?;
     for r in &x.rules {

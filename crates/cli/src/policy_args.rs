@@ -1,13 +1,15 @@
 //! The options every command that decides eligibility shares (`audit`, `explain`, `reset`):
-//! the `reset_required` knob, the rules a user may waive, the allowlist and the ACPI tables.
+//! the `reset_required` knob, the rules a user may waive, the evidence grades accepted, the
+//! allowlist and the ACPI tables.
 //!
 //! Owns: turning those flags into a [`Policy`] and the host's ACPI devices. Must not: apply rules.
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args};
+use clap::{ArgAction, Args, ValueEnum};
 use platreset_acpi::AcpiDevice;
 use platreset_policy::allowlist::Allowlist;
+use platreset_policy::grade::AcceptEvidence;
 use platreset_policy::policy::{Options, Policy};
 
 use crate::error::CliError;
@@ -36,6 +38,17 @@ pub struct PolicyArgs {
     /// reset_control_reset would fail on them)
     #[arg(long, global = true)]
     pub allow_pulse: bool,
+    /// Accept what the device's Linux driver does with its reset as proof that the reset quiesces
+    /// it (rule 4), when the driver takes every reset line the node has. kernel-driver (the same
+    /// as kernel-driver-recovery): the driver pulses the reset in a remove, PM or error-recovery
+    /// path to bring a running IP back; kernel-driver-probe: a pulse at probe is enough. A
+    /// driver that only deasserts, or never uses its reset, is never accepted. Evidence from
+    /// data/evidence (linux-source-6.1). Default: no driver grade is accepted, and a refusal
+    /// says when this option would change the verdict. DT resets alone cannot prove a line
+    /// exclusive: dt-schema's reset.yaml lets a line shared by several blocks be described
+    /// once, on a bus node
+    #[arg(long, value_enum, value_name = "GRADE", global = true)]
+    pub accept_evidence: Option<EvidenceGrade>,
     /// More quiescence allowlist entries, on top of the built-in data/allowlist.toml (an entry
     /// here replaces a built-in one with the same key); `verify --record-evidence` writes them
     #[arg(long, value_name = "FILE", global = true)]
@@ -49,6 +62,29 @@ pub struct PolicyArgs {
     pub acpi: Option<PathBuf>,
 }
 
+/// The values of `--accept-evidence`: the weakest Linux-driver grade accepted.
+// The variants are the option's values (`kernel-driver-…`): the shared prefix is what users type.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvidenceGrade {
+    /// The driver pulses the reset in a remove, PM or recovery path (= kernel-driver-recovery)
+    KernelDriver,
+    /// The driver pulses the reset in a remove, PM or recovery path
+    KernelDriverRecovery,
+    /// The driver pulses the reset at probe, or in a recovery path
+    KernelDriverProbe,
+}
+
+impl EvidenceGrade {
+    fn policy(self) -> AcceptEvidence {
+        match self {
+            EvidenceGrade::KernelDriver => AcceptEvidence::KernelDriver,
+            EvidenceGrade::KernelDriverRecovery => AcceptEvidence::KernelDriverRecovery,
+            EvidenceGrade::KernelDriverProbe => AcceptEvidence::KernelDriverProbe,
+        }
+    }
+}
+
 impl PolicyArgs {
     /// The options as when none is given on the command line.
     pub fn defaults() -> PolicyArgs {
@@ -57,6 +93,7 @@ impl PolicyArgs {
             trust_reset: false,
             allow_shared_with_disabled: false,
             allow_pulse: false,
+            accept_evidence: None,
             allowlist: None,
             no_builtin_allowlist: false,
             acpi: None,
@@ -81,6 +118,7 @@ impl PolicyArgs {
             allow_shared_with_disabled: self.allow_shared_with_disabled,
             allow_pulse: self.allow_pulse,
             pulse_us,
+            accept_evidence: self.accept_evidence.map(EvidenceGrade::policy),
         };
         Ok(Policy { options, allowlist })
     }

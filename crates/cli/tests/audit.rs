@@ -88,8 +88,21 @@ fn jsonl_has_one_line_per_node_with_resets_in_the_stable_shape() {
     let verdict_keys: Vec<&str> = first["verdict"].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         verdict_keys,
-        ["eligible", "method", "reasons", "warnings"],
+        [
+            "eligible",
+            "method",
+            "reasons",
+            "warnings",
+            "evidence_grade",
+            "evidence_citation",
+            "evidence_lines"
+        ],
         "stable fields first, then added ones"
+    );
+    assert_eq!(first["verdict"]["evidence_grade"], "none", "no Linux driver lists test,dedicated");
+    assert_eq!(
+        (&first["verdict"]["evidence_citation"], &first["verdict"]["evidence_lines"]),
+        (&Value::Null, &Value::Null)
     );
     assert_eq!(first["verdict"]["method"], "generic");
     assert_eq!(first["verdict"]["eligible"], false);

@@ -116,8 +116,8 @@ fn colour_only_when_asked_or_on_a_terminal() {
     let plain = platreset(&["audit", demo.as_str()]);
     let coloured = platreset(&["audit", "--color", "always", demo.as_str()]);
     let text = stdout(&coloured);
-    assert!(text.contains("\x1b[32meligible\x1b[0m"), "{text}");
-    assert!(text.contains("\x1b[31mrefused: no IOMMU\x1b[0m"), "{text}");
+    assert!(text.contains("\x1b[32meligible [simulator]\x1b[0m"), "{text}");
+    assert!(text.contains("\x1b[31mrefused: no IOMMU [simulator]\x1b[0m"), "{text}");
     let stripped =
         text.replace("\x1b[32m", "").replace("\x1b[31m", "").replace("\x1b[33m", "").replace("\x1b[0m", "");
     assert_eq!(stripped, stdout(&plain));

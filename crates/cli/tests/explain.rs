@@ -181,10 +181,11 @@ fn explain_and_audit_agree_with_acpi_tables_and_every_option() {
     let files = PolicyFiles::new("agree");
     let acpi = files.acpi();
     let dtb = files.dir.join("policy.dtb");
-    let option_sets: [&[&str]; 3] = [
+    let option_sets: [&[&str]; 4] = [
         &["--acpi", &acpi],
         &["--trust-reset", "--allow-pulse", "--allow-shared-with-disabled"],
         &["--reset-required", "false", "--trust-reset"],
+        &["--accept-evidence", "kernel-driver-probe", "--allow-pulse"],
     ];
     for options in option_sets {
         let mut args = vec!["audit", "--format", "jsonl", dtb.to_str().unwrap()];

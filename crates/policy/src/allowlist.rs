@@ -92,6 +92,18 @@ impl Evidence {
     }
 }
 
+impl Evidence {
+    /// Where the evidence is recorded (every kind names its source).
+    pub fn source(&self) -> &str {
+        match self {
+            Evidence::Simulator { source, .. }
+            | Evidence::Hardware { source, .. }
+            | Evidence::Vendor { source, .. }
+            | Evidence::UpstreamHandler { source, .. } => source,
+        }
+    }
+}
+
 impl fmt::Display for Evidence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -25,6 +25,8 @@ use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
 use crate::allowlist::{self, Entry};
+use crate::evidence::{self, Site};
+use crate::grade::{AcceptEvidence, KernelEvidence, SHARED_LINE_CAVEAT};
 use crate::group::Group;
 use crate::policy::{Evaluator, LineSupport, Method, Policy, Reason, Rule, Verdict};
 
@@ -46,6 +48,10 @@ pub struct Explanation<'x> {
     pub error: Option<String>,
     /// The allowlist entry the rules read.
     pub allowlist: Option<AllowlistUse<'x>>,
+    /// What the device's Linux driver does with its reset (generic reset only), with every
+    /// call site; added after the fields scripts first read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_driver: Option<KernelDriverUse>,
     /// Each rule that applies, in order.
     pub rules: Vec<RuleCheck<'x>>,
     /// What to do next: each refusal's fix, or how vfio-platform takes an eligible device.
@@ -295,6 +301,62 @@ impl Serialize for Quiescence<'_> {
     }
 }
 
+/// The Linux driver's evidence about a device's reset, and every reset call it makes.
+#[derive(Debug, Clone, Copy)]
+pub struct KernelDriverUse {
+    /// The driver, its grade and the lines it takes.
+    pub evidence: KernelEvidence,
+    /// The `--accept-evidence` value that accepts it, if one does.
+    pub accepted_with: Option<&'static str>,
+}
+
+impl Serialize for KernelDriverUse {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let k = &self.evidence;
+        let d = k.driver;
+        let mut out = serializer.serialize_struct("KernelDriverUse", 12)?;
+        out.serialize_field("compatible", k.compatible)?;
+        out.serialize_field("driver", d.name)?;
+        out.serialize_field("file", d.file)?;
+        out.serialize_field("line", &d.line)?;
+        out.serialize_field("source", evidence::SOURCE)?;
+        out.serialize_field("grade", d.grade.as_str())?;
+        out.serialize_field("evidence_grade", k.label())?;
+        out.serialize_field("lines", k.lines_label())?;
+        out.serialize_field("unclassified", &d.unclassified)?;
+        out.serialize_field("accepted_with", &self.accepted_with)?;
+        out.serialize_field("citation", &k.site().map(SiteJson))?;
+        out.serialize_field("call_sites", &Sites(d.sites))?;
+        out.end()
+    }
+}
+
+/// A call site: `{"op", "call", "file", "function", "line", "paths", "tied"}`.
+struct SiteJson<'s>(&'s Site);
+
+impl Serialize for SiteJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let s = self.0;
+        let mut out = serializer.serialize_struct("Site", 7)?;
+        out.serialize_field("op", s.op)?;
+        out.serialize_field("call", s.call)?;
+        out.serialize_field("file", s.file)?;
+        out.serialize_field("function", s.function)?;
+        out.serialize_field("line", &s.line)?;
+        out.serialize_field("paths", s.paths)?;
+        out.serialize_field("tied", &s.tied)?;
+        out.end()
+    }
+}
+
+struct Sites(&'static [Site]);
+
+impl Serialize for Sites {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(SiteJson))
+    }
+}
+
 /// One rule applied: failed when the verdict refuses for it, accepted when a refusal was waived.
 pub struct RuleCheck<'x> {
     /// Which rule.
@@ -362,6 +424,8 @@ pub enum RuleEvidence<'x> {
     Dedicated,
     /// Rule 4: the allowlist's evidence that the reset quiesces the device, if it has some.
     Quiescence(Option<&'x allowlist::Evidence>),
+    /// Rule 4: the Linux driver's evidence, accepted with `--accept-evidence`.
+    KernelDriver(KernelDriverUse),
     /// Rule 5: whether the node has `iommus`, and the allowlist entry that may record no DMA.
     Dma {
         /// Whether the node has `iommus`.
@@ -400,6 +464,14 @@ impl fmt::Display for RuleEvidence<'_> {
             RuleEvidence::Dedicated => f.write_str("every line is dedicated"),
             RuleEvidence::Quiescence(Some(evidence)) => write!(f, "{evidence}"),
             RuleEvidence::Quiescence(None) => f.write_str("no reset, nothing to prove"),
+            RuleEvidence::KernelDriver(k) => {
+                write!(f, "{}", k.evidence)?;
+                if let Some(option) = k.accepted_with {
+                    write!(f, "; accepted as proof with --accept-evidence {option}")?;
+                }
+                // Where it matters: rule 3 read the sharing from this tree alone.
+                write!(f, "; note: {SHARED_LINE_CAVEAT}")
+            }
             RuleEvidence::Dma { iommus: true, .. } => f.write_str("the node has iommus"),
             RuleEvidence::Dma { iommus: false, entry: Some(e) } if !e.dma => {
                 write!(f, "the allowlist records {} as not mastering DMA", e.key())
@@ -508,7 +580,13 @@ impl<'x> Explanation<'x> {
             rules.push(RuleCheck::of(v, Rule::LinesResettable, RuleEvidence::Drivers(lines)));
             rules.push(RuleCheck::of(v, Rule::LinesDedicated, RuleEvidence::Dedicated));
         }
-        push_entry_rules(&mut rules, v, entry, node.property("iommus").is_some());
+        let grade = e.grade(node.id(), &v.method);
+        let accept = e.policy().options.accept_evidence;
+        let kernel_driver = grade.kernel().map(|k| KernelDriverUse {
+            evidence: *k,
+            accepted_with: accept.filter(|_| k.accepted_by(accept)).map(AcceptEvidence::as_str),
+        });
+        push_entry_rules(&mut rules, v, entry, kernel_driver, node.property("iommus").is_some());
 
         Explanation {
             node: node.path(),
@@ -518,6 +596,7 @@ impl<'x> Explanation<'x> {
             lines,
             error: consumer.and_then(|c| c.resets.as_ref().err()).map(ToString::to_string),
             allowlist: entry.map(|entry| AllowlistUse { entry, source: e.policy().allowlist.source() }),
+            kernel_driver,
             rules,
             next: next_steps(v, node),
             verdict: v,
@@ -551,7 +630,7 @@ impl<'x> Explanation<'x> {
         ];
         let mut rules = vec![RuleCheck::of(v, Rule::MethodExists, RuleEvidence::Method(&v.method))];
         // An ACPI device's IOMMU mapping is in the IORT, which is not read: never "has iommus".
-        push_entry_rules(&mut rules, v, entry, false);
+        push_entry_rules(&mut rules, v, entry, None, false);
         Explanation {
             node: device.path.clone(),
             status: "okay".into(),
@@ -560,6 +639,7 @@ impl<'x> Explanation<'x> {
             lines: Lines::none(),
             error: None,
             allowlist: entry.map(|entry| AllowlistUse { entry, source: policy.allowlist.source() }),
+            kernel_driver: None,
             rules,
             next: v.reasons.iter().map(|r| r.fix().to_string()).collect(),
             verdict: v,
@@ -573,11 +653,16 @@ fn push_entry_rules<'x>(
     rules: &mut Vec<RuleCheck<'x>>,
     v: &'x Verdict,
     entry: Option<&'x Entry>,
+    kernel_driver: Option<KernelDriverUse>,
     iommus: bool,
 ) {
     if v.method != Method::None {
         let quiescence = entry.and_then(|e| e.quiescence.as_ref());
-        rules.push(RuleCheck::of(v, Rule::ResetQuiesces, RuleEvidence::Quiescence(quiescence)));
+        let evidence = match (quiescence, kernel_driver) {
+            (None, Some(k)) if k.accepted_with.is_some() => RuleEvidence::KernelDriver(k),
+            _ => RuleEvidence::Quiescence(quiescence),
+        };
+        rules.push(RuleCheck::of(v, Rule::ResetQuiesces, evidence));
     }
     rules.push(RuleCheck::of(v, Rule::DmaConfined, RuleEvidence::Dma { iommus, entry }));
 }
@@ -702,12 +787,12 @@ mod tests {
             );
             assert_eq!(x.rules[0].evidence.to_string(), "method generic");
             assert_eq!(x.rules[2].evidence.to_string(), "every line is dedicated");
-            assert_eq!(x.rules[3].fix, Some(Reason::QuiescenceUnproven.fix()));
+            assert_eq!(x.rules[3].fix, Some(x.verdict.reasons[0].fix()));
             assert_eq!(x.rules[4].evidence.to_string(), "the node has iommus");
             let found: Vec<bool> = x.method.considered.iter().map(|m| m.found).collect();
             assert_eq!(found, [false, false, true], "the generic reset, through resets");
             assert_eq!(x.lines.len(), 1);
-            assert_eq!(x.next, [Reason::QuiescenceUnproven.fix()]);
+            assert_eq!(x.next, [x.verdict.reasons[0].fix()]);
         });
         explain(&blob, "/mmc@10000", Options { trust_reset: true, ..Options::default() }, |x| {
             assert!(x.rules.iter().all(|r| r.pass), "{:?}", rules(x));
@@ -805,7 +890,7 @@ mod tests {
             let found = json[at..].find(key).unwrap_or_else(|| panic!("{key} after {at} in {json}"));
             at += found + key.len();
         }
-        assert!(json.ends_with("\"warnings\":[]}}"), "no group unless asked for: {json}");
+        assert!(json.ends_with("\"warnings\":[],\"evidence_grade\":\"none\",\"evidence_citation\":null,\"evidence_lines\":null}}"), "no group unless asked for: {json}");
     }
 
     #[test]

@@ -10,8 +10,10 @@
 
 pub mod allowlist;
 mod companion;
+pub mod evidence;
 pub mod explanation;
 pub mod generic_module;
+pub mod grade;
 pub mod group;
 pub mod policy;
 mod reason;

@@ -4,7 +4,8 @@
 //!    whether "none" blocks);
 //! 2. generic reset: every specifier resolves and a driver here can reset each line;
 //! 3. no line is shared with another node (sharing only with disabled nodes may be accepted);
-//! 4. the allowlist records evidence that the reset quiesces the device (or `--trust-reset`);
+//! 4. the allowlist records evidence that the reset quiesces the device, or its Linux driver's
+//!    grade is one `--accept-evidence` accepts with every line taken (or `--trust-reset`);
 //! 5. the device's DMA is confined by an IOMMU, or the allowlist records it as non-DMA.
 //!
 //! Owns: which rules apply and in what order. `audit`, `explain` and `reset` all ask an
@@ -23,6 +24,7 @@ use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::allowlist::{Allowlist, Entry};
 use crate::companion::CompanionIndex;
+use crate::grade::{AcceptEvidence, DriverEvidence, EvidenceSummary, Grade, Hint, KernelEvidence};
 pub use crate::reason::{Reason, Rule};
 use platreset_reset::handlers::COMPATIBLES;
 
@@ -67,6 +69,9 @@ pub struct Options {
     pub allow_pulse: bool,
     /// The pulse width, for drivers without `.reset`.
     pub pulse_us: u32,
+    /// The weakest Linux-driver grade accepted as proof of quiescence (rule 4), every line of
+    /// the node taken by the driver; `None` (the default) accepts none.
+    pub accept_evidence: Option<AcceptEvidence>,
 }
 
 impl Default for Options {
@@ -77,14 +82,15 @@ impl Default for Options {
             allow_shared_with_disabled: false,
             allow_pulse: false,
             pulse_us: DEFAULT_PULSE_US,
+            accept_evidence: None,
         }
     }
 }
 
 impl Options {
     /// The verdict: each failed rule refused, or accepted as a warning when an option waives it.
-    fn split(&self, method: Method, failed: Vec<Reason>) -> Verdict {
-        let mut verdict = Verdict { method, reasons: Vec::new(), warnings: Vec::new() };
+    fn split(&self, method: Method, failed: Vec<Reason>, evidence: EvidenceSummary) -> Verdict {
+        let mut verdict = Verdict { method, reasons: Vec::new(), warnings: Vec::new(), evidence };
         if failed.iter().any(|r| self.accepts(r)) {
             for reason in failed {
                 if self.accepts(&reason) {
@@ -99,12 +105,28 @@ impl Options {
         verdict
     }
 
+    /// Says, in rule 4's refusal, what `--accept-evidence` would change: the value that would
+    /// accept the driver's evidence, and whether the device would then be eligible (every other
+    /// failed rule waived by the options given).
+    fn hint(&self, failed: &mut [Reason]) {
+        if self.trust_reset {
+            return;
+        }
+        let others_waived =
+            failed.iter().all(|r| matches!(r, Reason::QuiescenceUnproven { .. }) || self.accepts(r));
+        for reason in failed.iter_mut() {
+            if let Reason::QuiescenceUnproven { driver: DriverEvidence::Found(k), hint } = reason {
+                *hint = k.would_be_accepted_with().map(|option| Hint { option, eligible: others_waived });
+            }
+        }
+    }
+
     fn accepts(&self, reason: &Reason) -> bool {
         match reason {
             Reason::NoReset | Reason::AcpiWithoutRst { .. } => !self.reset_required,
             Reason::PulseOnly { .. } => self.allow_pulse,
             Reason::SharedLine { only_disabled, .. } => *only_disabled && self.allow_shared_with_disabled,
-            Reason::QuiescenceUnproven => self.trust_reset,
+            Reason::QuiescenceUnproven { .. } => self.trust_reset,
             _ => false,
         }
     }
@@ -128,6 +150,8 @@ pub struct Verdict {
     pub reasons: Vec<Reason>,
     /// Failed rules the user accepted with an option, in rule order.
     pub warnings: Vec<Reason>,
+    /// The grade of rule 4's evidence, whatever the verdict.
+    pub evidence: EvidenceSummary,
 }
 
 impl Verdict {
@@ -142,15 +166,19 @@ impl Verdict {
     }
 }
 
-/// `{"eligible", "method", "reasons", "warnings"}`: the verdict object `audit`'s stable JSONL
-/// carries, each reason as its text (worded as it is written: a verdict may hold 300,000).
+/// `{"eligible", "method", "reasons", "warnings"}`, then the added `evidence_grade`,
+/// `evidence_citation` and `evidence_lines`: the verdict object `audit`'s stable JSONL carries,
+/// each reason as its text (worded as it is written: a verdict may hold 300,000).
 impl Serialize for Verdict {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_struct("Verdict", 4)?;
+        let mut map = serializer.serialize_struct("Verdict", 7)?;
         map.serialize_field("eligible", &self.eligible())?;
         map.serialize_field("method", self.method.as_str())?;
         map.serialize_field("reasons", &Texts(&self.reasons))?;
         map.serialize_field("warnings", &Texts(&self.warnings))?;
+        map.serialize_field("evidence_grade", self.evidence.grade)?;
+        map.serialize_field("evidence_citation", &self.evidence.citation)?;
+        map.serialize_field("evidence_lines", &self.evidence.lines)?;
         map.end()
     }
 }
@@ -176,13 +204,15 @@ pub fn acpi_verdict(policy: &Policy, device: &AcpiDevice) -> Verdict {
     };
     let ids = device.hid.iter().chain(&device.cids).map(String::as_bytes);
     let entry = policy.allowlist.lookup(ids, std::iter::empty::<&[u8]>());
-    if method != Method::None && entry.and_then(|e| e.quiescence.as_ref()).is_none() {
-        failed.push(Reason::QuiescenceUnproven);
+    let quiescence = entry.and_then(|e| e.quiescence.as_ref());
+    if method != Method::None && quiescence.is_none() {
+        failed.push(Reason::QuiescenceUnproven { driver: DriverEvidence::NotApplicable, hint: None });
     }
     if entry.is_none_or(|e| e.dma) {
         failed.push(Reason::IommuUnknown);
     }
-    policy.options.split(method, failed)
+    let evidence = quiescence.map_or(Grade::None, Grade::Allowlist).summary();
+    policy.options.split(method, failed, evidence)
 }
 
 /// Whether platreset can reset one line, and how.
@@ -503,8 +533,13 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
         let mut failed = Vec::with_capacity(4);
         let method = self.method(node, consumer, sharers, &mut failed);
         let entry = self.entry_for(node, consumer);
-        if method != Method::None && entry.and_then(|e| e.quiescence.as_ref()).is_none() {
-            failed.push(Reason::QuiescenceUnproven);
+        let quiescence = entry.and_then(|e| e.quiescence.as_ref());
+        let driver = self.driver_evidence(&method, consumer);
+        if method != Method::None && quiescence.is_none() {
+            let accepted = matches!(driver, DriverEvidence::Found(k) if k.accepted_by(self.policy.options.accept_evidence));
+            if !accepted {
+                failed.push(Reason::QuiescenceUnproven { driver, hint: None });
+            }
         }
         let iommus = match consumer {
             Some(consumer) => consumer.iommus,
@@ -513,7 +548,43 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
         if !iommus && entry.is_none_or(|e| e.dma) {
             failed.push(Reason::NoIommu);
         }
-        self.policy.options.split(method, failed)
+        self.policy.options.hint(&mut failed);
+        let evidence = match (quiescence, driver) {
+            (Some(q), _) => Grade::Allowlist(q),
+            (None, DriverEvidence::Found(k)) => Grade::KernelDriver(k),
+            (None, _) => Grade::None,
+        };
+        self.policy.options.split(method, failed, evidence.summary())
+    }
+
+    /// What the Linux driver of a device reset by `method` does with its reset: only the
+    /// generic reset is the driver's `resets`.
+    fn driver_evidence(&self, method: &Method, consumer: Option<&Consumer<'a>>) -> DriverEvidence {
+        let (Method::Generic, Some(consumer)) = (method, consumer) else {
+            return DriverEvidence::NotApplicable;
+        };
+        // Unresolvable resets (rule 2 refuses them): count the lines by their names, at least one.
+        let count = match &consumer.resets {
+            Ok(lines) => lines.len(),
+            Err(_) => consumer.reset_names().count().max(1),
+        };
+        match KernelEvidence::of(consumer.compatible(), consumer.reset_names(), count) {
+            Some(k) => DriverEvidence::Found(k),
+            None => DriverEvidence::NoDriver,
+        }
+    }
+
+    /// The grade of the evidence rule 4 rests on for `node`, reset by `method` (the verdict's):
+    /// the allowlist entry's kind, else the Linux driver's grade, else none.
+    pub fn grade(&self, node: NodeId, method: &Method) -> Grade<'p> {
+        let consumer = self.topology.consumer(node);
+        if let Some(evidence) = self.entry_for(node, consumer).and_then(|e| e.quiescence.as_ref()) {
+            return Grade::Allowlist(evidence);
+        }
+        match self.driver_evidence(method, consumer) {
+            DriverEvidence::Found(k) => Grade::KernelDriver(k),
+            DriverEvidence::NotApplicable | DriverEvidence::NoDriver => Grade::None,
+        }
     }
 
     /// Rule 1, and rules 2 and 3 for the generic method.
@@ -717,7 +788,7 @@ mod tests {
         for path in ["/ethernet@e6800000", "/usb@ee080000"] {
             let v = verdict(path, Options::default());
             assert_eq!(v.method, Method::Generic);
-            assert_eq!(v.reasons, [Reason::QuiescenceUnproven], "{path}");
+            assert!(matches!(v.reasons[..], [Reason::QuiescenceUnproven { .. }]), "{path}: {:?}", v.reasons);
             assert!(verdict(path, trusting()).eligible());
         }
     }

@@ -7,6 +7,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::grade::{DriverEvidence, Hint};
+
 /// One of the policy's rules (DESIGN "The policy, in one place"), in the order they apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Rule {
@@ -102,8 +104,14 @@ pub enum Reason {
         /// Whether every other node is disabled (then the host uses none of them).
         only_disabled: bool,
     },
-    /// Rule 4: nothing records that the reset stops the device's DMA and interrupts.
-    QuiescenceUnproven,
+    /// Rule 4: nothing records that the reset stops the device's DMA and interrupts (the
+    /// Linux driver's evidence, when there is some, is not accepted).
+    QuiescenceUnproven {
+        /// What the device's Linux driver does with its reset.
+        driver: DriverEvidence,
+        /// What `--accept-evidence` would change, when it would accept the driver's evidence.
+        hint: Option<Hint>,
+    },
     /// Rule 5: no `iommus`, and the device is not recorded as non-DMA.
     NoIommu,
     /// Rule 5, for an ACPI device: its IOMMU mapping lives in the IORT, which is not read here.
@@ -115,6 +123,10 @@ impl fmt::Display for Reason {
         f.write_str(&self.text())
     }
 }
+
+/// Rule 4's refusal, before what the driver evidence adds.
+const QUIESCENCE_UNPROVEN: &str =
+    "resettable, quiescence unproven: nothing records that its reset stops DMA and interrupts";
 
 /// Appends `n` in decimal (the audit words thousands of reasons: no formatting machinery).
 fn push_number(out: &mut String, n: usize) {
@@ -202,6 +214,31 @@ impl Reason {
                 }
                 out
             }
+            Reason::QuiescenceUnproven { driver, hint } => {
+                let mut out = String::from(QUIESCENCE_UNPROVEN);
+                match driver {
+                    DriverEvidence::NotApplicable => {}
+                    DriverEvidence::NoDriver => out.push_str("; no Linux driver lists its compatibles"),
+                    DriverEvidence::Found(k) => {
+                        out.push_str("; ");
+                        out.push_str(&k.to_string());
+                    }
+                }
+                match hint {
+                    Some(Hint { option, eligible: true }) => {
+                        out.push_str("; with --accept-evidence ");
+                        out.push_str(option);
+                        out.push_str(" this device would be eligible");
+                    }
+                    Some(Hint { option, eligible: false }) => {
+                        out.push_str("; --accept-evidence ");
+                        out.push_str(option);
+                        out.push_str(" would accept this evidence (other rules still refuse the device)");
+                    }
+                    None => {}
+                }
+                out
+            }
             _ => String::new(),
         };
         text.into()
@@ -212,9 +249,6 @@ impl Reason {
         match self {
             Reason::NoReset => Some("no reset method: the node has no resets"),
             Reason::Unresolvable => Some("reset specifier cannot be resolved"),
-            Reason::QuiescenceUnproven => {
-                Some("resettable, quiescence unproven: nothing records that its reset stops DMA and interrupts")
-            }
             Reason::NoIommu => Some("no iommus: the device's DMA is not confined by an IOMMU"),
             Reason::IommuUnknown => Some(
                 "ACPI describes IOMMU mappings in the IORT table, which platreset does not read: DMA confinement unknown",
@@ -231,7 +265,7 @@ impl Reason {
                 Rule::LinesResettable
             }
             Reason::SharedLine { .. } => Rule::LinesDedicated,
-            Reason::QuiescenceUnproven => Rule::ResetQuiesces,
+            Reason::QuiescenceUnproven { .. } => Rule::ResetQuiesces,
             Reason::NoIommu | Reason::IommuUnknown => Rule::DmaConfined,
         }
     }
@@ -251,7 +285,7 @@ impl Reason {
             Reason::PulseOnly { .. } => "pulse only",
             Reason::SharedLine { only_disabled: false, .. } => "shared line",
             Reason::SharedLine { only_disabled: true, .. } => "shared with disabled",
-            Reason::QuiescenceUnproven => "quiescence unproven",
+            Reason::QuiescenceUnproven { .. } => "quiescence unproven",
             Reason::NoIommu => "no IOMMU",
             Reason::IommuUnknown => "IOMMU unknown",
         }
@@ -279,7 +313,7 @@ impl Reason {
             Reason::SharedLine { only_disabled: true, .. } => {
                 "the host uses none of the sharers: accept with --allow-shared-with-disabled"
             }
-            Reason::QuiescenceUnproven => {
+            Reason::QuiescenceUnproven { .. } => {
                 "record evidence in data/allowlist.toml (or --allowlist), or accept the risk with --trust-reset"
             }
             Reason::NoIommu => "add an IOMMU (iommus = <&smmu id>) or record the device as dma = false in the allowlist",
@@ -295,7 +329,7 @@ impl Reason {
             Reason::NoReset | Reason::AcpiWithoutRst { .. } => Some("--reset-required false"),
             Reason::PulseOnly { .. } => Some("--allow-pulse"),
             Reason::SharedLine { only_disabled: true, .. } => Some("--allow-shared-with-disabled"),
-            Reason::QuiescenceUnproven => Some("--trust-reset"),
+            Reason::QuiescenceUnproven { .. } => Some("--trust-reset"),
             _ => None,
         }
     }
@@ -328,7 +362,7 @@ mod tests {
                 count: 1,
                 only_disabled: true,
             },
-            Reason::QuiescenceUnproven,
+            Reason::QuiescenceUnproven { driver: DriverEvidence::NotApplicable, hint: None },
             Reason::NoIommu,
             Reason::IommuUnknown,
         ]

@@ -171,6 +171,18 @@ pub fn record_after(out: &mut Vec<u8>, prefix: &[u8], r: &NodeRecord<'_>) {
     strings(out, &r.verdict.reasons);
     key(out, false, "warnings");
     strings(out, &r.verdict.warnings);
+    key(out, false, "evidence_grade");
+    string(out, r.verdict.evidence_grade);
+    key(out, false, "evidence_citation");
+    match &r.verdict.evidence_citation {
+        Some(citation) => string(out, citation),
+        None => out.extend_from_slice(b"null"),
+    }
+    key(out, false, "evidence_lines");
+    match r.verdict.evidence_lines {
+        Some(lines) => string(out, lines),
+        None => out.extend_from_slice(b"null"),
+    }
     out.push(b'}');
     key(out, false, "reset_names");
     strings(out, &r.reset_names);
@@ -210,7 +222,15 @@ mod tests {
                 method: "generic",
                 reasons: vec![text.to_string().into()],
                 warnings: vec![text.to_string().into()],
-                verdict: Verdict { method: Method::Generic, reasons: vec![], warnings: vec![] },
+                evidence_grade: "kernel-driver-recovery",
+                evidence_citation: (!text.is_empty()).then(|| text.to_string()),
+                evidence_lines: (!text.is_empty()).then_some("all"),
+                verdict: Verdict {
+                    method: Method::Generic,
+                    reasons: vec![],
+                    warnings: vec![],
+                    evidence: Default::default(),
+                },
             },
             reset_names: vec![text.to_string().into()],
             shared_with_count: text.len() * 1_000,

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 
+use platreset_policy::grade::GRADES;
 use serde::Serialize;
 use serde_json::json;
 
@@ -34,6 +35,10 @@ pub struct Summary {
     resettable_enabled: usize,
     /// Per controller compatible (its first string).
     by_compatible: Vec<CompatibleSummary>,
+    /// Enabled nodes per grade of rule 4's evidence (every grade named, zeros included).
+    evidence_grades: BTreeMap<&'static str, usize>,
+    /// Of those with a kernel-driver grade, the ones whose driver takes every line they have.
+    evidence_grades_every_line: BTreeMap<&'static str, usize>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -50,6 +55,12 @@ struct CompatibleSummary {
 
 fn summarise(outcomes: &[FileOutcome]) -> Summary {
     let mut s = Summary { files: outcomes.len(), ..Summary::default() };
+    for grade in GRADES {
+        s.evidence_grades.insert(grade, 0);
+        if grade.starts_with("kernel-driver") {
+            s.evidence_grades_every_line.insert(grade, 0);
+        }
+    }
     let mut by: BTreeMap<String, CompatibleSummary> = BTreeMap::new();
     for outcome in outcomes {
         let Ok(report) = &outcome.result else {
@@ -76,6 +87,12 @@ fn summarise(outcomes: &[FileOutcome]) -> Summary {
             let resettable = n.resettable;
             s.resettable += usize::from(resettable);
             s.resettable_enabled += usize::from(resettable && enabled);
+            if enabled {
+                *s.evidence_grades.entry(n.verdict.evidence_grade).or_default() += 1;
+                if n.verdict.evidence_lines == Some("all") {
+                    *s.evidence_grades_every_line.entry(n.verdict.evidence_grade).or_default() += 1;
+                }
+            }
             let mut kinds: Vec<&str> =
                 n.resets.iter().flatten().filter_map(|l| kind_of.get(&*l.controller).copied()).collect();
             kinds.sort_unstable();
@@ -235,6 +252,19 @@ pub fn table(outcomes: &[FileOutcome], quiet: bool, out: &mut dyn Out) -> std::i
             100.0 * s.resettable_enabled as f64 / s.enabled as f64
         )?;
     }
+    if s.enabled > 0 {
+        let counts: Vec<String> = GRADES
+            .iter()
+            .filter_map(|&g| {
+                let n = s.evidence_grades.get(g).copied().filter(|&n| n > 0)?;
+                Some(match s.evidence_grades_every_line.get(g) {
+                    Some(all) => format!("{n} {g} ({all} taking every line)"),
+                    None => format!("{n} {g}"),
+                })
+            })
+            .collect();
+        writeln!(out, "Quiescence evidence of the enabled node(s): {}", counts.join(", "))?;
+    }
     if !s.by_compatible.is_empty() {
         writeln!(
             out,
@@ -287,6 +317,7 @@ fn table_row(n: &NodeRecord<'_>) -> [String; 6] {
     if n.verdict.method != "generic" {
         verdict.push_str(&format!(" ({} reset)", n.verdict.method));
     }
+    verdict.push_str(&grade_tag(n));
     [
         n.node.to_string(),
         n.status.to_string(),
@@ -295,6 +326,20 @@ fn table_row(n: &NodeRecord<'_>) -> [String; 6] {
         (if n.iommus { "yes" } else { "no" }).to_string(),
         verdict,
     ]
+}
+
+/// The evidence grade in the verdict cell, short: ` [recovery]`, ` [probe, partial]`,
+/// ` [hardware]`; nothing for `none`.
+fn grade_tag(n: &NodeRecord<'_>) -> String {
+    let grade = n.verdict.evidence_grade;
+    if grade == "none" {
+        return String::new();
+    }
+    let short = grade.strip_prefix("kernel-driver-").unwrap_or(grade);
+    match n.verdict.evidence_lines {
+        Some(lines) if lines != "all" && short != "unused" => format!(" [{short}, {lines}]"),
+        _ => format!(" [{short}]"),
+    }
 }
 
 fn dot_quote(s: &str) -> String {

@@ -37,6 +37,15 @@ pub struct VerdictRecord {
     pub reasons: Vec<Cow<'static, str>>,
     /// Failed rules the user accepted with an option (added after the stable fields).
     pub warnings: Vec<Cow<'static, str>>,
+    /// The grade of rule 4's evidence: an allowlist kind, `kernel-driver-recovery`, `-probe`,
+    /// `-deassert`, `-unused`, or `none` (added after the stable fields).
+    pub evidence_grade: &'static str,
+    /// Where that evidence is: the allowlist entry's source, or the Linux driver's call
+    /// (`file:line (function)`); null for `none`.
+    pub evidence_citation: Option<String>,
+    /// Whether the Linux driver takes every line the node has (`all`, `partial`, `none`, `unknown`);
+    /// null unless the grade is a kernel-driver one.
+    pub evidence_lines: Option<&'static str>,
     /// The policy's verdict itself, for the table and the picture.
     #[serde(skip)]
     pub verdict: Verdict,
@@ -368,6 +377,9 @@ fn visit_evaluated(
                 method: verdict.method.as_str(),
                 reasons: verdict.reasons.iter().map(Reason::text).collect(),
                 warnings: verdict.warnings.iter().map(Reason::text).collect(),
+                evidence_grade: verdict.evidence.grade,
+                evidence_citation: verdict.evidence.citation.clone(),
+                evidence_lines: verdict.evidence.lines,
                 verdict,
             },
             reset_names: consumer.reset_names().map(text).collect(),
