@@ -68,10 +68,6 @@ enum Command {
     /// Explain, rule by rule, whether a device may be handed to a VM: which reset method
     /// vfio-platform would use and why the others were not, each rule with its evidence, the
     /// nodes sharing its lines, and what to do next.
-    ///
-    /// Examples:
-    ///   platreset explain board.dtb /soc/pwm@e6e30000
-    ///   platreset explain board.dtb mmc0 --format json | jq .verdict
     #[command(verbatim_doc_comment)]
     Explain(explain::ExplainArgs),
     /// Show the register accesses that reset a device, exactly as the kernel's driver would do
@@ -100,20 +96,11 @@ enum Command {
     /// perform the reset the policy resolved (the real driver or handler, on simulated
     /// registers), run on, and check that the DMA stopped, the interrupt is low, the registers
     /// are at reset values and no other device was reset.
-    ///
-    /// Examples:
-    ///   platreset verify board.dtb /soc/mmc@ee100000
-    ///   platreset verify board.dtb sdhi0 --fault stuck-reset
-    ///   platreset verify --all --okay dtbs/
     #[command(verbatim_doc_comment)]
     Verify(verify::VerifyArgs),
     /// Build the guest device-tree node(s) for devices handed to a VM, for the VMM that runs it:
     /// a property policy shared by every target (what is copied, regenerated, dropped or
     /// refused, and why), then the target's layout (addresses, interrupts, limits).
-    ///
-    /// Examples:
-    ///   platreset guest-dt board.dtb sdhi0 --target qemu
-    ///   platreset guest-dt board.dtb sdhi0 --target qemu --base virt.dtb -o guest.dtb --explain
     #[command(verbatim_doc_comment)]
     GuestDt(guest_dt::GuestDtArgs),
     /// The running system: list platform devices with their IOMMU groups and verdicts, bind them
@@ -131,11 +118,6 @@ enum Command {
     /// board: the compatibles whose every device the policy finds safe to reset through its own
     /// DT reset lines, as a /etc/modprobe.d file and a DKMS source tree, and why each other device
     /// was left out. A dry run unless --install.
-    ///
-    /// Examples:
-    ///   platreset kmod board.dtb
-    ///   platreset kmod board.dtb --allow-pulse --format json | jq .excluded
-    ///   sudo platreset kmod --install
     #[command(verbatim_doc_comment)]
     Kmod(kmod::KmodArgs),
     /// Show what platreset finds on a built-in example SoC (no hardware, no downloads).

@@ -129,3 +129,12 @@ fn guest_dt_options_that_contradict_are_refused_and_a_drop_of_nothing_is_a_warni
             != Some(2)
     );
 }
+
+#[test]
+fn every_help_page_shows_its_examples_once() {
+    for command in ["audit", "explain", "reset", "acpi", "verify", "guest-dt", "host", "kmod", "demo"] {
+        let out = platreset(&[command, "--help"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.matches("Examples:").count() <= 1, "{command} --help:\n{text}");
+    }
+}
