@@ -497,3 +497,22 @@ fn group_proposes_each_set_of_line_sharing_devices_once() {
     assert_eq!(dot.status.code(), Some(2));
     assert!(stderr(&dot).contains("the dot picture draws every shared line already"), "{}", stderr(&dot));
 }
+
+#[test]
+fn the_summary_says_what_each_option_would_make_eligible() {
+    let demo = platreset_testkit::repo_root().join("data/demo-soc.dtb");
+    let out = platreset(&["audit", demo.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Refused enabled node(s) the options would make eligible: --accept-evidence kernel-driver --allow-pulse: 1; --allow-pulse --trust-reset: 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("Refused enabled node(s) no option makes eligible: 5 (each needs"), "{text}");
+    // Each count is what the options really do.
+    let with = platreset(&["audit", demo.to_str().unwrap(), "--allow-pulse", "--trust-reset"]);
+    assert!(stdout(&with).contains("; 3 eligible;"), "2 eligible before, 1 more: {}", stdout(&with));
+    let json = platreset(&["audit", "--format", "json", demo.to_str().unwrap()]);
+    let doc: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["summary"]["eligible_with"]["--allow-pulse --trust-reset"], 1);
+    assert_eq!(doc["summary"]["refused_whatever_the_options"], 5);
+}

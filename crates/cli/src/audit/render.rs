@@ -39,6 +39,39 @@ pub struct Summary {
     evidence_grades: BTreeMap<&'static str, usize>,
     /// Of those with a kernel-driver grade, the ones whose driver takes every line they have.
     evidence_grades_every_line: BTreeMap<&'static str, usize>,
+    /// Refused enabled nodes that the options named (together) would make eligible, by the
+    /// options: what a user can change without new evidence or new hardware (added).
+    eligible_with: BTreeMap<String, usize>,
+    /// Refused enabled nodes no policy option makes eligible (an IOMMU, a line of their own, a
+    /// reset platreset can perform) (added).
+    refused_whatever_the_options: usize,
+}
+
+/// The options that would make a refused device eligible, together (`--allow-pulse
+/// --trust-reset`), with `--accept-evidence` in place of `--trust-reset` when the driver's
+/// evidence would do; `None` when some failed rule no option waives.
+fn options_to_accept(verdict: &platreset_policy::policy::Verdict) -> Vec<String> {
+    use platreset_policy::policy::Reason;
+    let mut options: Vec<&str> = Vec::new();
+    let mut evidence = None;
+    for reason in &verdict.reasons {
+        let Some(option) = reason.accepted_by() else { return Vec::new() };
+        if let Reason::QuiescenceUnproven { hint: Some(hint), .. } = reason {
+            evidence = Some(hint.option);
+        }
+        options.push(option);
+    }
+    options.sort_unstable();
+    options.dedup();
+    let mut ways = vec![options.join(" ")];
+    if let Some(value) = evidence {
+        let mut with_evidence: Vec<String> =
+            options.iter().filter(|o| **o != "--trust-reset").map(|o| o.to_string()).collect();
+        with_evidence.push(format!("--accept-evidence {value}"));
+        with_evidence.sort();
+        ways.push(with_evidence.join(" "));
+    }
+    ways
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -87,6 +120,15 @@ fn summarise(outcomes: &[FileOutcome]) -> Summary {
             let resettable = n.resettable;
             s.resettable += usize::from(resettable);
             s.resettable_enabled += usize::from(resettable && enabled);
+            if enabled && !n.verdict.eligible {
+                let ways = options_to_accept(&n.verdict.verdict);
+                if ways.is_empty() {
+                    s.refused_whatever_the_options += 1;
+                }
+                for way in ways {
+                    *s.eligible_with.entry(way).or_default() += 1;
+                }
+            }
             if enabled {
                 *s.evidence_grades.entry(n.verdict.evidence_grade).or_default() += 1;
                 if n.verdict.evidence_lines == Some("all") {
@@ -264,6 +306,20 @@ pub fn table(outcomes: &[FileOutcome], quiet: bool, out: &mut dyn Out) -> std::i
             })
             .collect();
         writeln!(out, "Quiescence evidence of the enabled node(s): {}", counts.join(", "))?;
+    }
+    if !s.eligible_with.is_empty() {
+        // Most first: the option that changes most is the first a user weighs.
+        let mut ways: Vec<(&String, &usize)> = s.eligible_with.iter().collect();
+        ways.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let said: Vec<String> = ways.iter().map(|(way, n)| format!("{way}: {n}")).collect();
+        writeln!(out, "Refused enabled node(s) the options would make eligible: {}", said.join("; "))?;
+    }
+    if s.refused_whatever_the_options > 0 {
+        writeln!(
+            out,
+            "Refused enabled node(s) no option makes eligible: {} (each needs an IOMMU, a line of its own or a reset platreset can perform; `explain` says which)",
+            s.refused_whatever_the_options
+        )?;
     }
     if !s.by_compatible.is_empty() {
         writeln!(
