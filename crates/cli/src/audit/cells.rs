@@ -110,12 +110,20 @@ pub fn counted(reasons: &[&str]) -> String {
 /// Shortest a cut column gets (in characters, `…` included).
 const MIN_CUT: usize = 8;
 
+/// How narrow the VERDICT column gets before any other is cut: its start says the most.
+const VERDICT_FIRST: usize = 30;
+
 /// The width each column may take so that a row (a space before the first cell, a space
-/// between cells) fits `width`: the widest of NODE, RESETS and VERDICT (`cuttable`) narrowed a
-/// character at a time until the row fits or none is wider than [`MIN_CUT`].
+/// between cells) fits `width`: the last column (VERDICT) narrowed first, to
+/// [`VERDICT_FIRST`]; then the widest of `cuttable` (NODE, RESETS, VERDICT) a character at a
+/// time until the row fits or none is wider than [`MIN_CUT`].
 pub fn fit_columns(widths: &[usize], cuttable: &[usize], width: usize) -> Vec<usize> {
     let mut caps = widths.to_vec();
     let total = |caps: &[usize]| 1 + caps.iter().map(|w| w + 1).sum::<usize>();
+    if let Some(last) = caps.last_mut() {
+        let over = (1 + widths.iter().map(|w| w + 1).sum::<usize>()).saturating_sub(width);
+        *last = (*last).saturating_sub(over).max(VERDICT_FIRST.min(*last));
+    }
     while total(&caps) > width {
         let Some(&widest) = cuttable.iter().filter(|&&i| caps[i] > MIN_CUT).max_by_key(|&&i| (caps[i], i))
         else {
@@ -197,6 +205,9 @@ mod tests {
         assert_eq!(fit_columns(&[10, 5, 40], &[0, 2], 30), [10, 5, 11]);
         // Narrower still, the two cuttable columns narrow together, never below 8.
         assert_eq!(fit_columns(&[10, 5, 40], &[0, 2], 20), [8, 5, 8]);
+        // The last column (VERDICT) goes first, down to 30, before a wider NODE is touched.
+        assert_eq!(fit_columns(&[40, 5, 50], &[0, 2], 90), [40, 5, 41]);
+        assert_eq!(fit_columns(&[40, 5, 50], &[0, 2], 70), [31, 5, 30]);
         assert_eq!(cut("abcdef", 4), "abc…");
         assert_eq!(cut("abc", 4), "abc");
     }
