@@ -42,11 +42,25 @@ const TREE: &str = r#"/dts-v1/;
 };
 "#;
 
-/// [`TREE`] compiled, in a file of the test's own (tests run in parallel).
-fn tree(test: &str) -> std::path::PathBuf {
+/// [`TREE`] compiled, in a file of the test's own (tests run in parallel), removed on drop.
+struct Tree(std::path::PathBuf);
+
+impl Tree {
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn tree(test: &str) -> Tree {
     let path = std::env::temp_dir().join(format!("platreset-table-{test}-{}.dtb", std::process::id()));
     std::fs::write(&path, platreset_testkit::dtb_from_text(TREE)).unwrap();
-    path
+    Tree(path)
 }
 
 fn row<'t>(table: &'t str, node: &str) -> &'t str {
@@ -58,7 +72,7 @@ fn row<'t>(table: &'t str, node: &str) -> &'t str {
 
 #[test]
 fn a_controller_is_said_once_with_its_ids_consecutive_ones_as_a_range() {
-    let table = audit(&[tree("ids").to_str().unwrap()]);
+    let table = audit(&[tree("ids").path()]);
     let dev = row(&table, "/soc/dev@2000");
     assert!(dev.contains(" a/reset-controller@1000 3-5,9; b/reset-controller@1000 1 "), "{dev}");
     let other = row(&table, "/soc/other@3000");
@@ -67,7 +81,7 @@ fn a_controller_is_said_once_with_its_ids_consecutive_ones_as_a_range() {
 
 #[test]
 fn a_reason_is_said_once_with_its_count() {
-    let table = audit(&[tree("reasons").to_str().unwrap()]);
+    let table = audit(&[tree("reasons").path()]);
     let dev = row(&table, "/soc/dev@2000");
     assert!(dev.contains("shared with disabled ×2"), "{dev}");
     assert_eq!(dev.matches("shared with disabled").count(), 1, "{dev}");
@@ -76,7 +90,7 @@ fn a_reason_is_said_once_with_its_count() {
 
 #[test]
 fn controllers_sharing_a_last_component_are_told_apart() {
-    let table = audit(&[tree("names").to_str().unwrap()]);
+    let table = audit(&[tree("names").path()]);
     assert!(
         table.contains("a/reset-controller@1000") && table.contains("b/reset-controller@1000"),
         "{table}"
@@ -86,8 +100,8 @@ fn controllers_sharing_a_last_component_are_told_apart() {
 
 #[test]
 fn width_cuts_the_widest_cells_and_wide_or_a_pipe_gives_whole_rows() {
-    let file = tree("width");
-    let file = file.to_str().unwrap();
+    let tree = tree("width");
+    let file = tree.path();
     let whole = audit(&[file]);
     let widest = |t: &str| {
         t.lines().take_while(|l| !l.starts_with("Summary:")).map(|l| l.chars().count()).max().unwrap()
