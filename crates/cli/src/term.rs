@@ -75,6 +75,20 @@ fn stdout_colors() -> bool {
     )
 }
 
+/// The width of the terminal standard output is, in columns: `COLUMNS` when set to a number,
+/// else the terminal's size; `None` when standard output is not a terminal (a pipe, a file)
+/// or its width is unknown.
+pub fn stdout_width() -> Option<usize> {
+    let out = io::stdout();
+    if !out.is_terminal() {
+        return None;
+    }
+    let columns = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok());
+    columns
+        .or_else(|| rustix::termios::tcgetwinsize(&out).ok().map(|w| usize::from(w.ws_col)))
+        .filter(|&w| w > 0)
+}
+
 /// The styles renderers may ask for: what a mark means, not how it looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {

@@ -2,6 +2,7 @@
 //! jsonl) and pictures (dot). Each file is parsed once; a file that fails is reported and the
 //! others still processed, with a non-zero exit at the end.
 
+mod cells;
 pub(crate) mod inputs;
 mod jsonl;
 mod render;
@@ -77,6 +78,14 @@ pub struct AuditArgs {
     /// (with why) — none of the per-file tables.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Table format only: fit each row in N columns, cutting the widest cells with `…` and
+    /// wrapping the footnotes (default: the terminal's width when standard output is one —
+    /// `COLUMNS` or its size — and whole rows into a pipe or a file).
+    #[arg(long, value_name = "N", conflicts_with = "wide", value_parser = clap::value_parser!(u16).range(40..))]
+    pub width: Option<u16>,
+    /// Table format only: whole rows, however wide the terminal.
+    #[arg(long)]
+    pub wide: bool,
     /// Threads reading and parsing files (0: one per core). Output order does not depend on it.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     pub jobs: usize,
@@ -234,7 +243,12 @@ pub fn run(args: &AuditArgs) -> Result<(), CliError> {
         acpi: args.policy.acpi_devices()?,
         sort: args.sort,
     };
-    let view = View { format: args.format, quiet: args.quiet };
+    let width = match (args.wide, args.width) {
+        (true, _) => None,
+        (false, Some(n)) => Some(usize::from(n)),
+        (false, None) => crate::term::stdout_width(),
+    };
+    let view = View { format: args.format, quiet: args.quiet, width };
     run_on(&inputs, &settings, view, args.jobs, &mut crate::term::stdout(args.format == Format::Table))
 }
 
@@ -245,11 +259,13 @@ pub(crate) struct View {
     pub format: Format,
     /// Table only: the summary and the failures, no per-file tables.
     pub quiet: bool,
+    /// Table only: the width rows are cut to (`None`: whole rows).
+    pub width: Option<usize>,
 }
 
 impl From<Format> for View {
     fn from(format: Format) -> View {
-        View { format, quiet: false }
+        View { format, quiet: false, width: None }
     }
 }
 
@@ -323,7 +339,7 @@ pub(crate) fn render(
             .filter_map(|o| o.jsonl.as_deref())
             .try_for_each(|text| out.write_all(text.as_bytes())),
         Format::Json => render::json(outcomes, out),
-        Format::Table => render::table(outcomes, view.quiet, out),
+        Format::Table => render::table(outcomes, view.quiet, view.width, out),
         Format::Dot => render::dot(outcomes, out),
     }
 }

@@ -7,6 +7,7 @@ use platreset_policy::grade::GRADES;
 use serde::Serialize;
 use serde_json::json;
 
+use super::cells;
 use super::report::NodeRecord;
 use super::FileOutcome;
 use crate::term::{Out, Style};
@@ -179,7 +180,14 @@ fn format_args(args: &[u32]) -> String {
 
 /// A table per file and a summary, for people; with `quiet`, only the summary and the files
 /// that could not be audited.
-pub fn table(outcomes: &[FileOutcome], quiet: bool, out: &mut dyn Out) -> std::io::Result<()> {
+/// With `width`, each row fits it: the widest of NODE, RESETS and VERDICT cut with `…`, the
+/// footnotes wrapped.
+pub fn table(
+    outcomes: &[FileOutcome],
+    quiet: bool,
+    width: Option<usize>,
+    out: &mut dyn Out,
+) -> std::io::Result<()> {
     for outcome in outcomes {
         let report = match &outcome.result {
             Ok(report) => report,
@@ -191,30 +199,53 @@ pub fn table(outcomes: &[FileOutcome], quiet: bool, out: &mut dyn Out) -> std::i
         if quiet {
             continue;
         }
-        writeln!(
-            out,
+        let title = format!(
             "{}: {} node(s) with resets, {} reset controller(s)",
             outcome.file,
             report.nodes.len(),
             report.controllers.len()
-        )?;
+        );
+        match width {
+            // A long file name pushes the counts to a line of their own.
+            Some(width) if title.chars().count() > width => {
+                let (file, counts) = title.split_at(outcome.file.len() + 1);
+                for l in cells::wrap(file, 2, width).iter().chain(&cells::wrap(
+                    &format!("  {}", counts.trim_start()),
+                    4,
+                    width,
+                )) {
+                    writeln!(out, "{l}")?;
+                }
+            }
+            Some(_) => writeln!(out, "{title}")?,
+            None => writeln!(out, "{title}")?,
+        }
         if report.nodes.is_empty() {
             writeln!(out)?;
             continue;
         }
         let header = ["NODE", "STATUS", "RESETS (controller id)", "SHARED", "IOMMU", "VERDICT"];
-        let rows: Vec<[String; 6]> = report.nodes.iter().map(table_row).collect();
+        let names = cells::controller_names(report.controllers.iter().map(|c| c.node.as_str()).chain(
+            report.nodes.iter().flat_map(|n| n.resets.iter().flatten().map(|l| l.controller.as_ref())),
+        ));
+        let rows: Vec<[String; 6]> = report.nodes.iter().map(|n| table_row(n, &names)).collect();
         let mut widths = header.map(str::len);
         for row in &rows {
             for (w, cell) in widths.iter_mut().zip(row) {
                 *w = (*w).max(cell.chars().count());
             }
         }
+        if let Some(width) = width {
+            // NODE, RESETS and VERDICT are the ones that grow; the others are a few letters.
+            let caps = cells::fit_columns(&widths, &[0, 2, 5], width);
+            widths.copy_from_slice(&caps);
+        }
         let line = |cells: [&str; 6]| {
             let mut s = String::from(" ");
             for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+                let cell = cells::cut(cell, w);
                 s.push(' ');
-                s.push_str(cell);
+                s.push_str(&cell);
                 if i + 1 < cells.len() {
                     s.push_str(&" ".repeat(w - cell.chars().count()));
                 }
@@ -227,7 +258,8 @@ pub fn table(outcomes: &[FileOutcome], quiet: bool, out: &mut dyn Out) -> std::i
             // its colour (plain bytes, the same as before, when colour is off).
             let [node, status, resets, shared, iommu, verdict] = row.each_ref().map(String::as_str);
             write!(out, "{}", line([node, status, resets, shared, iommu, ""]))?;
-            out.paint(verdict_style(n), verdict)?;
+            // Cut before painting: the colour goes around the text that is left.
+            out.paint(verdict_style(n), &cells::cut(verdict, widths[5]))?;
             writeln!(out)?;
         }
         // One footnote per set of nodes sharing: the first of the set says it, not each of
@@ -246,17 +278,26 @@ pub fn table(outcomes: &[FileOutcome], quiet: bool, out: &mut dyn Out) -> std::i
                 said.insert((n.shared_with_count, set))
             })
             .collect();
+        // Footnotes and group lines fit the width too: wrapped at spaces, a piece still too
+        // wide cut.
+        let note = |out: &mut dyn Out, text: String, indent: usize| -> std::io::Result<()> {
+            match width {
+                Some(width) => {
+                    cells::wrap(&text, indent, width).iter().try_for_each(|l| writeln!(out, "{l}"))
+                }
+                None => writeln!(out, "{text}"),
+            }
+        };
         for n in shared {
             let more = n.shared_with_count.saturating_sub(n.shared_with.len());
             if n.shared_with_truncated && more > 0 {
-                writeln!(
+                note(
                     out,
-                    "  * {} shares a line with {} and {more} more",
-                    n.node,
-                    n.shared_with.join(", ")
+                    format!("  * {} shares a line with {} and {more} more", n.node, n.shared_with.join(", ")),
+                    4,
                 )?;
             } else {
-                writeln!(out, "  * {} shares a line with {}", n.node, n.shared_with.join(", "))?;
+                note(out, format!("  * {} shares a line with {}", n.node, n.shared_with.join(", ")), 4)?;
             }
         }
         for g in &report.groups {
@@ -272,9 +313,13 @@ pub fn table(outcomes: &[FileOutcome], quiet: bool, out: &mut dyn Out) -> std::i
                     .collect();
                 format!("refused: {}", refused.join(", "))
             };
-            writeln!(out, "  group {{{}}}: {verdict}", members.join(", "))?;
+            note(out, format!("  group {{{}}}: {verdict}", members.join(", ")), 4)?;
             if !g.also_reset.is_empty() {
-                writeln!(out, "    also reset (disabled, not assigned): {}", g.also_reset.join(", "))?;
+                note(
+                    out,
+                    format!("    also reset (disabled, not assigned): {}", g.also_reset.join(", ")),
+                    6,
+                )?;
             }
         }
         writeln!(out)?;
@@ -351,24 +396,20 @@ fn verdict_style(n: &NodeRecord<'_>) -> Style {
     }
 }
 
-fn table_row(n: &NodeRecord<'_>) -> [String; 6] {
+/// A node's row: its RESETS each controller once (see [`cells::resets_cell`]) by the names in
+/// `names`, its VERDICT each reason once with a count.
+fn table_row(n: &NodeRecord<'_>, names: &HashMap<String, String>) -> [String; 6] {
     let resets = match &n.resets {
-        Some(lines) => lines
-            .iter()
-            .map(|l| {
-                format!("{} {}", last_component(&l.controller), format_args(&l.args)).trim_end().to_string()
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
+        Some(lines) => cells::resets_cell(lines, names),
         None => format!("unresolvable: {}", n.error.as_deref().unwrap_or("?")),
     };
     let shared = if n.shared_with.is_empty() { "-".to_string() } else { format!("*{}", n.shared_with_count) };
     let mut verdict = if n.verdict.eligible && n.verdict.verdict.warnings.is_empty() {
         "eligible".to_string()
     } else if n.verdict.eligible {
-        format!("eligible, accepted: {}", n.verdict.warning_short().join(", "))
+        format!("eligible, accepted: {}", cells::counted(&n.verdict.warning_short()))
     } else {
-        format!("refused: {}", n.verdict.short().join(", "))
+        format!("refused: {}", cells::counted(&n.verdict.short()))
     };
     if n.verdict.method != "generic" {
         verdict.push_str(&format!(" ({} reset)", n.verdict.method));
