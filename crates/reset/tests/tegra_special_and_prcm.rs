@@ -9,39 +9,11 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{names, ops, Op};
 use platreset_fdt::Fdt;
-use platreset_reset::{bind, reset_line, BindError, Binding, MmioOp, Mode, PhysAddr, ResetOps, Trace};
-
-#[derive(Debug, PartialEq)]
-enum Op {
-    W(u64, u32),
-    R(u64),
-    D(u32),
-}
-
-fn ops(trace: &Trace) -> Vec<Op> {
-    trace
-        .ops()
-        .iter()
-        .map(|op| match op {
-            MmioOp::Write32 { reg, value } => Op::W(reg.addr.get(), *value),
-            MmioOp::Read32 { reg, .. } => Op::R(reg.addr.get()),
-            MmioOp::DelayUs { us } => Op::D(*us),
-            other => panic!("unexpected {other:?}"),
-        })
-        .collect()
-}
-
-fn names(trace: &Trace) -> Vec<String> {
-    trace
-        .ops()
-        .iter()
-        .filter_map(|op| match op {
-            MmioOp::Write32 { reg, .. } | MmioOp::Read32 { reg, .. } => Some(reg.name.to_string()),
-            _ => None,
-        })
-        .collect()
-}
+use platreset_reset::{bind, reset_line, BindError, Binding, Mode, PhysAddr, ResetOps, Trace};
 
 fn bound(fixture: &str, path: &str) -> Result<Box<dyn ResetOps>, BindError> {
     let blob = platreset_testkit::fixture(fixture);

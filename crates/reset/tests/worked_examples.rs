@@ -5,6 +5,9 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{names, ops, Op};
 use platreset_fdt::Fdt;
 use platreset_reset::{bind, reset_line, BindError, Binding, MmioOp, Mode, PhysAddr, ResetOps, Trace};
 
@@ -15,40 +18,6 @@ fn with_driver(path: &str, check: impl FnOnce(&dyn ResetOps)) {
         Binding::Mmio(ops) => check(ops.as_ref()),
         other => panic!("{path} bound to {other:?}"),
     }
-}
-
-#[derive(Debug, PartialEq)]
-enum Op {
-    W(u64, u32),
-    R(u64),
-    D(u32),
-    P(u64, u32, u32),
-}
-
-fn ops(trace: &Trace) -> Vec<Op> {
-    trace
-        .ops()
-        .iter()
-        .map(|op| match op {
-            MmioOp::Write32 { reg, value } => Op::W(reg.addr.get(), *value),
-            MmioOp::Read32 { reg, .. } => Op::R(reg.addr.get()),
-            MmioOp::DelayUs { us } => Op::D(*us),
-            MmioOp::Poll32 { reg, mask, expect, .. } => Op::P(reg.addr.get(), *mask, *expect),
-        })
-        .collect()
-}
-
-fn names(trace: &Trace) -> Vec<String> {
-    trace
-        .ops()
-        .iter()
-        .filter_map(|op| match op {
-            MmioOp::Write32 { reg, .. } | MmioOp::Read32 { reg, .. } | MmioOp::Poll32 { reg, .. } => {
-                Some(reg.name.to_string())
-            }
-            MmioOp::DelayUs { .. } => None,
-        })
-        .collect()
 }
 
 fn reset(ops_: &dyn ResetOps, args: &[u32]) -> (Trace, Mode) {
