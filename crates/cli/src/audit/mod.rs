@@ -295,7 +295,7 @@ pub(crate) fn run_on(
                 // The table shows each failure in its place: said once, not again on stderr.
                 // Machine formats carry it in their shape, and people read it here.
                 if format != Format::Table {
-                    let say = || eprintln!("platreset: {why} ({})", crate::term::safe(&outcome.file));
+                    let say = || eprintln!("platreset: {why} ({})", outcome.file);
                     match &progress {
                         Some(bar) => bar.suspend(say),
                         None => say(),
