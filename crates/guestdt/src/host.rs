@@ -6,7 +6,7 @@
 //! Owns: reading the host's wiring. Must not: choose guest addresses or numbers (targets do).
 
 use platreset_dtedit::names::NameProblem;
-use platreset_fdt::Node;
+use platreset_fdt::{Node, SpecifierError};
 use thiserror::Error;
 
 use crate::host_names::{check_names, check_path, is_good_property_name};
@@ -323,21 +323,91 @@ fn is_gic(node: &Node<'_, '_>) -> bool {
             .any(|c| c.starts_with(b"arm,gic") || c.starts_with(b"arm,cortex-a") && c.ends_with(b"-gic"))
 }
 
+/// Interrupt controllers stacked on the GIC that hand each interrupt to it unchanged: their
+/// Linux driver takes the GIC binding's three cells and allocates the parent interrupt with the
+/// same specifier (`parent_fwspec = *fwspec`), adding only wake-up or legacy masking. An
+/// interrupt routed through one is the GIC SPI its cells name, and VFIO receives it as such.
+const GIC_PASS_THROUGH: &[(&[u8], &str)] = &[
+    (b"nvidia,tegra20-ictlr", "drivers/irqchip/irq-tegra.c:263"),
+    (b"nvidia,tegra30-ictlr", "drivers/irqchip/irq-tegra.c:263"),
+    (b"nvidia,tegra210-ictlr", "drivers/irqchip/irq-tegra.c:263"),
+    (b"fsl,imx7d-gpc", "drivers/irqchip/irq-imx-gpcv2.c:184"),
+    (b"fsl,imx8mq-gpc", "drivers/irqchip/irq-imx-gpcv2.c:184"),
+];
+
+/// The GIC behind `controller`: itself, or the GIC a chain of pass-through controllers
+/// ([`GIC_PASS_THROUGH`]) ends at. A chain longer than a real tree has is a loop.
+fn gic_behind<'f, 'a>(tree: &Tree<'f, 'a>, controller: Node<'f, 'a>) -> Result<Node<'f, 'a>, String> {
+    let mut at = controller;
+    for _ in 0..8 {
+        if is_gic(&at) {
+            return Ok(at);
+        }
+        if !at.compatible().any(|c| GIC_PASS_THROUGH.iter().any(|(p, _)| *p == c)) {
+            return Err(format!("it goes to {}, not the GIC", at.path()));
+        }
+        at = own_interrupt_parent(tree, &at).ok_or_else(|| {
+            format!("{} passes its interrupts on, but names no interrupt-parent", at.path())
+        })?;
+    }
+    Err(format!("{}: its interrupt-parent chain does not end at a GIC", controller.path()))
+}
+
+/// The controller `controller`'s own interrupts go to: its `interrupt-parent`, else its
+/// ancestors'. A controller is not its own parent.
+fn own_interrupt_parent<'f, 'a>(tree: &Tree<'f, 'a>, controller: &Node<'f, 'a>) -> Option<Node<'f, 'a>> {
+    interrupt_parent(tree, controller).filter(|p| p.offset() != controller.offset())
+}
+
+/// One interrupt specifier for the GIC (three cells) as a host SPI.
+fn gic_spi(cells: &[u32]) -> Result<HostIrq, String> {
+    match cells {
+        [0, spi, flags] => Ok(HostIrq { spi: *spi, trigger: flags & 0xf }),
+        [kind, _, _] => Err(format!("a GIC interrupt of type {kind} (PPI): private to a CPU")),
+        _ => Err(format!("{} cells, not the GIC binding's 3", cells.len())),
+    }
+}
+
 fn irqs(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Result<Vec<HostIrq>, HostError> {
     let path = node.path();
     let err = |index, why: String| HostError::Irq { node: path.clone(), index, why };
-    if node.property("interrupts-extended").is_some() {
-        return Err(err(0, "interrupts-extended (several controllers) is not supported yet".into()));
+    // `interrupts-extended` wins over `interrupts` (devicetree specification 2.4.1.3).
+    if let Some(prop) = node.property("interrupts-extended") {
+        let cells: Vec<u32> = prop.u32s().map_err(|e| err(0, e.to_string()))?.collect();
+        let count = |c: &Node<'_, '_>| platreset_fdt::cells_named(c, "#interrupt-cells");
+        return tree
+            .fdt
+            .specifiers(&tree.phandles, &cells, count)
+            .enumerate()
+            .map(|(i, spec)| {
+                let spec = spec.map_err(|e| {
+                    err(
+                        i,
+                        match e {
+                            SpecifierError::UnknownPhandle { phandle, .. } => {
+                                format!("phandle {phandle:#x} names no node")
+                            }
+                            SpecifierError::BadCells { problem, .. } => format!("its controller {problem}"),
+                            SpecifierError::Truncated { need, have, .. } => {
+                                format!("truncated: {have} of {need} cells")
+                            }
+                        },
+                    )
+                })?;
+                let controller =
+                    tree.fdt.node(spec.provider).ok_or_else(|| err(i, "no such controller".into()))?;
+                gic_behind(tree, controller).map_err(|why| err(i, why))?;
+                gic_spi(spec.args).map_err(|why| err(i, why))
+            })
+            .collect();
     }
     let Some(prop) = node.property("interrupts") else { return Ok(Vec::new()) };
     let cells: Vec<u32> = prop.u32s().map_err(|e| err(0, e.to_string()))?.collect();
     let parent = interrupt_parent(tree, node).ok_or_else(|| err(0, "no interrupt-parent".into()))?;
+    let parent = gic_behind(tree, parent).map_err(|why| err(0, why))?;
     let parent_path = parent.path();
-    if !is_gic(&parent) {
-        return Err(err(0, format!("it goes to {parent_path}, not the GIC")));
-    }
     let n = parent.property("#interrupt-cells").and_then(|p| p.u32().ok()).unwrap_or(3) as usize;
-    if n < 3 {
+    if n != 3 {
         return Err(err(0, format!("{parent_path} has #interrupt-cells = {n}, not the GIC binding's 3")));
     }
     cells
@@ -345,9 +415,56 @@ fn irqs(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Result<Vec<HostIrq>, HostEr
         .enumerate()
         .map(|(i, c)| match c {
             c if c.len() < n => Err(err(i, format!("truncated: {} of {n} cells", c.len()))),
-            [0, spi, flags, ..] => Ok(HostIrq { spi: *spi, trigger: flags & 0xf }),
-            [kind, ..] => Err(err(i, format!("a GIC interrupt of type {kind} (PPI): private to a CPU"))),
-            [] => Err(err(i, "empty".into())),
+            c => gic_spi(c).map_err(|why| err(i, why)),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use platreset_fdt::Fdt;
+
+    const TREE: &str = "/dts-v1/;\n/ {\n\
+        \tinterrupt-parent = <&ictlr>;\n\
+        \tgic: interrupt-controller@1000 { compatible = \"arm,cortex-a15-gic\"; interrupt-controller; #interrupt-cells = <3>; };\n\
+        \tictlr: interrupt-controller@2000 { compatible = \"nvidia,tegra124-ictlr\", \"nvidia,tegra30-ictlr\";\n\
+        \t\tinterrupt-controller; #interrupt-cells = <3>; interrupt-parent = <&gic>; };\n\
+        \tgpio: gpio@3000 { interrupt-controller; #interrupt-cells = <2>; };\n\
+        \tloop: interrupt-controller@4000 { compatible = \"nvidia,tegra30-ictlr\"; interrupt-controller;\n\
+        \t\t#interrupt-cells = <3>; interrupt-parent = <&loop>; };\n\
+        \tdc@5000 { interrupts = <0 73 4>; };\n\
+        \tvic@6000 { interrupts-extended = <&gic 0 72 4>, <&ictlr 0 74 1>; };\n\
+        \tphy@7000 { interrupts-extended = <&gic 0 75 4>, <&gpio 3 8>; };\n\
+        \tbad@8000 { interrupt-parent = <&loop>; interrupts = <0 1 4>; };\n\
+        \tppi@9000 { interrupt-parent = <&gic>; interrupts = <1 9 4>; };\n};\n";
+
+    fn irqs_of(path: &str) -> Result<Vec<(u32, u32)>, String> {
+        let blob = platreset_testkit::dtb_from_text(TREE);
+        let fdt = Fdt::parse(&blob).unwrap();
+        let tree = Tree::new(&fdt);
+        let node = fdt.find_path(path).unwrap();
+        irqs(&tree, &node).map(|v| v.iter().map(|i| (i.spi, i.trigger)).collect()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_pass_through_controller_hands_its_gic_spis_on_unchanged() {
+        assert_eq!(irqs_of("/dc@5000"), Ok(vec![(73, 4)]));
+    }
+
+    #[test]
+    fn interrupts_extended_is_read_entry_by_entry() {
+        assert_eq!(irqs_of("/vic@6000"), Ok(vec![(72, 4), (74, 1)]));
+        let gpio = irqs_of("/phy@7000").unwrap_err();
+        assert!(gpio.contains("interrupt 1") && gpio.contains("/gpio@3000, not the GIC"), "{gpio}");
+    }
+
+    #[test]
+    fn a_loop_of_controllers_and_a_ppi_are_refused_with_the_reason() {
+        let looped = irqs_of("/bad@8000").unwrap_err();
+        assert!(looped.contains("names no interrupt-parent"), "{looped}");
+        let ppi = irqs_of("/ppi@9000").unwrap_err();
+        assert!(ppi.contains("PPI"), "{ppi}");
+    }
 }

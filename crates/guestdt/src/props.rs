@@ -272,12 +272,32 @@ pub struct Tree<'f, 'a> {
     pub fdt: &'f Fdt<'a>,
     /// Its phandles.
     pub phandles: PhandleIndex,
+    /// Every non-zero `assigned-clock-rates` entry of the tree: the clock, the rate and the
+    /// node that assigns it.
+    assigned: Vec<(ClockSpecifier, u32, String)>,
 }
 
+/// A clock as a consumer names it: the provider's phandle and the specifier's cells.
+type ClockSpecifier = (u32, Vec<u32>);
+
 impl<'f, 'a> Tree<'f, 'a> {
-    /// Indexes `fdt`'s phandles.
+    /// Indexes `fdt`'s phandles and its assigned clock rates.
     pub fn new(fdt: &'f Fdt<'a>) -> Self {
-        Tree { fdt, phandles: fdt.phandle_index() }
+        let mut tree = Tree { fdt, phandles: fdt.phandle_index(), assigned: Vec::new() };
+        let mut assigned = Vec::new();
+        for node in fdt.nodes() {
+            let Some(rates) = node.property("assigned-clock-rates").and_then(|p| p.u32s().ok()) else {
+                continue;
+            };
+            let Some(clocks) = clock_specifiers(&tree, &node, "assigned-clocks") else { continue };
+            // A rate of 0 leaves the clock as it is (the assigned-clock-rates binding).
+            let path = node.path();
+            assigned.extend(
+                clocks.into_iter().zip(rates).filter(|(_, r)| *r != 0).map(|(c, r)| (c, r, path.clone())),
+            );
+        }
+        tree.assigned = assigned;
+        tree
     }
 
     /// The node a phandle names.
@@ -286,46 +306,66 @@ impl<'f, 'a> Tree<'f, 'a> {
     }
 }
 
-/// The rate of clock `index` of `node`, named `name`, if known: the user's, then
-/// `assigned-clock-rates` for the same specifier, then the provider's `clock-frequency`.
+/// The rate of clock `index` of `node`, named `name`, if known, with where it came from: the
+/// user's, then `assigned-clock-rates` for the same clock (the node's own, else the tree's),
+/// then what the provider states.
 fn clock_rate(
     tree: &Tree<'_, '_>,
     node: &Node<'_, '_>,
     index: usize,
     name: &str,
     overrides: &Overrides,
-) -> Option<u64> {
+) -> Option<(u64, String)> {
     if let Some((_, hz)) = overrides.clock_rates.iter().find(|(n, _)| n == name || *n == index.to_string()) {
-        return Some(*hz);
+        return Some((*hz, "--clock-rate".into()));
     }
     let specs = clock_specifiers(tree, node, "clocks")?;
     let spec = specs.get(index)?;
-    if let (Some(assigned), Some(rates)) =
-        (clock_specifiers(tree, node, "assigned-clocks"), node.property("assigned-clock-rates"))
-    {
-        let rates: Vec<u32> = rates.u32s().ok()?.collect();
-        if let Some(i) = assigned.iter().position(|a| a == spec) {
-            if let Some(&rate) = rates.get(i).filter(|&&r| r != 0) {
-                return Some(u64::from(rate));
-            }
-        }
+    let path = node.path();
+    if let Some((_, rate, by)) = tree.assigned.iter().find(|(c, _, by)| c == spec && *by == path) {
+        return Some((u64::from(*rate), format!("assigned-clock-rates of {by}")));
+    }
+    // Another node's assignment holds once that node has probed; nodes that disagree leave the
+    // rate to whichever probed last, which the tree cannot say.
+    let mut others = tree.assigned.iter().filter(|(c, _, _)| c == spec);
+    if let Some((_, rate, by)) = others.next() {
+        return others
+            .all(|(_, r, _)| r == rate)
+            .then(|| (u64::from(*rate), format!("assigned-clock-rates of {by}")));
+    }
+    provider_rate(tree, spec, 0)
+}
+
+/// The rate a provider states for clock `spec`: a fixed clock's `clock-frequency`, or a
+/// fixed-factor clock's parent rate × `clock-mult` / `clock-div`.
+fn provider_rate(tree: &Tree<'_, '_>, spec: &ClockSpecifier, depth: usize) -> Option<(u64, String)> {
+    // A chain of fixed-factor clocks longer than this is a loop.
+    if depth > 16 {
+        return None;
     }
     let provider = tree.by_phandle(spec.0)?;
-    let freq = provider.property("clock-frequency")?;
-    let cells: Vec<u32> = freq.u32s().ok()?.collect();
-    match cells.as_slice() {
-        [hz] => Some(u64::from(*hz)),
-        [hi, lo] => Some((u64::from(*hi) << 32) | u64::from(*lo)),
-        _ => None,
+    if let Some(freq) = provider.property("clock-frequency") {
+        let cells: Vec<u32> = freq.u32s().ok()?.collect();
+        let hz = match cells.as_slice() {
+            [hz] => u64::from(*hz),
+            [hi, lo] => (u64::from(*hi) << 32) | u64::from(*lo),
+            _ => return None,
+        };
+        return Some((hz, format!("clock-frequency of {}", provider.path())));
     }
+    if provider.compatible().any(|c| c == b"fixed-factor-clock") && spec.1.is_empty() {
+        let mult = provider.property("clock-mult")?.u32().ok()?;
+        let div = provider.property("clock-div")?.u32().ok().filter(|&d| d != 0)?;
+        let parent = clock_specifiers(tree, &provider, "clocks")?.into_iter().next()?;
+        let (hz, from) = provider_rate(tree, &parent, depth + 1)?;
+        let rate = hz.checked_mul(u64::from(mult))? / u64::from(div);
+        return Some((rate, format!("{from} × {mult} / {div} ({})", provider.path())));
+    }
+    None
 }
 
 /// `(phandle, args)` of each specifier in a clocks-like property, by the providers' `#clock-cells`.
-pub fn clock_specifiers(
-    tree: &Tree<'_, '_>,
-    node: &Node<'_, '_>,
-    name: &str,
-) -> Option<Vec<(u32, Vec<u32>)>> {
+pub fn clock_specifiers(tree: &Tree<'_, '_>, node: &Node<'_, '_>, name: &str) -> Option<Vec<ClockSpecifier>> {
     let cells: Vec<u32> = node.property(name)?.u32s().ok()?.collect();
     tree.fdt
         .specifiers(&tree.phandles, &cells, |p| platreset_fdt::cells_named(p, "#clock-cells"))
@@ -579,18 +619,19 @@ fn clocks(
         .property("clock-names")
         .map(|p| p.strings().map(|s| String::from_utf8_lossy(s).into_owned()).collect())
         .unwrap_or_default();
-    let rates: Vec<Option<(String, u64)>> = (0..specs.len())
+    let rates: Vec<Option<(String, u64, String)>> = (0..specs.len())
         .map(|i| {
             let name = names.get(i).cloned().unwrap_or_else(|| i.to_string());
-            clock_rate(tree, node, i, &name, overrides).map(|hz| (name, hz))
+            clock_rate(tree, node, i, &name, overrides).map(|(hz, from)| (name, hz, from))
         })
         .collect();
     if rates.iter().all(Option::is_some) {
-        let rates: Vec<(String, u64)> = rates.into_iter().flatten().collect();
-        let list: Vec<String> = rates.iter().map(|(n, hz)| format!("{n} = {hz} Hz")).collect();
+        let rates: Vec<(String, u64, String)> = rates.into_iter().flatten().collect();
+        let list: Vec<String> =
+            rates.iter().map(|(n, hz, from)| format!("{n} = {hz} Hz, from {from}")).collect();
         return d(
-            Action::FixedClocks(rates),
-            format!("guest fixed-rate clocks with the host's rates ({})", list.join(", ")),
+            Action::FixedClocks(rates.into_iter().map(|(n, hz, _)| (n, hz)).collect()),
+            format!("guest fixed-rate clocks with the host's rates ({})", list.join("; ")),
         );
     }
     if node.property("power-domains").is_some() {

@@ -13,8 +13,14 @@ use platreset_fdt::Node;
 enum Class {
     /// Any device.
     Any,
-    /// MMC/SD/SDIO host controllers: `mmc-controller.yaml` requires their node name `mmc`.
+    /// MMC/SD/SDIO host controllers: `mmc-controller.yaml` names their node `mmc`; older trees
+    /// say `sdhci`/`dwmmc`, so the compatible counts too.
     Mmc,
+    /// Qualcomm UFS host controllers (`ufs/qcom,ufs.yaml`, compatible `qcom,ufshc`).
+    QcomUfs,
+    /// Synopsys DesignWare Ethernet MACs driven by stmmac (`net/snps,dwmac.yaml` and the glue
+    /// bindings that reference it).
+    Stmmac,
 }
 
 /// What a rule does with the host property.
@@ -57,6 +63,27 @@ const RULES: &[Rule] = &[
         effect: "the write-protect GPIO stays with the host: the guest treats the card as writable",
     },
     Rule {
+        class: Class::QcomUfs,
+        property: "reset-gpios",
+        replacement: Replacement::Optional,
+        binding: "ufs/qcom,ufs.yaml: reset-gpios (the UFS device's RESET pin) is optional; ufs-qcom takes it with devm_gpiod_get_optional (drivers/ufs/host/ufs-qcom.c:1008)",
+        effect: "the guest cannot pulse the UFS device's RESET pin: the device stays as the host left it, out of reset",
+    },
+    Rule {
+        class: Class::Stmmac,
+        property: "snps,reset-gpio",
+        replacement: Replacement::Optional,
+        binding: "net/snps,dwmac.yaml: snps,reset-gpio (the PHY's reset, deprecated) is optional; stmmac takes it with devm_gpiod_get_optional (stmmac_mdio.c:357)",
+        effect: "the guest cannot reset the PHY through its GPIO: the PHY stays as the host left it, out of reset",
+    },
+    Rule {
+        class: Class::Any,
+        property: "interconnects",
+        replacement: Replacement::Optional,
+        binding: "interconnect/interconnect.txt: without `interconnects` Linux's of_icc_get returns no path and the driver casts no bandwidth votes (drivers/interconnect/core.c:462)",
+        effect: "the guest casts no bandwidth votes; unbinding the host driver drops the host's too, so the path runs at the provider's floor and other users' votes: keep a vote on the host if the device needs bandwidth",
+    },
+    Rule {
         class: Class::Any,
         property: "operating-points-v2",
         replacement: Replacement::Optional,
@@ -65,13 +92,35 @@ const RULES: &[Rule] = &[
     },
 ];
 
-/// The class of `node`, by what its bindings require of it.
+/// The words of a compatible's model part (`qcom,sdm845-ufshc` → `sdm845`, `ufshc`).
+fn model_words(compatible: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let model = compatible.iter().position(|&b| b == b',').map_or(compatible, |i| &compatible[i + 1..]);
+    model.split(|&b| b == b'-' || b == b'_')
+}
+
+/// The class of `node`, by its node name (what its binding requires) or its compatible.
 fn class_of(node: &Node<'_, '_>) -> Class {
-    if node.base_name() == b"mmc" {
-        Class::Mmc
-    } else {
-        Class::Any
+    const MMC_WORDS: &[&[u8]] = &[b"mmc", b"sdhci", b"mshc", b"sdmmc", b"sdmmc2", b"dwmmc"];
+    let is_phy = |c: &[u8]| model_words(c).any(|w| w == b"phy");
+    if MMC_WORDS.contains(&node.base_name())
+        || node.compatible().any(|c| !is_phy(c) && model_words(c).any(|w| MMC_WORDS.contains(&w)))
+    {
+        return Class::Mmc;
     }
+    if node.compatible().any(|c| c == b"qcom,ufshc") {
+        return Class::QcomUfs;
+    }
+    let stmmac = |c: &[u8]| {
+        c.starts_with(b"snps,dwmac")
+            || c.starts_with(b"snps,dwxgmac")
+            || c.starts_with(b"snps,dwc-qos-ethernet")
+            || model_words(c).any(|w| w == b"dwmac" || w == b"ethqos")
+            || (c.starts_with(b"rockchip,") && c.ends_with(b"-gmac"))
+    };
+    if node.compatible().any(stmmac) {
+        return Class::Stmmac;
+    }
+    Class::Any
 }
 
 /// The rule for host property `name` of `node`, if its class has one.
@@ -105,5 +154,28 @@ mod tests {
         assert!(for_property(&serial, "cd-gpios").is_none(), "not an MMC host: no rule");
         assert_eq!(for_property(&serial, "operating-points-v2").unwrap().replacement, Replacement::Optional);
         assert!(drops_child(&mmc.children().next().unwrap()));
+    }
+
+    #[test]
+    fn classes_come_from_the_node_name_or_the_compatible_and_a_phy_is_no_host() {
+        let blob = platreset_testkit::dtb_from_text(
+            "/dts-v1/;\n/ {\n\tsdhci@1000 { compatible = \"qcom,sm8450-sdhci\", \"qcom,sdhci-msm-v5\"; };\n\
+             \tphy@2000 { compatible = \"rockchip,rk3399-emmc-phy\"; };\n\
+             \tufshc@3000 { compatible = \"qcom,sdm845-ufshc\", \"qcom,ufshc\", \"jedec,ufs-2.0\"; };\n\
+             \tethernet@4000 { compatible = \"qcom,sm8150-ethqos\"; };\n\
+             \tethernet@5000 { compatible = \"renesas,etheravb-r8a774a1\"; };\n};\n",
+        );
+        let fdt = Fdt::parse(&blob).unwrap();
+        let class = |path: &str| class_of(&fdt.find_path(path).unwrap());
+        assert_eq!(class("/sdhci@1000"), Class::Mmc);
+        assert_eq!(class("/phy@2000"), Class::Any, "an eMMC PHY is no MMC host");
+        assert_eq!(class("/ufshc@3000"), Class::QcomUfs);
+        assert_eq!(class("/ethernet@4000"), Class::Stmmac);
+        assert_eq!(class("/ethernet@5000"), Class::Any);
+        let ufs = fdt.find_path("/ufshc@3000").unwrap();
+        assert_eq!(for_property(&ufs, "reset-gpios").unwrap().replacement, Replacement::Optional);
+        let phy = fdt.find_path("/phy@2000").unwrap();
+        assert!(for_property(&phy, "reset-gpios").is_none(), "only where the binding makes it optional");
+        assert!(for_property(&phy, "interconnects").is_some());
     }
 }
