@@ -82,13 +82,19 @@ impl FromStr for ClockRate {
   regenerated   reg, interrupts, interrupt-parent, phandle (the target's layout)
   dropped       resets, power-domains, iommus, pinctrl-*, assigned-clock-* (host-only wiring)
   warned        dmas, gpio-ranges, unknown cells that could hold a phandle
-  clocks        fixed-rate guest clocks when every rate is known (clock-frequency of the provider,
-                assigned-clock-rates, or --clock-rate NAME=HZ); dropped with a warning when the
-                node has power-domains; otherwise refused, naming the property
+  clocks        fixed-rate guest clocks when every rate is known (a fixed or fixed-factor
+                provider, assigned-clock-rates anywhere in the tree, or --clock-rate NAME=HZ);
+                dropped with a warning when the node has power-domains; otherwise refused
   supplies      *-supply: an always-on guest regulator-fixed named after the host regulator (its
                 voltage when the host states a fixed one); the host must keep that regulator on
-  refused       other properties that reference host nodes (phys, *-gpios…), subnodes: every
-                refusal at once, with one command line whose flags build it and their cost
+  class rules   what a binding offers instead: MMC cd-gpios -> broken-cd, wp-gpios -> disable-wp;
+                optional links dropped (interconnects, OPP tables, qcom UFS and stmmac reset
+                GPIOs), each naming its binding
+  parts         copied beneath the device, phandles renumbered: an Ethernet MAC's MDIO bus and
+                PHYs (their interrupts and reset GPIOs stay with the host), stmmac's
+                snps,axi-config / snps,mtl-*-config nodes, configuration-only children
+  refused       other properties that reference host nodes (phys, *-gpios…), other subnodes:
+                every refusal at once, with one command line whose flags build it and their cost
 
 Targets: qemu serves QEMU 10.1 and older (vfio-platform deprecated in 10.0, removed in 10.2).
 
@@ -400,6 +406,7 @@ fn report(
                 "interrupts": p.irqs.iter().zip(&d.irqs).map(|(&(spi, trigger), h)| json!({"host_spi": h.spi, "guest_spi": spi, "trigger": trigger})).collect::<Vec<_>>(),
                 "properties": d.decisions.iter().map(|x| json!({"name": x.name, "action": x.action.as_str(), "why": x.why})).collect::<Vec<_>>(),
                 "supplies": supplies,
+                "carried": d.carried.iter().map(|c| json!({"node": c.host_path, "why": c.why, "notes": c.notes})).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -478,6 +485,13 @@ fn text(report: &Value, explain: bool, out: &mut dyn Write) -> std::io::Result<(
             write_wrapped(out, &format!("  {:<24} regulator:", s(&x["property"])), 4, &s(&x["guest"]))?;
             let mark = if x["warning"] == true { "    warning:" } else { "    note:" };
             write_wrapped(out, mark, 6, &s(&x["host_duty"]))?;
+        }
+        // Nodes copied beneath the device always: the guest gets more than the device node.
+        for c in d["carried"].as_array().into_iter().flatten() {
+            write_wrapped(out, &format!("  copied {}:", s(&c["node"])), 4, &s(&c["why"]))?;
+            for n in c["notes"].as_array().into_iter().flatten() {
+                write_wrapped(out, "    warning:", 6, &s(n))?;
+            }
         }
     }
     let lines: Vec<String> = report["lines"].as_array().into_iter().flatten().map(s).collect();

@@ -220,6 +220,22 @@ impl Node {
         (candidate < u32::MAX).then_some(candidate)
     }
 
+    /// `n` distinct phandles no node of this subtree holds, in the order [`Node::free_phandle`]
+    /// would hand them out one at a time: upwards from `max_phandle() + 1`, then the gaps from
+    /// 1. `None` when fewer than `n` are left.
+    pub fn free_phandles(&self, n: usize) -> Option<Vec<u32>> {
+        let mut used = self.phandles();
+        used.sort_unstable();
+        used.dedup();
+        let max = self.max_phandle();
+        let out: Vec<u32> = (max.saturating_add(1)..u32::MAX)
+            .chain(1..max)
+            .filter(|v| used.binary_search(v).is_err())
+            .take(n)
+            .collect();
+        (out.len() == n).then_some(out)
+    }
+
     /// Every one-cell `phandle` and `linux,phandle` value in this subtree, in no order.
     fn phandles(&self) -> Vec<u32> {
         let mut values = Vec::new();

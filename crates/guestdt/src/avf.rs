@@ -49,7 +49,7 @@
 
 use platreset_dtedit::{to_dtb, Node as DtNode, WriteOptions};
 
-use crate::build::{check_gic_spis, guest_node, local_phandles, GuestError, Output, Placed};
+use crate::build::{check_gic_spis, device_phandle, guest_node, local_phandles, GuestError, Output, Placed};
 use crate::host::HostDevice;
 
 const TARGET: &str = "avf";
@@ -195,7 +195,7 @@ fn create_device_node(
     // crosvm writes reg, interrupts and iommus from the VFIO device (REFERENCE §5).
     node.remove("reg");
     node.remove("interrupts");
-    let phandle = overlay.free_phandle().ok_or_else(|| GuestError::NoPhandle { node: name.to_string() })?;
+    let phandle = device_phandle(overlay, &node)?;
     node.set_u32s("phandle", &[phandle]);
     if overlay.child(name).is_some() {
         return Err(GuestError::Tree(format!("{label}: the overlay already has a node `{name}`")));

@@ -233,6 +233,7 @@ fn create_fixed_regulator_node(supply: &Supply) -> DtNode {
 /// replaced, the device's properties pointing at them.
 pub fn guest_node(device: &HostDevice, name: &str, root: &mut DtNode) -> Result<DtNode, GuestError> {
     let mut node = DtNode::new(name);
+    let renumbered = carry_parts(device, root, &mut node)?;
     for decision in &device.decisions {
         match &decision.action {
             Action::Copy => {
@@ -260,6 +261,18 @@ pub fn guest_node(device: &HostDevice, name: &str, root: &mut DtNode) -> Result<
             Action::ReplacedByFlag(flag) => {
                 node.set_empty(flag);
             }
+            Action::LocalReference { host_phandle } => {
+                let guest =
+                    renumbered.iter().find(|(host, _)| host == host_phandle).map(|(_, g)| *g).ok_or_else(
+                        || {
+                            GuestError::Tree(format!(
+                                "{}: `{}` names host phandle {host_phandle:#x}, which no carried node holds",
+                                device.path, decision.name
+                            ))
+                        },
+                    )?;
+                node.set_u32s(&decision.name, &[guest]);
+            }
             // A placeholder keeps the host's order: the target writes the value.
             Action::Regenerate if decision.name == "reg" || decision.name == "interrupts" => {
                 node.set(&decision.name, Vec::new());
@@ -270,9 +283,53 @@ pub fn guest_node(device: &HostDevice, name: &str, root: &mut DtNode) -> Result<
     Ok(node)
 }
 
-/// The properties of `device`'s guest node ([`guest_node`]) that hold phandles of stand-ins, in
-/// property order, each with the byte offsets of those phandles: `clocks` one cell per fixed
-/// clock (`#clock-cells = <0>`), each `*-supply` one cell.
+/// The parts that go with `device` ([`crate::subnodes`]) copied beneath `node`, each `phandle`
+/// renumbered to one that neither `root` nor another part holds; returns `(host, guest)` pairs.
+/// Moved nodes are children after the properties, so the copies come first among them.
+fn carry_parts(device: &HostDevice, root: &DtNode, node: &mut DtNode) -> Result<Vec<(u32, u32)>, GuestError> {
+    fn host_phandles(node: &DtNode, out: &mut Vec<u32>) {
+        if let Some(p) = node.prop("phandle").and_then(|v| <[u8; 4]>::try_from(v).ok()) {
+            out.push(u32::from_be_bytes(p));
+        }
+        node.children.iter().for_each(|c| host_phandles(c, out));
+    }
+    fn rewrite(node: &mut DtNode, map: &[(u32, u32)]) {
+        // `linux,phandle` is the old spelling of `phandle`: the guest gets the new one only.
+        node.remove("linux,phandle");
+        if let Some(p) = node.prop("phandle").and_then(|v| <[u8; 4]>::try_from(v).ok()) {
+            let host = u32::from_be_bytes(p);
+            if let Some((_, guest)) = map.iter().find(|(h, _)| *h == host) {
+                node.set_u32s("phandle", &[*guest]);
+            }
+        }
+        node.children.iter_mut().for_each(|c| rewrite(c, map));
+    }
+    let mut hosts = Vec::new();
+    device.carried.iter().for_each(|c| host_phandles(&c.node, &mut hosts));
+    let guests = root
+        .free_phandles(hosts.len())
+        .ok_or_else(|| GuestError::NoPhandle { node: format!("{} (its parts)", device.path) })?;
+    let map: Vec<(u32, u32)> = hosts.into_iter().zip(guests).collect();
+    for part in &device.carried {
+        let mut copy = part.node.clone();
+        rewrite(&mut copy, &map);
+        node.add_child(copy).map_err(|e| GuestError::Tree(e.to_string()))?;
+    }
+    Ok(map)
+}
+
+/// A phandle for the device node `node` about to join `root`: one neither holds (its parts
+/// have phandles already, from [`guest_node`]).
+pub(crate) fn device_phandle(root: &DtNode, node: &DtNode) -> Result<u32, GuestError> {
+    let mut both = root.clone();
+    both.children.push(node.clone());
+    both.free_phandle().ok_or_else(|| GuestError::NoPhandle { node: node.name.clone() })
+}
+
+/// The properties of `device`'s guest node ([`guest_node`]) that hold phandles of stand-ins or
+/// of its carried parts, in property order, each with the byte offsets of those phandles:
+/// `clocks` one cell per fixed clock (`#clock-cells = <0>`), each `*-supply` and each reference
+/// to a part one cell.
 pub fn local_phandles(device: &HostDevice) -> Vec<(String, Vec<u32>)> {
     let offsets = |n: usize| (0..n).map(|i| u32::try_from(i * 4).unwrap_or(u32::MAX)).collect();
     device
@@ -280,7 +337,7 @@ pub fn local_phandles(device: &HostDevice) -> Vec<(String, Vec<u32>)> {
         .iter()
         .filter_map(|d| match &d.action {
             Action::FixedClocks(rates) if !rates.is_empty() => Some((d.name.clone(), offsets(rates.len()))),
-            Action::FixedRegulator(_) => Some((d.name.clone(), offsets(1))),
+            Action::FixedRegulator(_) | Action::LocalReference { .. } => Some((d.name.clone(), offsets(1))),
             _ => None,
         })
         .collect()

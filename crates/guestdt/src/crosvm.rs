@@ -56,7 +56,9 @@
 
 use platreset_dtedit::{to_dtb, Node as DtNode, WriteOptions};
 
-use crate::build::{check_gic_spis, guest_node, local_phandles, page_up, GuestError, Output, Placed};
+use crate::build::{
+    check_gic_spis, device_phandle, guest_node, local_phandles, page_up, GuestError, Output, Placed,
+};
 use crate::host::HostDevice;
 
 /// crosvm's platform MMIO region on aarch64 (`AARCH64_PLATFORM_MMIO_SIZE`, 1 GiB), where it
@@ -224,7 +226,7 @@ fn create_device_node(
             )));
         }
     }
-    let phandle = overlay.free_phandle().ok_or_else(|| GuestError::NoPhandle { node: name.to_string() })?;
+    let phandle = device_phandle(overlay, &node)?;
     node.set_u32s("phandle", &[phandle]);
     Ok((node, local))
 }

@@ -74,13 +74,15 @@ pub enum HostError {
         /// The `--drop` that lifts it, when dropping a property removes the name.
         fix: Option<Fix>,
     },
-    /// Subnodes (the guest node is one node).
-    #[error("{node} has subnodes ({first}…): a guest node is built from one node only")]
+    /// A subnode that cannot go with the device ([`crate::subnodes`]).
+    #[error("{node}: subnode {first}: {why}")]
     Subnodes {
         /// Node path.
         node: String,
-        /// The first subnode.
+        /// The subnode's name.
         first: String,
+        /// Why it cannot go.
+        why: String,
     },
     /// Several of the above for one node, in the order found: subnodes, properties in host
     /// order, `reg`, interrupts.
@@ -158,6 +160,8 @@ pub struct HostDevice {
     pub decisions: Vec<Decision>,
     /// Property values, for the ones copied.
     pub values: Vec<(String, Vec<u8>)>,
+    /// The nodes copied beneath the guest node (an MDIO bus, configuration nodes).
+    pub carried: Vec<crate::subnodes::Carried>,
 }
 
 impl HostDevice {
@@ -172,14 +176,12 @@ impl HostDevice {
         check_path(node)?;
         let path = node.path();
         let mut problems = Vec::new();
-        // A child a rule drops with its property (the OPP table) is no part of the device.
-        if let Some(child) = node.children().find(|c| !crate::rules::drops_child(c)) {
-            problems.push(HostError::Subnodes {
-                node: path.clone(),
-                first: platreset_dtedit::names::printable(child.name()),
-            });
+        let parts = crate::subnodes::find(tree, node);
+        for (first, why) in parts.problems {
+            problems.push(HostError::Subnodes { node: path.clone(), first, why });
         }
-        let decisions = decide_all(tree, node, overrides);
+        let mut decisions = decide_all(tree, node, overrides);
+        crate::subnodes::follow_references(node, &parts.carried, &mut decisions);
         let label = label_of(tree, node);
         let name = node.name_lossy();
         let base_name = name.split('@').next().unwrap_or_default().to_string();
@@ -233,6 +235,7 @@ impl HostDevice {
             arm_smmus,
             decisions,
             values,
+            carried: parts.carried,
         })
     }
 

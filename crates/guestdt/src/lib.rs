@@ -3,7 +3,7 @@
 //! the VMM that will run the guest.
 //!
 //! Owns: the property policy (`props`), reading the host's wiring (`host`) and checking the host
-//! names it carries into the output (`host_names`), the shared node
+//! names it carries into the output (`host_names`), the parts that go with a device (`subnodes`), the shared node
 //! builder (`build`) and one module per target. Must not: write files or decide eligibility.
 
 #![forbid(unsafe_code)]
@@ -17,6 +17,7 @@ mod host_names;
 pub mod props;
 pub mod qemu;
 pub mod rules;
+pub mod subnodes;
 pub mod xen;
 mod xml;
 

@@ -29,6 +29,12 @@ pub enum Action {
     /// Dropped, and this flag of the device's binding added in its place (`cd-gpios` →
     /// `broken-cd`: [`crate::rules`]).
     ReplacedByFlag(&'static str),
+    /// A phandle naming a part of the device that goes with it ([`crate::subnodes`]): written
+    /// as the guest copy's phandle.
+    LocalReference {
+        /// The host phandle it held.
+        host_phandle: u32,
+    },
     /// The node cannot be given to a guest because of this property.
     Refuse,
 }
@@ -44,6 +50,7 @@ impl Action {
             Action::FixedClocks(_) => "fixed-clocks",
             Action::FixedRegulator(_) => "fixed-regulator",
             Action::ReplacedByFlag(_) => "replaced-by-flag",
+            Action::LocalReference { .. } => "follows-part",
             Action::Refuse => "refuse",
         }
     }
@@ -244,6 +251,31 @@ const SCALARS: &[&str] = &[
     "max-speed",
     "phy-mode",
     "resets-count",
+    // net/ethernet-controller.yaml
+    "rx-fifo-depth",
+    "tx-fifo-depth",
+    "max-frame-size",
+    "rx-internal-delay-ps",
+    "tx-internal-delay-ps",
+    // net/snps,dwmac.yaml: the MAC's numbers and those of its configuration nodes (none of
+    // them names a node; the ones that do, `snps,axi-config` and the MTL pair, are references)
+    "snps,reset-delays-us",
+    "snps,pbl",
+    "snps,txpbl",
+    "snps,rxpbl",
+    "snps,ps-speed",
+    "snps,wr_osr_lmt",
+    "snps,rd_osr_lmt",
+    "snps,blen",
+    "snps,rx-queues-to-use",
+    "snps,tx-queues-to-use",
+    "snps,map-to-dma-channel",
+    "snps,priority",
+    "snps,weight",
+    "snps,send_slope",
+    "snps,idle_slope",
+    "snps,high_credit",
+    "snps,low_credit",
 ];
 
 fn is_printable_strings(value: &[u8]) -> bool {
@@ -373,7 +405,12 @@ pub fn clock_specifiers(tree: &Tree<'_, '_>, node: &Node<'_, '_>, name: &str) ->
         .collect()
 }
 
-fn decide(tree: &Tree<'_, '_>, node: &Node<'_, '_>, prop: &Property<'_>, overrides: &Overrides) -> Decision {
+pub(crate) fn decide(
+    tree: &Tree<'_, '_>,
+    node: &Node<'_, '_>,
+    prop: &Property<'_>,
+    overrides: &Overrides,
+) -> Decision {
     let name = String::from_utf8_lossy(prop.name()).into_owned();
     let d = |action, why: String| Decision { name: name.clone(), action, why, fix: None };
     if overrides.drop.contains(&name) {

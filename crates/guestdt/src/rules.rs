@@ -123,6 +123,11 @@ fn class_of(node: &Node<'_, '_>) -> Class {
     Class::Any
 }
 
+/// Whether `node` is a stmmac Ethernet MAC (its configuration nodes go with it: [`crate::subnodes`]).
+pub fn is_stmmac(node: &Node<'_, '_>) -> bool {
+    class_of(node) == Class::Stmmac
+}
+
 /// The rule for host property `name` of `node`, if its class has one.
 pub fn for_property(node: &Node<'_, '_>, name: &str) -> Option<&'static Rule> {
     let class = class_of(node);
