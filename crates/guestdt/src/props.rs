@@ -428,6 +428,15 @@ pub(crate) fn decide(
             crate::rules::Replacement::Optional => {
                 d(Action::DropWithWarning, format!("dropped ({}): {}", rule.binding, rule.effect))
             }
+            crate::rules::Replacement::Required => {
+                let target = referenced(tree, prop);
+                let what =
+                    target.map_or_else(|| "another host node".to_string(), |t| format!("host node {t}"));
+                d(
+                    Action::Refuse,
+                    format!("`{name}`: the driver requires {what} ({}): {}", rule.binding, rule.effect),
+                )
+            }
         };
     }
     if REGENERATED.contains(&name.as_str()) {

@@ -30,6 +30,9 @@ pub enum Replacement {
     Flag(&'static str),
     /// Dropped: the binding makes it optional, and the guest driver works without it.
     Optional,
+    /// Needed: the guest driver fails to probe without it, and no guest node can stand in
+    /// for what it names. A refusal no flag lifts.
+    Required,
 }
 
 /// One rule: for devices of `class`, host property `property` becomes `replacement`.
@@ -61,6 +64,13 @@ const RULES: &[Rule] = &[
         replacement: Replacement::Flag("disable-wp"),
         binding: "mmc/mmc-controller.yaml: disable-wp, no physical write-protect line is present",
         effect: "the write-protect GPIO stays with the host: the guest treats the card as writable",
+    },
+    Rule {
+        class: Class::QcomUfs,
+        property: "phys",
+        replacement: Replacement::Required,
+        binding: "ufs/qcom,ufs.yaml: phys; ufs-qcom takes it with devm_phy_get and fails its probe without it (drivers/ufs/host/ufs-qcom.c:1001)",
+        effect: "the UFS PHY is a host device of its own (registers, clocks, resets): the guest cannot drive the controller without it, and platreset does not hand a PHY over with its controller",
     },
     Rule {
         class: Class::QcomUfs,
@@ -182,5 +192,10 @@ mod tests {
         let phy = fdt.find_path("/phy@2000").unwrap();
         assert!(for_property(&phy, "reset-gpios").is_none(), "only where the binding makes it optional");
         assert!(for_property(&phy, "interconnects").is_some());
+        assert_eq!(
+            for_property(&ufs, "phys").unwrap().replacement,
+            Replacement::Required,
+            "no flag: ufs-qcom needs it"
+        );
     }
 }
