@@ -10,14 +10,17 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use platreset_dtedit::{from_fdt, to_dtb, to_dts, Node as DtNode, WriteOptions};
 use platreset_fdt::Fdt;
 use platreset_guestdt::props::Tree;
 use platreset_guestdt::{
-    avf, crosvm, qemu, xen, Action, HostDevice, HostError, Output, Overrides, Placed, TargetOptions,
+    avf, crosvm, qemu, xen, Action, HostClock, HostClocks, HostDevice, HostError, Output, Overrides, Placed,
+    TargetOptions,
 };
+use platreset_host::sysfs::SysfsRoot;
 use serde_json::{json, Value};
 
 use crate::error::CliError;
@@ -127,6 +130,18 @@ pub struct GuestDtArgs {
     /// The rate of a clock, by clock-names entry or index (repeatable).
     #[arg(long, value_name = "NAME=HZ")]
     pub clock_rate: Vec<ClockRate>,
+    /// Read clock rates from the running host's clock summary (<ROOT>/sys/kernel/debug/clk/
+    /// clk_summary, debugfs, root only): a rate the host's clock driver computes at run time is
+    /// known there. Used after --clock-rate and before the tree's own rates. Kernels that list
+    /// consumers (later than 6.1) name each device's clocks; on 6.1 only clocks named in the
+    /// tree's clock-output-names are found. Run it before unbinding the host driver: a device
+    /// no driver holds is no consumer. Used without this flag when DTB is the running host's
+    /// own (<ROOT>/sys/firmware/fdt) and the summary is readable.
+    #[arg(long)]
+    pub from_host: bool,
+    /// The filesystem root holding `sys/` for --from-host (tests point this at a fake tree).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub sysfs_root: std::path::PathBuf,
     /// Xen: the dom0less form (xen,reg / xen,path, ImageBuilder lines).
     #[arg(long)]
     pub dom0less: bool,
@@ -167,13 +182,41 @@ enum Failure {
     Target(String),
 }
 
-/// The user's `--keep`, `--drop` and `--clock-rate`.
-fn overrides(args: &GuestDtArgs) -> Overrides {
+/// The user's `--keep`, `--drop` and `--clock-rate`, and the running host's clocks.
+fn overrides(args: &GuestDtArgs, host_clocks: Option<Arc<HostClocks>>) -> Overrides {
     Overrides {
         keep: args.keep.clone(),
         drop: args.drop.clone(),
         clock_rates: args.clock_rate.iter().map(|c| (c.0.clone(), c.1)).collect(),
+        host_clocks,
     }
+}
+
+/// The running host's clocks: with `--from-host` (an error when they cannot be read), or
+/// when the DTB is the running host's own and its summary is readable.
+fn host_clocks(args: &GuestDtArgs) -> Result<Option<Arc<HostClocks>>, CliError> {
+    let root = SysfsRoot::new(&args.sysfs_root);
+    let own = || {
+        let live = args.sysfs_root.join("sys/firmware/fdt");
+        matches!((args.dtb.canonicalize(), live.canonicalize()), (Ok(a), Ok(b)) if a == b)
+    };
+    if !args.from_host && !own() {
+        return Ok(None);
+    }
+    let summary = match platreset_host::clk::read(&root) {
+        Ok(summary) => summary,
+        Err(e) if args.from_host => return Err(CliError::Host(format!("--from-host: {e}"))),
+        Err(_) => return Ok(None),
+    };
+    Ok(Some(Arc::new(HostClocks {
+        source: summary.path.display().to_string(),
+        clocks: summary
+            .clocks
+            .into_iter()
+            .map(|c| HostClock { name: c.name, rate: c.rate, consumers: c.consumers })
+            .collect(),
+        lists_consumers: summary.lists_consumers,
+    })))
 }
 
 /// Reads every device under `overrides` and builds the target's output; the devices too.
@@ -282,11 +325,12 @@ pub fn run(args: &GuestDtArgs) -> Result<(), CliError> {
         }
         None => None,
     };
-    let (devices, output) = match build(args, &host, &nodes, &overrides(args), base.as_ref()) {
+    let overrides = overrides(args, host_clocks(args)?);
+    let (devices, output) = match build(args, &host, &nodes, &overrides, base.as_ref()) {
         Ok(built) => built,
         Err(Failure::Target(why)) => return Err(CliError::GuestDt(why)),
         Err(Failure::Refused(refused)) => {
-            let refusal = Refusal::new(args, &refused, |lifted| {
+            let refusal = Refusal::new(&overrides, &refused, |lifted| {
                 build(args, &host, &nodes, lifted, base.as_ref()).map(|_| ())
             });
             if args.format == Format::Json {
@@ -528,11 +572,11 @@ struct Refusal<'e> {
 impl<'e> Refusal<'e> {
     /// Collects the fixes of `refused` and, when they lift every problem, tries `build` with them.
     fn new(
-        args: &GuestDtArgs,
+        base: &Overrides,
         refused: &'e [HostError],
         build: impl Fn(&Overrides) -> Result<(), Failure>,
     ) -> Refusal<'e> {
-        let mut lifted = overrides(args);
+        let mut lifted = base.clone();
         let mut fixes: Vec<&platreset_guestdt::Fix> = Vec::new();
         let mut unliftable = 0;
         for problem in refused.iter().flat_map(HostError::problems) {
@@ -604,6 +648,12 @@ impl<'e> Refusal<'e> {
         words.extend(
             args.clock_rate.iter().map(|c| format!("--clock-rate {}", quote(&format!("{}={}", c.0, c.1)))),
         );
+        if args.from_host {
+            words.push("--from-host".into());
+        }
+        if args.sysfs_root != Path::new("/") {
+            words.push(format!("--sysfs-root {}", quote(&args.sysfs_root.display().to_string())));
+        }
         if args.dom0less {
             words.push("--dom0less".into());
         }

@@ -331,3 +331,96 @@ fn an_avf_pair_is_written_whole_or_not_at_all() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!std::path::Path::new(&dtbo).exists(), "the .dtbo was written without its .xml");
 }
+
+/// A fake root whose clock summary lists `12000.unpowered` taking `core` (the layout of kernels
+/// that list consumers), and whose /sys/firmware/fdt is guest-props.
+fn live_root(dir: &Dir, summary: bool) -> String {
+    let root = dir.path("root");
+    std::fs::create_dir_all(format!("{root}/sys/firmware")).unwrap();
+    std::fs::write(format!("{root}/sys/firmware/fdt"), platreset_testkit::fixture("guest-props")).unwrap();
+    if summary {
+        std::fs::create_dir_all(format!("{root}/sys/kernel/debug/clk")).unwrap();
+        std::fs::write(
+            format!("{root}/sys/kernel/debug/clk/clk_summary"),
+            "                                 enable  prepare  protect                                duty  hardware                            connection\n   clock                          count    count    count        rate   accuracy phase  cycle    enable   consumer                         id\n---------------------------------------------------------------------------------------------------------------------------------------------\n pll-spi                              1       1        0        48000000    0          0     50000  Y      12000.unpowered                 core\n",
+        )
+        .unwrap();
+    }
+    root
+}
+
+#[test]
+fn from_host_reads_the_running_hosts_rates_and_the_hosts_own_tree_uses_them_unasked() {
+    let dir = Dir::new("from-host");
+    let root = live_root(&dir, true);
+    let copy = fixture_in(&dir, "guest-props");
+    // A copy of the tree: the rate is the run-time one, and the refusal says where it is.
+    let out = run(&["guest-dt", &copy, "/unpowered@12000", "--target", "qemu"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(err.contains("read it from the running host with --from-host"), "{err}");
+    // Asked for: the summary's rate, and where it came from.
+    let out = run(&[
+        "guest-dt",
+        &copy,
+        "/unpowered@12000",
+        "--target",
+        "qemu",
+        "--from-host",
+        "--sysfs-root",
+        &root,
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        // The DTS fragment goes to stdout; the report then goes to stderr.
+        serde_json::from_slice(&out.stderr).unwrap()
+    });
+    let clocks = report["devices"][0]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "clocks")
+        .unwrap();
+    assert_eq!(clocks["action"], "fixed-clocks");
+    assert!(
+        clocks["why"]
+            .as_str()
+            .unwrap()
+            .contains("core = 48000000 Hz, from the running host: clock `pll-spi`"),
+        "{clocks}"
+    );
+    // The running host's own tree: used without the flag.
+    let own = format!("{root}/sys/firmware/fdt");
+    let out = run(&["guest-dt", &own, "/unpowered@12000", "--target", "qemu", "--sysfs-root", &root]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("clock-frequency = <0x2dc6c00>;"));
+}
+
+#[test]
+fn from_host_without_a_readable_summary_says_what_it_needs() {
+    let dir = Dir::new("from-host-missing");
+    let root = live_root(&dir, false);
+    let copy = fixture_in(&dir, "guest-props");
+    let out = run(&[
+        "guest-dt",
+        &copy,
+        "/unpowered@12000",
+        "--target",
+        "qemu",
+        "--from-host",
+        "--sysfs-root",
+        &root,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        err.contains("--from-host") && err.contains("clk_summary") && err.contains("debugfs mounted"),
+        "{err}"
+    );
+    // The host's own tree without a summary: the tree's rates only, as before.
+    let own = format!("{root}/sys/firmware/fdt");
+    let out = run(&["guest-dt", &own, "/unpowered@12000", "--target", "qemu", "--sysfs-root", &root]);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -23,7 +23,7 @@ mod xml;
 
 pub use build::{GuestError, Output, Placed};
 pub use host::{HostDevice, HostError, HostIrq};
-pub use props::{Action, Decision, Fix, KeptOn, Overrides, Supply, Tree};
+pub use props::{Action, Decision, Fix, HostClock, HostClocks, KeptOn, Overrides, Supply, Tree};
 
 /// What every target may need beyond the devices.
 #[derive(Debug, Clone, Default)]

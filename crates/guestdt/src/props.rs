@@ -191,6 +191,107 @@ pub struct Overrides {
     pub drop: Vec<String>,
     /// Clock rates by `clock-names` entry or index (`--clock-rate NAME=HZ`).
     pub clock_rates: Vec<(String, u64)>,
+    /// The running host's clocks (`--from-host`): after the user's rates, before the tree's.
+    pub host_clocks: Option<std::sync::Arc<HostClocks>>,
+}
+
+/// The running host's clocks, as its kernel's clock summary shows them.
+#[derive(Debug, Clone, Default)]
+pub struct HostClocks {
+    /// Where they were read (the file), for the report.
+    pub source: String,
+    /// Every clock.
+    pub clocks: Vec<HostClock>,
+    /// Whether the kernel lists consumers at all (Linux 6.1 does not).
+    pub lists_consumers: bool,
+}
+
+/// One clock of the running host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostClock {
+    /// Its name in the clock framework.
+    pub name: String,
+    /// Its rate in Hz.
+    pub rate: u64,
+    /// `(device, connection id)` of each consumer the kernel lists.
+    pub consumers: Vec<(String, String)>,
+}
+
+impl HostClocks {
+    /// The rate of clock `index` of `node` (named `name` when it has `clock-names`) on the
+    /// running host, with where it came from: the consumer the kernel lists for the device and
+    /// connection id, else the provider's `clock-output-names` entry for the specifier.
+    fn rate(
+        &self,
+        tree: &Tree<'_, '_>,
+        node: &Node<'_, '_>,
+        index: usize,
+        name: &str,
+    ) -> Result<(u64, String), String> {
+        let device = node.platform_device_name();
+        // A driver that asks for its only clock without a name gets the first one.
+        let connection = if node.property("clock-names").is_some() {
+            Some(name.to_string())
+        } else {
+            (index == 0).then(|| "no_connection_id".to_string())
+        };
+        if let (Some(device), Some(connection)) = (&device, &connection) {
+            let wanted = (device.clone(), connection.clone());
+            if let Some(clock) = self.clocks.iter().find(|c| c.consumers.contains(&wanted)) {
+                return Ok((
+                    clock.rate,
+                    format!(
+                        "the running host: clock `{}`, which {device} takes as `{connection}` ({})",
+                        clock.name, self.source
+                    ),
+                ));
+            }
+        }
+        let spec = clock_specifiers(tree, node, "clocks").and_then(|s| s.get(index).cloned());
+        let provider = spec.as_ref().and_then(|s| tree.by_phandle(s.0));
+        if let (Some(spec), Some(provider)) = (&spec, &provider) {
+            if let Some(output) = output_name(provider, &spec.1) {
+                if let Some(clock) = self.clocks.iter().find(|c| c.name == output) {
+                    return Ok((
+                        clock.rate,
+                        format!(
+                            "the running host: clock `{output}` (clock-output-names of {}) ({})",
+                            provider.path(),
+                            self.source
+                        ),
+                    ));
+                }
+            }
+        }
+        let named = provider.is_some_and(|p| p.property("clock-output-names").is_some());
+        Err(match (&device, self.lists_consumers) {
+            (Some(device), true) => format!(
+                "the running host lists no consumer {device} `{}`: read the rates while the host driver still holds the device, before unbinding it",
+                connection.unwrap_or_else(|| index.to_string())
+            ),
+            _ if named => "the running host has no clock of that clock-output-names entry".into(),
+            _ => "the running kernel's clock summary lists no consumers (Linux 6.1 does not) and the provider names its clocks in no clock-output-names".into(),
+        })
+    }
+}
+
+/// The provider's `clock-output-names` entry for specifier `args`: the only one for
+/// `#clock-cells = <0>`, else the entry whose `clock-indices` value (or position) is `args[0]`.
+fn output_name(provider: &Node<'_, '_>, args: &[u32]) -> Option<String> {
+    let names: Vec<String> = provider
+        .property("clock-output-names")?
+        .strings()
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect();
+    let position = match args {
+        [] => 0,
+        [index] => match provider.property("clock-indices").and_then(|p| p.u32s().ok()) {
+            Some(indices) => indices.into_iter().position(|i| i == *index)?,
+            None => usize::try_from(*index).ok()?,
+        },
+        _ => return None,
+    };
+    names.get(position).cloned()
 }
 
 /// Properties the target writes anew.
@@ -350,6 +451,11 @@ fn clock_rate(
 ) -> Option<(u64, String)> {
     if let Some((_, hz)) = overrides.clock_rates.iter().find(|(n, _)| n == name || *n == index.to_string()) {
         return Some((*hz, "--clock-rate".into()));
+    }
+    if let Some(live) = &overrides.host_clocks {
+        if let Ok(found) = live.rate(tree, node, index, name) {
+            return Some(found);
+        }
     }
     let specs = clock_specifiers(tree, node, "clocks")?;
     let spec = specs.get(index)?;
@@ -696,11 +802,27 @@ fn clocks(
         "the guest driver gets no clock: one that needs it fails to probe, one that reads its rate cannot time the device; if you know the rate, --clock-rate {}=HZ instead keeps a fixed clock",
         unknown.join("=HZ --clock-rate ")
     );
+    // The rate is the host clock driver's, computed at run time: only the running host knows it.
+    let how = match &overrides.host_clocks {
+        Some(live) => {
+            let whys: Vec<String> = rates
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.is_none())
+                .filter_map(|(i, _)| {
+                    let name = names.get(i).cloned().unwrap_or_else(|| i.to_string());
+                    live.rate(tree, node, i, &name).err().map(|why| format!("{name}: {why}"))
+                })
+                .collect();
+            format!("--from-host found none ({}); give it with --clock-rate NAME=HZ", whys.join("; "))
+        }
+        None => "the host's clock driver computes it at run time: read it from the running host with --from-host, or give it with --clock-rate NAME=HZ".into(),
+    };
     refuse(
         d(
             Action::Refuse,
             format!(
-                "`clocks`: the rate of {} is unknown and no power domain keeps it running (give it with --clock-rate NAME=HZ)",
+                "`clocks`: the rate of {} is unknown and no power domain keeps it running ({how})",
                 unknown.join(", ")
             ),
         ),

@@ -80,3 +80,120 @@ fn a_carve_out_is_refused_naming_it_and_its_host_range() {
     assert!(text.contains("property memory-region"), "{text}");
     assert!(text.contains("/reserved-memory/vpu@30000000 (0x30000000 + 0x1000000)"), "{text}");
 }
+
+/// A device whose clocks come from a controller that computes their rates (no rate in the
+/// tree) and from one that names its outputs.
+const LIVE: &str = "/dts-v1/;\n/ {\n\t#address-cells = <1>;\n\t#size-cells = <1>;\n\
+    \tccu: clock-controller@1000 { reg = <0x1000 0x100>; #clock-cells = <1>; };\n\
+    \tgates: clock-controller@2000 { reg = <0x2000 0x100>; #clock-cells = <1>;\n\
+    \t\tclock-indices = <4>, <9>; clock-output-names = \"gate-a\", \"gate-b\"; };\n\
+    \tvideo-codec@10000 { reg = <0x10000 0x100>; clocks = <&ccu 3>, <&gates 9>; clock-names = \"mod\", \"bus\"; };\n\
+    \tserial@20000 { reg = <0x20000 0x100>; clocks = <&ccu 7>; };\n};\n";
+
+fn clock(name: &str, rate: u64, consumers: Vec<(String, String)>) -> platreset_guestdt::HostClock {
+    platreset_guestdt::HostClock { name: name.into(), rate, consumers }
+}
+
+fn live_clocks(lists_consumers: bool) -> Overrides {
+    let consumers = |dev: &str, con: &str| {
+        if lists_consumers {
+            vec![(dev.to_string(), con.to_string())]
+        } else {
+            Vec::new()
+        }
+    };
+    let clocks = platreset_guestdt::HostClocks {
+        source: "clk_summary".into(),
+        clocks: vec![
+            clock("ve", 600_000_000, consumers("10000.video-codec", "mod")),
+            clock("gate-b", 100_000_000, Vec::new()),
+            clock("uart", 24_000_000, consumers("20000.serial", "no_connection_id")),
+        ],
+        lists_consumers,
+    };
+    Overrides { host_clocks: Some(std::sync::Arc::new(clocks)), ..Overrides::default() }
+}
+
+fn read_live(path: &str, overrides: &Overrides) -> Result<HostDevice, HostError> {
+    let blob = platreset_testkit::dtb_from_text(LIVE);
+    let fdt = Fdt::parse(&blob).unwrap();
+    let tree = Tree::new(&fdt);
+    HostDevice::read(&tree, &fdt.find_path(path).unwrap(), overrides)
+}
+
+#[test]
+fn the_running_hosts_rates_come_by_consumer_or_by_output_name_and_say_so() {
+    let codec = read_live("/video-codec@10000", &live_clocks(true)).unwrap();
+    assert_eq!(
+        action(&codec, "clocks"),
+        Action::FixedClocks(vec![("mod".into(), 600_000_000), ("bus".into(), 100_000_000)])
+    );
+    let why = &codec.decisions.iter().find(|d| d.name == "clocks").unwrap().why;
+    assert!(why.contains("clock `ve`, which 10000.video-codec takes as `mod` (clk_summary)"), "{why}");
+    assert!(why.contains("clock `gate-b` (clock-output-names of /clock-controller@2000)"), "{why}");
+    // Without clock-names, a driver's unnamed request is the first clock.
+    let serial = read_live("/serial@20000", &live_clocks(true)).unwrap();
+    assert_eq!(action(&serial, "clocks"), Action::FixedClocks(vec![("0".into(), 24_000_000)]));
+    // The user's rate comes first.
+    let mut user = live_clocks(true);
+    user.clock_rates.push(("mod".into(), 1));
+    assert_eq!(
+        action(&read_live("/video-codec@10000", &user).unwrap(), "clocks"),
+        Action::FixedClocks(vec![("mod".into(), 1), ("bus".into(), 100_000_000)])
+    );
+}
+
+#[test]
+fn a_rate_the_running_host_cannot_name_is_refused_saying_why() {
+    // Linux 6.1: no consumers, and the CCU names no outputs.
+    let err = read_live("/video-codec@10000", &live_clocks(false)).unwrap_err().to_string();
+    assert!(err.contains("the rate of mod is unknown"), "{err}");
+    assert!(err.contains("lists no consumers (Linux 6.1 does not)"), "{err}");
+    // Without --from-host, the refusal says where the rate is.
+    let err = read_live("/video-codec@10000", &Overrides::default()).unwrap_err().to_string();
+    assert!(err.contains("computes it at run time: read it from the running host with --from-host"), "{err}");
+    // A kernel that lists consumers, but not this one: unbound already.
+    let mut unbound = live_clocks(true);
+    std::sync::Arc::get_mut(unbound.host_clocks.as_mut().unwrap()).unwrap().clocks[0].consumers.clear();
+    let err = read_live("/video-codec@10000", &unbound).unwrap_err().to_string();
+    assert!(
+        err.contains("lists no consumer 10000.video-codec `mod`") && err.contains("before unbinding"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rates_stated_elsewhere_in_the_tree_count_and_disagreeing_ones_do_not() {
+    let tree = "/dts-v1/;\n/ {\n\t#address-cells = <1>;\n\t#size-cells = <1>;\n\
+        \tosc: oscillator { compatible = \"fixed-clock\"; #clock-cells = <0>; clock-frequency = <24000000>; };\n\
+        \thalf: divider { compatible = \"fixed-factor-clock\"; #clock-cells = <0>; clocks = <&osc>; clock-mult = <1>; clock-div = <2>; };\n\
+        \tloop: looped { compatible = \"fixed-factor-clock\"; #clock-cells = <0>; clocks = <&loop>; clock-mult = <1>; clock-div = <1>; };\n\
+        \tccu: clock-controller@1000 { reg = <0x1000 0x100>; #clock-cells = <1>;\n\
+        \t\tassigned-clocks = <&ccu 5>; assigned-clock-rates = <100000000>; };\n\
+        \tother@3000 { reg = <0x3000 0x100>; assigned-clocks = <&ccu 6>, <&ccu 7>; assigned-clock-rates = <50000000>, <0>; };\n\
+        \tthird@4000 { reg = <0x4000 0x100>; assigned-clocks = <&ccu 6>; assigned-clock-rates = <60000000>; };\n\
+        \tdevice@2000 { reg = <0x2000 0x100>; clocks = <&half>, <&ccu 5>; clock-names = \"ref\", \"core\"; };\n\
+        \tdisputed@5000 { reg = <0x5000 0x100>; clocks = <&ccu 6>; clock-names = \"core\"; };\n\
+        \tkept@6000 { reg = <0x6000 0x100>; clocks = <&ccu 7>; clock-names = \"core\"; };\n\
+        \tlooping@7000 { reg = <0x7000 0x100>; clocks = <&loop>; clock-names = \"core\"; };\n};\n";
+    let blob = platreset_testkit::dtb_from_text(tree);
+    let fdt = Fdt::parse(&blob).unwrap();
+    let tree = Tree::new(&fdt);
+    let read = |path: &str| HostDevice::read(&tree, &fdt.find_path(path).unwrap(), &Overrides::default());
+    let device = read("/device@2000").unwrap();
+    assert_eq!(
+        action(&device, "clocks"),
+        Action::FixedClocks(vec![("ref".into(), 12_000_000), ("core".into(), 100_000_000)])
+    );
+    let why = &device.decisions.iter().find(|d| d.name == "clocks").unwrap().why;
+    assert!(why.contains("clock-frequency of /oscillator × 1 / 2 (/divider)"), "{why}");
+    assert!(why.contains("assigned-clock-rates of /clock-controller@1000"), "{why}");
+    for (path, what) in [
+        ("/disputed@5000", "two nodes assign different rates"),
+        ("/kept@6000", "a rate of 0 leaves the clock as it is"),
+        ("/looping@7000", "a loop of fixed-factor clocks"),
+    ] {
+        let err = read(path).unwrap_err().to_string();
+        assert!(err.contains("the rate of core is unknown"), "{what}: {err}");
+    }
+}

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod bind;
+pub mod clk;
 pub mod discover;
 pub mod fake;
 pub mod guard;
