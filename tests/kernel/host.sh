@@ -66,4 +66,10 @@ step guard-after state $D
 step devmem-set devmem 0x50000000 32 0x20
 step devmem platreset reset /sys/firmware/fdt /virtio_mmio@a000000 --backend devmem --write-hardware --force --format json
 step devmem-after devmem 0x50000000 32
+
+# The clock summary of a real kernel, read by guest-dt for the UART on the running host's own
+# tree (no --from-host needed there): each clock by the consumer the kernel lists.
+mount -t debugfs debugfs /sys/kernel/debug
+step clk-summary cat /sys/kernel/debug/clk/clk_summary
+step guest-dt-live platreset guest-dt /sys/firmware/fdt /pl011@9000000 --target qemu -o /tmp/uart.dts --format json
 step dmesg dmesg

@@ -133,7 +133,7 @@ pub struct GuestDtArgs {
     /// Read clock rates from the running host's clock summary (<ROOT>/sys/kernel/debug/clk/
     /// clk_summary, debugfs, root only): a rate the host's clock driver computes at run time is
     /// known there. Used after --clock-rate and before the tree's own rates. Kernels that list
-    /// consumers (later than 6.1) name each device's clocks; on 6.1 only clocks named in the
+    /// consumers (Debian's 6.1.192 does) name each device's clocks; on older ones only clocks named in the
     /// tree's clock-output-names are found. Run it before unbinding the host driver: a device
     /// no driver holds is no consumer. Used without this flag when DTB is the running host's
     /// own (<ROOT>/sys/firmware/fdt) and the summary is readable.

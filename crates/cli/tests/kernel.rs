@@ -364,6 +364,23 @@ fn host_commands_on_a_real_kernel_bind_inspect_reset_guard_and_roll_back() {
         ops.iter().filter(|o| o["op"] == "read32").filter_map(|o| o["value"].as_u64()).collect();
     assert!(reads.first() == Some(&0x20), "the first read saw the real register: {devmem}");
     assert_eq!(steps.ok("devmem-after").trim(), "0x00000020");
+
+    // guest-dt on the running host's own tree reads the real kernel's clock summary, which
+    // lists consumers (the column reached Debian's 6.1.192): pl011 takes its `uartclk` without
+    // a name, so the first clock is the one the kernel lists for the device without one.
+    assert!(steps.ok("clk-summary").contains("clk24mhz"), "{}", steps.ok("clk-summary"));
+    let uart = steps.json("guest-dt-live");
+    let clocks = uart["devices"][0]["properties"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "clocks"))
+        .unwrap_or_else(|| panic!("no clocks decision: {uart}"))
+        .clone();
+    let why = clocks["why"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("uartclk = 24000000 Hz, from the running host: clock `clk24mhz`, which 9000000.pl011 takes without a name")
+            && why.contains("apb_pclk = 24000000 Hz, from the running host: clock `clk24mhz`, which 9000000.pl011 takes as `apb_pclk`"),
+        "{why}"
+    );
 }
 
 #[test]

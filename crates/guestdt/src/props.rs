@@ -202,7 +202,7 @@ pub struct HostClocks {
     pub source: String,
     /// Every clock.
     pub clocks: Vec<HostClock>,
-    /// Whether the kernel lists consumers at all (Linux 6.1 does not).
+    /// Whether the kernel lists consumers at all (older kernels do not).
     pub lists_consumers: bool,
 }
 
@@ -237,14 +237,28 @@ impl HostClocks {
         };
         if let (Some(device), Some(connection)) = (&device, &connection) {
             let wanted = (device.clone(), connection.clone());
-            if let Some(clock) = self.clocks.iter().find(|c| c.consumers.contains(&wanted)) {
-                return Ok((
-                    clock.rate,
-                    format!(
-                        "the running host: clock `{}`, which {device} takes as `{connection}` ({})",
-                        clock.name, self.source
-                    ),
-                ));
+            // A driver that asks without a name gets the first clock whatever clock-names says
+            // (pl011 takes its `uartclk` so, as the real kernel's summary shows).
+            let unnamed = (device.clone(), "no_connection_id".to_string());
+            let mut asks = vec![&wanted];
+            if index == 0 && wanted != unnamed {
+                asks.push(&unnamed);
+            }
+            for ask in asks {
+                if let Some(clock) = self.clocks.iter().find(|c| c.consumers.contains(ask)) {
+                    let how = if ask.1 == "no_connection_id" {
+                        "without a name".into()
+                    } else {
+                        format!("as `{}`", ask.1)
+                    };
+                    return Ok((
+                        clock.rate,
+                        format!(
+                            "the running host: clock `{}`, which {device} takes {how} ({})",
+                            clock.name, self.source
+                        ),
+                    ));
+                }
             }
         }
         let spec = clock_specifiers(tree, node, "clocks").and_then(|s| s.get(index).cloned());
@@ -270,7 +284,7 @@ impl HostClocks {
                 connection.unwrap_or_else(|| index.to_string())
             ),
             _ if named => "the running host has no clock of that clock-output-names entry".into(),
-            _ => "the running kernel's clock summary lists no consumers (Linux 6.1 does not) and the provider names its clocks in no clock-output-names".into(),
+            _ => "the running kernel's clock summary lists no consumers (older kernels do not) and the provider names its clocks in no clock-output-names".into(),
         })
     }
 }
