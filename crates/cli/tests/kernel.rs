@@ -507,3 +507,83 @@ fn behind_an_smmuv3_with_gicv2_type1_needs_unsafe_interrupts_and_says_so() {
     assert!(steps.ok("dmesg").contains("No interrupt remapping support"));
     assert_type1_group(&steps, "info-allowed");
 }
+
+/// One corpus device of each class the eligible corpus devices cover, by board: an MMC host
+/// with two supplies, a stmmac MAC with its MDIO bus and queue configuration, a MAC with its
+/// PHY beneath it and a DMA controller.
+const GUEST_DEVICES: [(&str, &[&str]); 3] = [
+    ("arm64/qcom/sc7280-crd-r3.dtb", &["/soc@0/mmc@7c4000"]),
+    ("arm64/qcom/sa8155p-adp.dtb", &["/soc@0/ethernet@20000"]),
+    (
+        "arm64/renesas/r8a774a1-beacon-rzg2m-kit.dtb",
+        &["/soc/dma-controller@e6700000", "/soc/ethernet@e6800000"],
+    ),
+];
+
+#[test]
+fn a_real_guest_kernel_creates_each_class_of_device_from_the_generated_tree() {
+    let Some(bin) = guest_bin("guest device trees on a real kernel") else { return };
+    let Some(corpus) = platreset_testkit::corpus_dir() else { return };
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kernel-guest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut base = dir.join("virt.dtb");
+    let out = rig().arg("dumpdtb").arg(&base).args(DEVICES).output().unwrap();
+    assert!(out.status.success(), "dumpdtb failed: {}", String::from_utf8_lossy(&out.stderr));
+    // Each board's devices merged into the guest tree the previous board's left.
+    for (i, (board, nodes)) in GUEST_DEVICES.iter().enumerate() {
+        let guest = dir.join(format!("guest-{i}.dtb"));
+        let out = Command::new(env!("CARGO_BIN_EXE_platreset"))
+            .arg("guest-dt")
+            .arg(corpus.join(board))
+            .args(*nodes)
+            .args(["--target", "qemu", "--base"])
+            .arg(&base)
+            .arg("-o")
+            .arg(&guest)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "guest-dt {board}: {}", String::from_utf8_lossy(&out.stderr));
+        base = guest;
+    }
+    // Debian's fixed-regulator driver (a module) from the rig's kernel, for the stand-ins.
+    let prepared = rig().arg("prepare").output().unwrap();
+    let rig_dir = String::from_utf8_lossy(&prepared.stdout).lines().last().unwrap_or_default().to_string();
+    let release = std::fs::read_dir(Path::new(&rig_dir).join("root/lib/modules"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .next()
+        .unwrap_or_default();
+    let fixed = format!("{rig_dir}/root/lib/modules/{release}/kernel/drivers/regulator/fixed.ko");
+    let adds = [format!("{fixed}=/lib/modules/KVER/kernel/drivers/regulator/fixed.ko")];
+    let steps = boot_with(&bin, "guest.sh", None, "mem=256M", &base, &adds);
+    // The stand-ins are platform devices of their own.
+    for regulator in ["regulator-ldo7 | regulator-fixed", "regulator-ldo19 | regulator-fixed"] {
+        assert!(steps.ok("devices").contains(regulator), "no {regulator}:\n{}", steps.ok("devices"));
+    }
+
+    // The platform devices, named by their guest addresses in the order they were placed.
+    let devices = steps.ok("devices");
+    for (name, compatible) in [
+        ("c000000.mmc", "qcom,sc7280-sdhci qcom,sdhci-msm-v5"),
+        ("c002000.ethernet", "qcom,sm8150-ethqos"),
+        ("c013000.dma-controller", "renesas,dmac-r8a774a1 renesas,rcar-dmac"),
+        ("c023000.ethernet", "renesas,etheravb-r8a774a1 renesas,etheravb-rcar-gen3"),
+    ] {
+        assert!(devices.contains(&format!("{name} | {compatible}")), "no {name} ({compatible}):\n{devices}");
+    }
+    // The parts beneath the MACs reached the guest's tree.
+    let children = steps.ok("children");
+    for part in [
+        "ethernet@2000/mdio/phy@7/name",
+        "ethernet@2000/rx-queues-config/queue0/name",
+        "ethernet@2000/tx-queues-config/name",
+        "ethernet@23000/ethernet-phy@0/name",
+    ] {
+        assert!(children.contains(part), "no {part}:\n{children}");
+    }
+    // The MMC host's supplies: fixed regulators the guest kernel registers at the host's voltages.
+    let regulators = steps.ok("regulators");
+    assert!(regulators.contains("ldo7 2960000"), "{regulators}");
+    assert!(regulators.contains("ldo19 1800000"), "{regulators}");
+}

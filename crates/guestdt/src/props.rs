@@ -391,6 +391,9 @@ const SCALARS: &[&str] = &[
     "snps,idle_slope",
     "snps,high_credit",
     "snps,low_credit",
+    // mmc/sdhci-msm.yaml: the DLL's settings
+    "qcom,dll-config",
+    "qcom,ddr-config",
 ];
 
 fn is_printable_strings(value: &[u8]) -> bool {
@@ -546,7 +549,7 @@ pub(crate) fn decide(
                 format!("replaced by `{flag}` ({}): {}", rule.binding, rule.effect),
             ),
             crate::rules::Replacement::Optional => {
-                d(Action::DropWithWarning, format!("dropped ({}): {}", rule.binding, rule.effect))
+                d(Action::DropWithWarning, format!("optional ({}): {}", rule.binding, rule.effect))
             }
             crate::rules::Replacement::Required => {
                 let target = referenced(tree, prop);
