@@ -660,7 +660,7 @@ pub(crate) fn cost_of_dropping(name: &str, target: Option<&str>) -> String {
         "cd-gpios" => return "the guest cannot see card insertion".into(),
         "wp-gpios" => return "the guest cannot read the write-protect switch: the card counts as writable".into(),
         "phys" | "phy-handle" => {
-            return "the guest cannot power or configure the PHY: it works only as the host left it".into()
+            return "the guest cannot power or configure the PHY: it works only as the host left it, and the host driver usually powers it off when it lets go of the device (phy_power_off at unbind)".into()
         }
         "memory-region" => {
             return "the guest driver gets no carve-out: it allocates from guest RAM or fails; map the memory yourself if it needs that range".into()
@@ -806,7 +806,7 @@ fn clocks(
     if node.property("power-domains").is_some() {
         return d(
             Action::DropWithWarning,
-            "rates unknown, but the node has power-domains: the host keeps its clocks running while it is powered".into(),
+            "rates unknown, but the node has power-domains: where the domain is a clock domain (Renesas, i.MX, others) it runs the device's clocks while the device is powered; the host must keep the domain and the clocks on after unbinding (vfio-platform powers nothing, and the host driver's remove may stop its clocks)".into(),
         );
     }
     let unknown: Vec<String> = rates

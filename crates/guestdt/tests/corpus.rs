@@ -211,6 +211,37 @@ fn every_target_builds_or_names_why_for_every_eligible_corpus_device() {
     for target in ["qemu", "crosvm", "xen"] {
         assert!(counts.get(&(target, "built")).copied().unwrap_or(0) >= 94, "{target}: {counts:?}");
     }
+    // The README's figures are these.
+    let readme = std::fs::read_to_string(platreset_testkit::repo_root().join("README.md")).unwrap();
+    let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let eligible = counts.get(&("qemu", "built")).copied().unwrap_or(0)
+        + counts.get(&("qemu", "refused")).copied().unwrap_or(0);
+    let built = counts.get(&("qemu", "built")).copied().unwrap_or(0);
+    for figure in [
+        format!("of the {eligible} enabled devices"),
+        format!(
+            "**{built} ({}%) build for QEMU, crosvm and Xen as they are**",
+            built * 100 / eligible.max(1)
+        ),
+        format!("({} for AVF,", counts.get(&("avf", "built")).copied().unwrap_or(0)),
+        format!("stops the other {} is", counts.get(&("qemu", "refused")).copied().unwrap_or(0)),
+        format!("{} have clocks", reasons.get(&("all", "property clocks".to_string())).copied().unwrap_or(0)),
+        format!(
+            "{} Qualcomm UFS hosts",
+            reasons.get(&("all", "property phys".to_string())).copied().unwrap_or(0)
+        ),
+        format!(
+            "{} build with the command",
+            counts.get(&("qemu", "built with the suggested flags")).copied().unwrap_or(0)
+        ),
+        format!(
+            "{} of the {} devices with a `*-supply`",
+            counts.get(&("all", "supplies placed")).copied().unwrap_or(0),
+            counts.get(&("all", "with a *-supply")).copied().unwrap_or(0)
+        ),
+    ] {
+        assert!(readme.contains(&figure), "README.md's guest-dt corpus paragraph lacks `{figure}`");
+    }
     // What still stops a device is what the tree alone cannot settle: a rate the host's clock
     // driver computes at run time, a PHY the driver requires (another host device), a firmware
     // carve-out, a graph to other host devices, a child that is a device of its own.
