@@ -334,6 +334,7 @@ const GIC_PASS_THROUGH: &[(&[u8], &str)] = &[
     (b"nvidia,tegra20-ictlr", "drivers/irqchip/irq-tegra.c:263"),
     (b"nvidia,tegra30-ictlr", "drivers/irqchip/irq-tegra.c:263"),
     (b"nvidia,tegra210-ictlr", "drivers/irqchip/irq-tegra.c:263"),
+    (b"fsl,imx6q-gpc", "arch/arm/mach-imx/gpc.c (imx_gpc_domain_alloc)"),
     (b"fsl,imx7d-gpc", "drivers/irqchip/irq-imx-gpcv2.c:184"),
     (b"fsl,imx8mq-gpc", "drivers/irqchip/irq-imx-gpcv2.c:184"),
 ];
@@ -362,12 +363,18 @@ fn own_interrupt_parent<'f, 'a>(tree: &Tree<'f, 'a>, controller: &Node<'f, 'a>) 
     interrupt_parent(tree, controller).filter(|p| p.offset() != controller.offset())
 }
 
-/// One interrupt specifier for the GIC (three cells) as a host SPI.
+/// One interrupt specifier for the GIC as a host SPI: three cells, or four with GICv3's PPI
+/// partition (`arm,gic-v3.yaml`; 0 for an SPI).
 fn gic_spi(cells: &[u32]) -> Result<HostIrq, String> {
     match cells {
-        [0, spi, flags] => Ok(HostIrq { spi: *spi, trigger: flags & 0xf }),
-        [kind, _, _] => Err(format!("a GIC interrupt of type {kind} (PPI): private to a CPU")),
-        _ => Err(format!("{} cells, not the GIC binding's 3", cells.len())),
+        [0, spi, flags] | [0, spi, flags, 0] => Ok(HostIrq { spi: *spi, trigger: flags & 0xf }),
+        [0, _, _, partition] => {
+            Err(format!("an SPI with PPI partition {partition}: no GIC binding has that"))
+        }
+        [kind, _, _] | [kind, _, _, _] => {
+            Err(format!("a GIC interrupt of type {kind} (PPI): private to a CPU"))
+        }
+        _ => Err(format!("{} cells, not the GIC binding's 3 or 4", cells.len())),
     }
 }
 
@@ -410,8 +417,11 @@ fn irqs(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Result<Vec<HostIrq>, HostEr
     let parent = gic_behind(tree, parent).map_err(|why| err(0, why))?;
     let parent_path = parent.path();
     let n = parent.property("#interrupt-cells").and_then(|p| p.u32().ok()).unwrap_or(3) as usize;
-    if n != 3 {
-        return Err(err(0, format!("{parent_path} has #interrupt-cells = {n}, not the GIC binding's 3")));
+    if n != 3 && n != 4 {
+        return Err(err(
+            0,
+            format!("{parent_path} has #interrupt-cells = {n}, not the GIC binding's 3 or 4"),
+        ));
     }
     cells
         .chunks(n)
@@ -441,7 +451,10 @@ mod tests {
         \tvic@6000 { interrupts-extended = <&gic 0 72 4>, <&ictlr 0 74 1>; };\n\
         \tphy@7000 { interrupts-extended = <&gic 0 75 4>, <&gpio 3 8>; };\n\
         \tbad@8000 { interrupt-parent = <&loop>; interrupts = <0 1 4>; };\n\
-        \tppi@9000 { interrupt-parent = <&gic>; interrupts = <1 9 4>; };\n};\n";
+        \tppi@9000 { interrupt-parent = <&gic>; interrupts = <1 9 4>; };\n\
+        \tgic3: interrupt-controller@a000 { compatible = \"arm,gic-v3\"; interrupt-controller; #interrupt-cells = <4>; };\n\
+        \tgicv3-user@b000 { interrupt-parent = <&gic3>; interrupts = <0 40 4 0>, <0 41 1 0>; };\n\
+        \tpartitioned@c000 { interrupt-parent = <&gic3>; interrupts = <0 42 4 1>; };\n};\n";
 
     fn irqs_of(path: &str) -> Result<Vec<(u32, u32)>, String> {
         let blob = platreset_testkit::dtb_from_text(TREE);
@@ -454,6 +467,13 @@ mod tests {
     #[test]
     fn a_pass_through_controller_hands_its_gic_spis_on_unchanged() {
         assert_eq!(irqs_of("/dc@5000"), Ok(vec![(73, 4)]));
+    }
+
+    #[test]
+    fn a_gicv3_with_four_cells_gives_its_spis_and_refuses_a_partition() {
+        assert_eq!(irqs_of("/gicv3-user@b000"), Ok(vec![(40, 4), (41, 1)]));
+        let partitioned = irqs_of("/partitioned@c000").unwrap_err();
+        assert!(partitioned.contains("PPI partition 1"), "{partitioned}");
     }
 
     #[test]

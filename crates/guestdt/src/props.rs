@@ -391,6 +391,25 @@ const SCALARS: &[&str] = &[
     "snps,idle_slope",
     "snps,high_credit",
     "snps,low_credit",
+    // dma/dma-controller.yaml and dma-common.yaml: a DMA controller's counts (rcar-dmac fails its
+    // probe without dma-channels)
+    "dma-channels",
+    "dma-requests",
+    "dma-channel-mask",
+    "dma-masters",
+    // watchdog/watchdog.yaml, i2c/i2c-controller.yaml, spi/spi-controller.yaml,
+    // mmc/mmc-controller.yaml: numbers
+    "timeout-sec",
+    "i2c-scl-rising-time-ns",
+    "i2c-scl-falling-time-ns",
+    "i2c-scl-internal-delay-ns",
+    "i2c-sda-falling-time-ns",
+    "i2c-sda-hold-time-ns",
+    "i2c-digital-filter-width-ns",
+    "spi-max-frequency",
+    "spi-rx-bus-width",
+    "spi-tx-bus-width",
+    "fixed-emmc-driver-type",
     // mmc/sdhci-msm.yaml: the DLL's settings
     "qcom,dll-config",
     "qcom,ddr-config",
