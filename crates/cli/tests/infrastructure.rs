@@ -163,6 +163,7 @@ fn explain_says_infrastructure_is_no_candidate_and_what_a_shared_gate_means() {
         gate.contains("Verdict: not a candidate: a power gate serves other devices on the host; it is not a passthrough candidate"),
         "{gate}"
     );
+    assert!(!gate.contains("fix:"), "no rule offers a fix for host infrastructure: {gate}");
     let next = gate.split("\nNext:\n").nth(1).unwrap();
     assert_eq!(next.lines().count(), 1, "no fix that would make a candidate of it: {next}");
     let dc = platreset(&["explain", file.path(), "/host1x@50000000/dc@54200000", "--group"]);

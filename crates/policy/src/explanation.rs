@@ -613,6 +613,10 @@ impl<'x> Explanation<'x> {
             accepted_with: accept.filter(|_| k.accepted_by(accept)).map(AcceptEvidence::as_str),
         });
         push_entry_rules(&mut rules, v, entry, kernel_driver, node.property("iommus").is_some(), &fix);
+        if v.infrastructure.is_some() {
+            // The rules are shown as they stand, but no fix: none would make a candidate of it.
+            rules.iter_mut().for_each(|r| r.fix = None);
+        }
 
         Explanation {
             node: node.path(),

@@ -544,7 +544,9 @@ const LEGEND: &str = r##"  subgraph "cluster_legend" {
 
 /// What a device's tooltip says after its path: status and verdict.
 fn dot_verdict(n: &NodeRecord<'_>) -> String {
-    let verdict = if n.verdict.eligible {
+    let verdict = if let Some(kind) = n.verdict.infrastructure {
+        format!("not a candidate: host infrastructure ({kind})")
+    } else if n.verdict.eligible {
         "eligible".to_string()
     } else {
         format!("refused: {}", n.verdict.short().join(", "))
