@@ -566,7 +566,10 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
         if !iommus && entry.is_none_or(|e| e.dma) {
             failed.push(Reason::NoIommu);
         }
-        let infrastructure = consumer.and_then(|c| c.service);
+        let infrastructure = match consumer {
+            Some(consumer) => consumer.service,
+            None => self.topology.service_of(node),
+        };
         self.policy.options.hint(&mut failed, infrastructure.is_none());
         let evidence = match (quiescence, driver) {
             (Some(q), _) => Grade::Allowlist(q),
@@ -578,7 +581,7 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
 
     /// The platform service `node` provides on the host, when it is infrastructure.
     pub fn infrastructure(&self, node: NodeId) -> Option<Service> {
-        self.topology.consumer(node).and_then(|c| c.service)
+        self.topology.service_of(node)
     }
 
     /// Where an IOMMU could confine `node`'s DMA: nowhere when the tree describes none, not on
@@ -594,10 +597,14 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
         if parent.children().any(|c| c.id() != node && c.property("iommus").is_some()) {
             return IommuPlace::OnBus;
         }
-        IommuPlace::OffBus {
-            bus: parent.path(),
-            iommus: providers.iter().map(|&id| self.path(id).into_owned()).collect(),
+        // A few named, then how many more (a fix is one line).
+        const NAMED: usize = 4;
+        let mut iommus: Vec<String> =
+            providers.iter().take(NAMED).map(|&id| self.path(id).into_owned()).collect();
+        if providers.len() > NAMED {
+            iommus.push(format!("and {} more", providers.len() - NAMED));
         }
+        IommuPlace::OffBus { bus: parent.path(), iommus }
     }
 
     /// The fix for `reason`, refusing `node`, told with what the tree says about it: whether an

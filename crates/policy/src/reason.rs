@@ -133,7 +133,7 @@ pub enum IommuPlace {
     OffBus {
         /// The bus (the device's parent).
         bus: String,
-        /// The IOMMUs the tree describes.
+        /// The IOMMUs the tree describes: the first few, then "and N more".
         iommus: Vec<String>,
     },
     /// A device beside it is behind an IOMMU: `iommus` may well be added.

@@ -58,6 +58,10 @@ fn infrastructure_is_never_eligible_whatever_the_options() {
             let tail = format!("\"candidate\":false,\"infrastructure\":\"{}\"}}", service.as_str());
             assert!(json.ends_with(&tail), "{json}");
         }
+        // Without resets, infrastructure is still no candidate (what `explain` on it says).
+        let controller = e.verdict(fdt.find_path("/power-controller").unwrap().id());
+        assert_eq!(controller.infrastructure, Some(Service::PowerController));
+        assert!(!controller.eligible());
         // A device whose every failed rule the options waive is eligible: the flag alone refuses.
         let serial = e.verdict(fdt.find_path("/apb@70000000/serial@70006000").unwrap().id());
         assert!(serial.candidate() && serial.infrastructure.is_none());

@@ -69,6 +69,32 @@ pub(crate) struct Provides {
 const POWER_DOMAIN_CONTAINERS: [&[u8]; 3] = [b"powergates", b"power-domains", b"domains"];
 
 impl Provides {
+    /// The provider properties `node` has, read by name: for a node the topology's pass did not
+    /// look at (one without `resets`).
+    pub(crate) fn of(node: &Node<'_, '_>) -> Provides {
+        let mut provides = Provides::default();
+        for prop in node.properties() {
+            match prop.name() {
+                b"#iommu-cells" => provides.iommu = true,
+                b"#power-domain-cells" => {
+                    provides.power_domain_cells.get_or_insert(prop.u32().ok());
+                }
+                b"interrupt-controller" => provides.interrupts = true,
+                b"#clock-cells" => provides.clocks = true,
+                b"#reset-cells" => provides.resets = true,
+                _ => {}
+            }
+        }
+        provides
+    }
+
+    /// The service `node` provides, from its properties and its parent's.
+    pub(crate) fn service_of(node: &Node<'_, '_>) -> Option<Service> {
+        let parent = node.parent();
+        let parent_powers = parent.as_ref().is_some_and(|p| p.property("#power-domain-cells").is_some());
+        Provides::of(node).service(parent.as_ref(), parent_powers)
+    }
+
     /// The service a node with these properties provides, `parent_powers` saying whether its
     /// parent is a power controller (has `#power-domain-cells`) and `parent` is the parent
     /// node, whose name tells a container of power domains.

@@ -367,6 +367,15 @@ impl<'f, 'a> Topology<'f, 'a> {
         &self.iommu_providers
     }
 
+    /// The platform service `node` provides to other devices, when it is host infrastructure:
+    /// a consumer's as the pass found it, another node's read from its properties.
+    pub fn service_of(&self, node: NodeId) -> Option<Service> {
+        match self.consumer(node) {
+            Some(consumer) => consumer.service,
+            None => self.fdt.node(node).and_then(|n| Provides::service_of(&n)),
+        }
+    }
+
     /// The phandle index built during the pass.
     pub fn phandles(&self) -> &PhandleIndex {
         &self.phandles

@@ -230,6 +230,12 @@ fn consumers_that_provide_a_platform_service_are_host_infrastructure() {
             assert_eq!(kind(device), None, "{device} is a device");
         }
         assert_eq!(paths(fdt, topology.iommu_providers()), ["/iommu@12000000"]);
+        // Nodes without resets are classified from their properties when asked.
+        let id = |p: &str| fdt.find_path(p).unwrap().id();
+        assert_eq!(topology.service_of(id("/clock-controller@e6150000")), Some(Service::ClockController));
+        assert_eq!(topology.service_of(id("/power-controller")), Some(Service::PowerController));
+        assert_eq!(topology.service_of(id("/host1x@50000000")), None);
+        assert_eq!(topology.service_of(id("/pmc@7000e400/powergates/dis")), Some(Service::PowerGate));
     });
     with_topology(|_, topology| {
         assert!(topology.consumers().iter().all(|c| c.service.is_none()));
