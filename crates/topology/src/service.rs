@@ -63,6 +63,10 @@ pub(crate) struct Provides {
     pub clocks: bool,
     /// Has `#reset-cells`.
     pub resets: bool,
+    /// Has interrupts of its own (`interrupts` or `interrupts-extended`): a device that also
+    /// hands out a clock or a reset line (a UFS host resetting its PHY, a display timing
+    /// controller feeding its encoder a clock) is a device first, and a passthrough candidate.
+    pub own_interrupts: bool,
 }
 
 /// Container names under which the power-controller bindings put one subnode per domain.
@@ -82,6 +86,7 @@ impl Provides {
                 b"interrupt-controller" => provides.interrupts = true,
                 b"#clock-cells" => provides.clocks = true,
                 b"#reset-cells" => provides.resets = true,
+                b"interrupts" | b"interrupts-extended" => provides.own_interrupts = true,
                 _ => {}
             }
         }
@@ -117,9 +122,9 @@ impl Provides {
         }
         if self.interrupts {
             Some(Service::InterruptController)
-        } else if self.clocks {
+        } else if self.clocks && !self.own_interrupts {
             Some(Service::ClockController)
-        } else if self.resets {
+        } else if self.resets && !self.own_interrupts {
             Some(Service::ResetController)
         } else {
             None
@@ -155,8 +160,14 @@ mod tests {
             interrupts: true,
             clocks: true,
             resets: true,
+            own_interrupts: true,
         };
         assert_eq!(all.service(None, false), Some(Service::Iommu));
+        // A device with interrupts of its own that also provides a clock and a reset line.
+        let device = Provides { clocks: true, resets: true, own_interrupts: true, ..Provides::default() };
+        assert_eq!(device.service(None, false), None);
+        let controller = Provides { clocks: true, resets: true, ..Provides::default() };
+        assert_eq!(controller.service(None, false), Some(Service::ClockController));
         assert_eq!(Provides::default().service(None, false), None);
         assert_eq!(Provides::default().service(None, true), None, "a parent alone needs a container name");
     }

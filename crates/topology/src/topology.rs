@@ -256,6 +256,10 @@ impl<'f, 'a> Topology<'f, 'a> {
                     interrupts: interrupts.is_some(),
                     clocks: clocks.is_some(),
                     resets: cells.is_some(),
+                    // Looked up only where it decides something: few nodes provide clocks or resets.
+                    own_interrupts: (clocks.is_some() || cells.is_some())
+                        && (node.property("interrupts").is_some()
+                            || node.property("interrupts-extended").is_some()),
                 };
                 let parent = node.parent();
                 let parent_powers = parent.as_ref().is_some_and(|p| {
