@@ -63,10 +63,19 @@ pub(crate) struct Provides {
     pub clocks: bool,
     /// Has `#reset-cells`.
     pub resets: bool,
-    /// Has interrupts of its own (`interrupts` or `interrupts-extended`): a device that also
-    /// hands out a clock or a reset line (a UFS host resetting its PHY, a display timing
-    /// controller feeding its encoder a clock) is a device first, and a passthrough candidate.
+    /// Has interrupts of its own (`interrupts` or `interrupts-extended`, on the node or a node
+    /// below it): a device that also hands out a clock or a reset line (a UFS host resetting its
+    /// PHY, R-Car sound's audio clock, whose interrupts sit on its units' subnodes) is a device
+    /// first, and a passthrough candidate.
     pub own_interrupts: bool,
+}
+
+/// Whether `node` or a node below it has `interrupts` or `interrupts-extended`. Subnodes of a
+/// device are a few levels deep at most; deeper ones are not looked at.
+pub(crate) fn has_interrupts(node: &Node<'_, '_>, depth: usize) -> bool {
+    node.property("interrupts").is_some()
+        || node.property("interrupts-extended").is_some()
+        || (depth < 4 && node.children().any(|c| has_interrupts(&c, depth + 1)))
 }
 
 /// Container names under which the power-controller bindings put one subnode per domain.
@@ -86,10 +95,10 @@ impl Provides {
                 b"interrupt-controller" => provides.interrupts = true,
                 b"#clock-cells" => provides.clocks = true,
                 b"#reset-cells" => provides.resets = true,
-                b"interrupts" | b"interrupts-extended" => provides.own_interrupts = true,
                 _ => {}
             }
         }
+        provides.own_interrupts = has_interrupts(node, 0);
         provides
     }
 

@@ -258,8 +258,7 @@ impl<'f, 'a> Topology<'f, 'a> {
                     resets: cells.is_some(),
                     // Looked up only where it decides something: few nodes provide clocks or resets.
                     own_interrupts: (clocks.is_some() || cells.is_some())
-                        && (node.property("interrupts").is_some()
-                            || node.property("interrupts-extended").is_some()),
+                        && crate::service::has_interrupts(&node, 0),
                 };
                 let parent = node.parent();
                 let parent_powers = parent.as_ref().is_some_and(|p| {
