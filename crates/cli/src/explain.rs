@@ -213,7 +213,7 @@ fn text(doc: &Printed<'_, '_>, out: &mut dyn Out) -> std::io::Result<()> {
         write!(out, "  [")?;
         out.paint(style, mark)?;
         writeln!(out, "] {}. {}: {}", r.rule.number(), r.rule.title(), r.evidence)?;
-        if let Some(fix) = r.fix {
+        if let Some(fix) = &r.fix {
             writeln!(out, "         fix: {fix}")?;
         }
     }
@@ -237,13 +237,21 @@ fn text(doc: &Printed<'_, '_>, out: &mut dyn Out) -> std::io::Result<()> {
         if !g.also_reset.is_empty() {
             writeln!(out, "  also reset (disabled, not assigned): {}", g.also_reset.join(", "))?;
         }
+        if !g.host_infrastructure.is_empty() {
+            let host: Vec<String> =
+                g.host_infrastructure.iter().map(|h| format!("{} ({})", h.node, h.infrastructure)).collect();
+            writeln!(out, "  kept by the host (infrastructure, never assigned): {}", host.join(", "))?;
+        }
         let verdict = if g.eligible { "the group may be handed to one VM" } else { "refused" };
         writeln!(out, "  group verdict: {verdict}")?;
     }
     write!(out, "\nVerdict: ")?;
-    match x.verdict.eligible() {
-        true => out.paint(Style::Good, "eligible: the device may be handed to a VM")?,
-        false => out.paint(Style::Bad, "refused")?,
+    match (x.verdict.infrastructure, x.verdict.eligible()) {
+        (Some(service), _) => {
+            out.paint(Style::Bad, &format!("not a candidate: {}", policy::not_a_candidate(service)))?
+        }
+        (None, true) => out.paint(Style::Good, "eligible: the device may be handed to a VM")?,
+        (None, false) => out.paint(Style::Bad, "refused")?,
     }
     writeln!(out)?;
     for w in &x.verdict.warnings {

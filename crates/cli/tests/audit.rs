@@ -95,7 +95,9 @@ fn jsonl_has_one_line_per_node_with_resets_in_the_stable_shape() {
             "warnings",
             "evidence_grade",
             "evidence_citation",
-            "evidence_lines"
+            "evidence_lines",
+            "candidate",
+            "infrastructure"
         ],
         "stable fields first, then added ones"
     );

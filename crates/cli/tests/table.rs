@@ -1,7 +1,8 @@
 //! The audit table fits a terminal (issue 17, point 2): a controller said once with its ids and
 //! consecutive ids as a range, a reason said once with a count, controller names that tell two
-//! controllers apart, rows cut to `--width` (whole with `--wide` and into a pipe), and on every
-//! corpus board no table line wider than 120 columns at `--width 120`.
+//! controllers apart, rows cut to `--width` (whole with `--wide` and into a pipe), the summary
+//! lines after the tables wrapped to it, and on every corpus board no line wider than 120
+//! columns at `--width 120`.
 
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -125,23 +126,61 @@ fn width_cuts_the_widest_cells_and_wide_or_a_pipe_gives_whole_rows() {
     assert!(!out.status.success());
 }
 
-/// Every line of every corpus board's table — the title, the rows, the footnotes and group lines,
-/// not the summary after the tables — fits 120 columns at `--width 120`.
+/// Every line of the corpus audit — the titles, the rows, the footnotes and group lines, and the
+/// summary lines after the tables — fits 120 columns at `--width 120`, in one run over the whole
+/// corpus (whose summary is the longest) and in a run per board (whose summaries differ).
 #[test]
-fn every_corpus_table_line_fits_120_columns() {
-    let Some(corpus) = platreset_testkit::corpus_dir() else { return };
+fn every_corpus_line_fits_120_columns() {
+    let Some(corpus) = platreset_testkit::corpus_dir() else {
+        eprintln!("SKIPPED: no DTB corpus (PLATRESET_CORPUS_DIR)");
+        return;
+    };
+    let widest =
+        |text: &str| text.lines().map(|l| (l.chars().count(), l.to_string())).max().unwrap_or_default();
     for group in [false, true] {
         let mut args = vec!["--width", "120", corpus.to_str().unwrap()];
         if group {
             args.push("--group");
         }
         let table = audit(&args);
-        let mut lines = 0;
-        for line in table.lines().take_while(|l| !l.starts_with("Summary:")) {
-            lines += 1;
-            assert!(line.chars().count() <= 120, "{} columns: {line}", line.chars().count());
-        }
-        assert!(lines > 10_000, "{lines} table lines");
-        eprintln!("{lines} table lines (group: {group}), all within 120 columns");
+        let lines = table.lines().count();
+        let summary = table.lines().skip_while(|l| !l.starts_with("Summary:")).count();
+        assert!(lines > 10_000 && summary > 10, "{lines} lines, {summary} after the tables");
+        let (width, line) = widest(&table);
+        assert!(width <= 120, "{width} columns: {line}");
+        eprintln!("{lines} lines (group: {group}), {summary} of them summary, all within 120 columns");
     }
+    // Unwrapped, the summary is wider than that: the test could fail.
+    let (wide, _) = widest(&audit(&["--wide", corpus.to_str().unwrap()]));
+    assert!(wide > 120, "{wide}");
+    let boards = platreset_testkit::dtbs_below(&corpus);
+    let mut worst = (0, String::new());
+    for board in &boards {
+        let table = audit(&["--width", "120", board.to_str().unwrap()]);
+        let (width, line) = widest(&table);
+        assert!(width <= 120, "{}: {width} columns: {line}", board.display());
+        worst = worst.max((width, line));
+    }
+    eprintln!("{} boards one by one: the widest line is {} columns", boards.len(), worst.0);
+}
+
+/// The summary lines wrap at spaces with a hanging indent: every continuation is indented, and
+/// the words are the whole lines' words, in order.
+#[test]
+fn summary_lines_wrap_at_spaces_with_a_hanging_indent() {
+    let tree = tree("summary");
+    let summary = |t: &str| -> Vec<String> {
+        t.lines().skip_while(|l| !l.starts_with("Summary:")).map(str::to_string).collect()
+    };
+    let whole = summary(&audit(&[tree.path()]));
+    let narrow = summary(&audit(&["--width", "60", tree.path()]));
+    assert!(whole.iter().any(|l| l.chars().count() > 60), "{whole:?}");
+    assert!(narrow.iter().all(|l| l.chars().count() <= 60), "{narrow:?}");
+    assert!(narrow.len() > whole.len(), "{narrow:?}");
+    let words = |lines: &[String]| {
+        lines.iter().flat_map(|l| l.split_whitespace()).map(str::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(words(&narrow), words(&whole), "wrapped at spaces, nothing cut");
+    let starts = |lines: &[String]| lines.iter().filter(|l| !l.starts_with(' ')).count();
+    assert_eq!(starts(&narrow), starts(&whole), "every continuation is indented: {narrow:?}");
 }

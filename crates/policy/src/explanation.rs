@@ -367,17 +367,21 @@ pub struct RuleCheck<'x> {
     pub accepted_with: Vec<&'static str>,
     /// What it rests on.
     pub evidence: RuleEvidence<'x>,
-    /// The fix for its first refusal.
-    pub fix: Option<&'static str>,
+    /// The fix for its first refusal, told with what the tree says (see [`Evaluator::fix`]).
+    pub fix: Option<Cow<'static, str>>,
 }
 
+/// The fix of a refusal, as the device's tree tells it.
+type Fix<'f> = &'f dyn Fn(&Reason) -> Cow<'static, str>;
+
 impl<'x> RuleCheck<'x> {
-    /// `rule` as the verdict `v` settles it; `evidence` is what it rests on when nothing fails it.
-    fn of(v: &'x Verdict, rule: Rule, evidence: RuleEvidence<'x>) -> RuleCheck<'x> {
+    /// `rule` as the verdict `v` settles it; `evidence` is what it rests on when nothing fails
+    /// it; `fix` words a refusal's fix.
+    fn of(v: &'x Verdict, rule: Rule, evidence: RuleEvidence<'x>, fix: Fix<'_>) -> RuleCheck<'x> {
         let refused: Vec<&Reason> = v.reasons.iter().filter(|r| r.failed_rule() == rule).collect();
         let waived: Vec<&Reason> = v.warnings.iter().filter(|r| r.failed_rule() == rule).collect();
         let accepted_with = waived.iter().filter_map(|r| r.accepted_by()).collect();
-        let fix = refused.first().map(|r| r.fix());
+        let fix = refused.first().map(|r| fix(r));
         let (pass, evidence) = match (refused.is_empty(), waived.is_empty()) {
             (false, _) => (false, RuleEvidence::Refused(refused)),
             (true, false) => (true, RuleEvidence::Accepted(waived)),
@@ -497,6 +501,18 @@ pub struct GroupExplanation {
     pub eligible: bool,
     /// Whether the device shares no line (a group of one).
     pub single: bool,
+    /// The members that are host infrastructure, with the service each provides: never
+    /// assigned, they keep the lines they use shared (added).
+    pub host_infrastructure: Vec<HostMember>,
+}
+
+/// A member of a group that stays with the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostMember {
+    /// Its path.
+    pub node: String,
+    /// The service it provides (`power-gate`, …).
+    pub infrastructure: &'static str,
 }
 
 /// An enabled member of a group.
@@ -523,6 +539,14 @@ impl GroupExplanation {
                 .collect(),
             eligible,
             single: group.is_single(),
+            host_infrastructure: verdict
+                .host
+                .iter()
+                .filter_map(|&id| {
+                    let service = e.infrastructure(id)?;
+                    Some(HostMember { node: e.path(id).into_owned(), infrastructure: service.as_str() })
+                })
+                .collect(),
         }
     }
 }
@@ -575,10 +599,12 @@ impl<'x> Explanation<'x> {
         ];
 
         let lines = Lines::of(e, node.id());
-        let mut rules = vec![RuleCheck::of(v, Rule::MethodExists, RuleEvidence::Method(&v.method))];
+        let id = node.id();
+        let fix = |r: &Reason| e.fix(id, r);
+        let mut rules = vec![RuleCheck::of(v, Rule::MethodExists, RuleEvidence::Method(&v.method), &fix)];
         if v.method == Method::Generic {
-            rules.push(RuleCheck::of(v, Rule::LinesResettable, RuleEvidence::Drivers(lines)));
-            rules.push(RuleCheck::of(v, Rule::LinesDedicated, RuleEvidence::Dedicated));
+            rules.push(RuleCheck::of(v, Rule::LinesResettable, RuleEvidence::Drivers(lines), &fix));
+            rules.push(RuleCheck::of(v, Rule::LinesDedicated, RuleEvidence::Dedicated, &fix));
         }
         let grade = e.grade(node.id(), &v.method);
         let accept = e.policy().options.accept_evidence;
@@ -586,7 +612,11 @@ impl<'x> Explanation<'x> {
             evidence: *k,
             accepted_with: accept.filter(|_| k.accepted_by(accept)).map(AcceptEvidence::as_str),
         });
-        push_entry_rules(&mut rules, v, entry, kernel_driver, node.property("iommus").is_some());
+        push_entry_rules(&mut rules, v, entry, kernel_driver, node.property("iommus").is_some(), &fix);
+        if v.infrastructure.is_some() {
+            // The rules are shown as they stand, but no fix: none would make a candidate of it.
+            rules.iter_mut().for_each(|r| r.fix = None);
+        }
 
         Explanation {
             node: node.path(),
@@ -598,7 +628,7 @@ impl<'x> Explanation<'x> {
             allowlist: entry.map(|entry| AllowlistUse { entry, source: e.policy().allowlist.source() }),
             kernel_driver,
             rules,
-            next: next_steps(v, node),
+            next: next_steps(v, node, &fix),
             verdict: v,
             group: None,
         }
@@ -628,9 +658,10 @@ impl<'x> Explanation<'x> {
                 why: "an ACPI device has no resets property".into(),
             },
         ];
-        let mut rules = vec![RuleCheck::of(v, Rule::MethodExists, RuleEvidence::Method(&v.method))];
+        let fix = |r: &Reason| r.fix();
+        let mut rules = vec![RuleCheck::of(v, Rule::MethodExists, RuleEvidence::Method(&v.method), &fix)];
         // An ACPI device's IOMMU mapping is in the IORT, which is not read: never "has iommus".
-        push_entry_rules(&mut rules, v, entry, None, false);
+        push_entry_rules(&mut rules, v, entry, None, false, &fix);
         Explanation {
             node: device.path.clone(),
             status: "okay".into(),
@@ -641,7 +672,7 @@ impl<'x> Explanation<'x> {
             allowlist: entry.map(|entry| AllowlistUse { entry, source: policy.allowlist.source() }),
             kernel_driver: None,
             rules,
-            next: v.reasons.iter().map(|r| r.fix().to_string()).collect(),
+            next: v.reasons.iter().map(|r| r.fix().into_owned()).collect(),
             verdict: v,
             group: None,
         }
@@ -655,6 +686,7 @@ fn push_entry_rules<'x>(
     entry: Option<&'x Entry>,
     kernel_driver: Option<KernelDriverUse>,
     iommus: bool,
+    fix: Fix<'_>,
 ) {
     if v.method != Method::None {
         let quiescence = entry.and_then(|e| e.quiescence.as_ref());
@@ -662,19 +694,23 @@ fn push_entry_rules<'x>(
             (None, Some(k)) if k.accepted_with.is_some() => RuleEvidence::KernelDriver(k),
             _ => RuleEvidence::Quiescence(quiescence),
         };
-        rules.push(RuleCheck::of(v, Rule::ResetQuiesces, evidence));
+        rules.push(RuleCheck::of(v, Rule::ResetQuiesces, evidence, fix));
     }
-    rules.push(RuleCheck::of(v, Rule::DmaConfined, RuleEvidence::Dma { iommus, entry }));
+    rules.push(RuleCheck::of(v, Rule::DmaConfined, RuleEvidence::Dma { iommus, entry }, fix));
 }
 
-/// What to do next: each refusal's fix once, or, for an eligible device, how vfio-platform
-/// takes it.
-fn next_steps(v: &Verdict, node: &Node<'_, '_>) -> Vec<String> {
+/// What to do next: for host infrastructure, nothing but leave it to the host; else each
+/// refusal's fix once, or, for an eligible device, how vfio-platform takes it.
+fn next_steps(v: &Verdict, node: &Node<'_, '_>, fix: Fix<'_>) -> Vec<String> {
+    if let Some(service) = v.infrastructure {
+        // The rules' fixes would make a candidate of what must stay with the host: not offered.
+        return vec![format!("{}: leave it to the host", crate::policy::not_a_candidate(service))];
+    }
     if !v.eligible() {
         let mut steps: Vec<String> = Vec::new();
-        for fix in v.reasons.iter().map(Reason::fix) {
-            if !steps.iter().any(|s| s == fix) {
-                steps.push(fix.to_string());
+        for fix in v.reasons.iter().map(fix) {
+            if !steps.iter().any(|s| *s == fix) {
+                steps.push(fix.into_owned());
             }
         }
         return steps;
@@ -890,7 +926,7 @@ mod tests {
             let found = json[at..].find(key).unwrap_or_else(|| panic!("{key} after {at} in {json}"));
             at += found + key.len();
         }
-        assert!(json.ends_with("\"warnings\":[],\"evidence_grade\":\"none\",\"evidence_citation\":null,\"evidence_lines\":null}}"), "no group unless asked for: {json}");
+        assert!(json.ends_with("\"warnings\":[],\"evidence_grade\":\"none\",\"evidence_citation\":null,\"evidence_lines\":null,\"candidate\":true,\"infrastructure\":null}}"), "no group unless asked for: {json}");
     }
 
     #[test]

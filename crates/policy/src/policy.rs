@@ -19,13 +19,13 @@ use platreset_acpi::AcpiDevice;
 use platreset_fdt::NodeId;
 use platreset_reset::perform::{support, Support};
 use platreset_reset::{ResetOps, DEFAULT_PULSE_US};
-use platreset_topology::{Consumer, ResetLine, Topology, SHARERS_NAMED};
+use platreset_topology::{Consumer, ResetLine, Service, Topology, SHARERS_NAMED};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::allowlist::{Allowlist, Entry};
 use crate::companion::CompanionIndex;
 use crate::grade::{AcceptEvidence, DriverEvidence, EvidenceSummary, Grade, Hint, KernelEvidence};
-pub use crate::reason::{Reason, Rule};
+pub use crate::reason::{not_a_candidate, service_noun, IommuPlace, Reason, Rule};
 use platreset_reset::handlers::COMPATIBLES;
 
 /// How vfio-platform would reset the device, in the kernel's order of precedence.
@@ -89,8 +89,15 @@ impl Default for Options {
 
 impl Options {
     /// The verdict: each failed rule refused, or accepted as a warning when an option waives it.
-    fn split(&self, method: Method, failed: Vec<Reason>, evidence: EvidenceSummary) -> Verdict {
-        let mut verdict = Verdict { method, reasons: Vec::new(), warnings: Vec::new(), evidence };
+    fn split(
+        &self,
+        method: Method,
+        failed: Vec<Reason>,
+        evidence: EvidenceSummary,
+        infrastructure: Option<Service>,
+    ) -> Verdict {
+        let mut verdict =
+            Verdict { method, reasons: Vec::new(), warnings: Vec::new(), evidence, infrastructure };
         if failed.iter().any(|r| self.accepts(r)) {
             for reason in failed {
                 if self.accepts(&reason) {
@@ -107,13 +114,13 @@ impl Options {
 
     /// Says, in rule 4's refusal, what `--accept-evidence` would change: the value that would
     /// accept the driver's evidence, and whether the device would then be eligible (every other
-    /// failed rule waived by the options given).
-    fn hint(&self, failed: &mut [Reason]) {
+    /// failed rule waived by the options given, and the node no host infrastructure).
+    fn hint(&self, failed: &mut [Reason], candidate: bool) {
         if self.trust_reset {
             return;
         }
-        let others_waived =
-            failed.iter().all(|r| matches!(r, Reason::QuiescenceUnproven { .. }) || self.accepts(r));
+        let others_waived = candidate
+            && failed.iter().all(|r| matches!(r, Reason::QuiescenceUnproven { .. }) || self.accepts(r));
         for reason in failed.iter_mut() {
             if let Reason::QuiescenceUnproven { driver: DriverEvidence::Found(k), hint } = reason {
                 *hint = k.would_be_accepted_with().map(|option| Hint { option, eligible: others_waived });
@@ -152,12 +159,20 @@ pub struct Verdict {
     pub warnings: Vec<Reason>,
     /// The grade of rule 4's evidence, whatever the verdict.
     pub evidence: EvidenceSummary,
+    /// The platform service the node provides to other devices when it is host infrastructure
+    /// (an IOMMU, a power gate, …): then it is no passthrough candidate, whatever the rules say.
+    pub infrastructure: Option<Service>,
 }
 
 impl Verdict {
-    /// Whether the device may be handed to a VM.
+    /// Whether the device may be handed to a VM: every rule holds, and it is a candidate.
     pub fn eligible(&self) -> bool {
-        self.reasons.is_empty()
+        self.reasons.is_empty() && self.infrastructure.is_none()
+    }
+
+    /// Whether the node is a passthrough candidate at all: host infrastructure is not.
+    pub fn candidate(&self) -> bool {
+        self.infrastructure.is_none()
     }
 
     /// Every failed rule, refused or accepted.
@@ -167,11 +182,12 @@ impl Verdict {
 }
 
 /// `{"eligible", "method", "reasons", "warnings"}`, then the added `evidence_grade`,
-/// `evidence_citation` and `evidence_lines`: the verdict object `audit`'s stable JSONL carries,
-/// each reason as its text (worded as it is written: a verdict may hold 300,000).
+/// `evidence_citation`, `evidence_lines`, `candidate` and `infrastructure`: the verdict object
+/// `audit`'s stable JSONL carries, each reason as its text (worded as it is written: a verdict
+/// may hold 300,000).
 impl Serialize for Verdict {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_struct("Verdict", 7)?;
+        let mut map = serializer.serialize_struct("Verdict", 9)?;
         map.serialize_field("eligible", &self.eligible())?;
         map.serialize_field("method", self.method.as_str())?;
         map.serialize_field("reasons", &Texts(&self.reasons))?;
@@ -179,6 +195,8 @@ impl Serialize for Verdict {
         map.serialize_field("evidence_grade", self.evidence.grade)?;
         map.serialize_field("evidence_citation", &self.evidence.citation)?;
         map.serialize_field("evidence_lines", &self.evidence.lines)?;
+        map.serialize_field("candidate", &self.candidate())?;
+        map.serialize_field("infrastructure", &self.infrastructure.map(Service::as_str))?;
         map.end()
     }
 }
@@ -212,7 +230,7 @@ pub fn acpi_verdict(policy: &Policy, device: &AcpiDevice) -> Verdict {
         failed.push(Reason::IommuUnknown);
     }
     let evidence = quiescence.map_or(Grade::None, Grade::Allowlist).summary();
-    policy.options.split(method, failed, evidence)
+    policy.options.split(method, failed, evidence, None)
 }
 
 /// Whether platreset can reset one line, and how.
@@ -548,13 +566,54 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
         if !iommus && entry.is_none_or(|e| e.dma) {
             failed.push(Reason::NoIommu);
         }
-        self.policy.options.hint(&mut failed);
+        let infrastructure = match consumer {
+            Some(consumer) => consumer.service,
+            None => self.topology.service_of(node),
+        };
+        self.policy.options.hint(&mut failed, infrastructure.is_none());
         let evidence = match (quiescence, driver) {
             (Some(q), _) => Grade::Allowlist(q),
             (None, DriverEvidence::Found(k)) => Grade::KernelDriver(k),
             (None, _) => Grade::None,
         };
-        self.policy.options.split(method, failed, evidence.summary())
+        self.policy.options.split(method, failed, evidence.summary(), infrastructure)
+    }
+
+    /// The platform service `node` provides on the host, when it is infrastructure.
+    pub fn infrastructure(&self, node: NodeId) -> Option<Service> {
+        self.topology.service_of(node)
+    }
+
+    /// Where an IOMMU could confine `node`'s DMA: nowhere when the tree describes none, not on
+    /// its bus when no device beside it (its parent's children) has `iommus`.
+    pub fn iommu_place(&self, node: NodeId) -> IommuPlace {
+        let providers = self.topology.iommu_providers();
+        if providers.is_empty() {
+            return IommuPlace::NoneInTree;
+        }
+        let Some(parent) = self.topology.node(node).and_then(|n| n.parent()) else {
+            return IommuPlace::OnBus;
+        };
+        if parent.children().any(|c| c.id() != node && c.property("iommus").is_some()) {
+            return IommuPlace::OnBus;
+        }
+        // A few named, then how many more (a fix is one line).
+        const NAMED: usize = 4;
+        let mut iommus: Vec<String> =
+            providers.iter().take(NAMED).map(|&id| self.path(id).into_owned()).collect();
+        if providers.len() > NAMED {
+            iommus.push(format!("and {} more", providers.len() - NAMED));
+        }
+        IommuPlace::OffBus { bus: parent.path(), iommus }
+    }
+
+    /// The fix for `reason`, refusing `node`, told with what the tree says about it: whether an
+    /// IOMMU can be added at all, which sharers are host infrastructure.
+    pub fn fix(&self, node: NodeId, reason: &Reason) -> Cow<'static, str> {
+        match reason {
+            Reason::NoIommu => reason.fix_with(Some(&self.iommu_place(node))),
+            _ => reason.fix(),
+        }
     }
 
     /// What the Linux driver of a device reset by `method` does with its reset: only the
@@ -635,6 +694,12 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
         }
         for (index, line) in lines.iter().enumerate() {
             let Some(LineSharers { named, count, only_disabled }) = sharers(line) else { continue };
+            // The named sharers that are host infrastructure: they never go to a guest, so no
+            // group takes the line (bounded: at most SHARERS_NAMED are named).
+            let host = named
+                .iter()
+                .filter_map(|&id| self.infrastructure(id).map(|service| (path(id), service)))
+                .collect();
             failed.push(Reason::SharedLine {
                 index,
                 controller: path(line.controller()),
@@ -642,6 +707,7 @@ impl<'p, 't, 'f, 'a> Evaluator<'p, 't, 'f, 'a> {
                 others: named.into_iter().map(path).collect(),
                 count,
                 only_disabled,
+                host,
             });
         }
         Method::Generic

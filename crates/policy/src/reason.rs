@@ -7,6 +7,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use platreset_topology::Service;
+
 use crate::grade::{DriverEvidence, Hint};
 
 /// One of the policy's rules (DESIGN "The policy, in one place"), in the order they apply.
@@ -103,6 +105,9 @@ pub enum Reason {
         count: usize,
         /// Whether every other node is disabled (then the host uses none of them).
         only_disabled: bool,
+        /// The named other nodes that are host infrastructure (a power gate, a clock
+        /// controller, …), with the service each provides: they never go to a guest.
+        host: Vec<(String, Service)>,
     },
     /// Rule 4: nothing records that the reset stops the device's DMA and interrupts (the
     /// Linux driver's evidence, when there is some, is not accepted).
@@ -116,6 +121,79 @@ pub enum Reason {
     NoIommu,
     /// Rule 5, for an ACPI device: its IOMMU mapping lives in the IORT, which is not read here.
     IommuUnknown,
+}
+
+/// Where an IOMMU could confine a device's DMA, as the tree tells it: what makes rule 5's fix
+/// one that can be acted on or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IommuPlace {
+    /// No node of the tree has `#iommu-cells`: there is no IOMMU to name in `iommus`.
+    NoneInTree,
+    /// The tree has IOMMUs, but no device on the device's bus is behind one.
+    OffBus {
+        /// The bus (the device's parent).
+        bus: String,
+        /// The IOMMUs the tree describes: the first few, then "and N more".
+        iommus: Vec<String>,
+    },
+    /// A device beside it is behind an IOMMU: `iommus` may well be added.
+    OnBus,
+}
+
+/// A host service named for people: "a power gate".
+pub fn service_noun(service: Service) -> &'static str {
+    match service {
+        Service::Iommu => "an IOMMU",
+        Service::PowerGate => "a power gate",
+        Service::PowerController => "a power controller",
+        Service::InterruptController => "an interrupt controller",
+        Service::ClockController => "a clock controller",
+        Service::ResetController => "a reset controller",
+    }
+}
+
+/// What it means that a device's reset line is also the line of a host service.
+fn host_drives_the_line(service: Service) -> &'static str {
+    match service {
+        Service::PowerGate | Service::PowerController => {
+            "the host's power-domain driver also drives this line when it powers the domain on or off"
+        }
+        Service::Iommu => {
+            "the host's IOMMU driver owns it, and a reset drops the translations of every device behind it"
+        }
+        Service::InterruptController => "the host's interrupt handling of other devices depends on it",
+        Service::ClockController => "the host's clock driver owns it, and other devices' clocks come from it",
+        Service::ResetController => {
+            "the host's reset driver owns it, and other devices' resets go through it"
+        }
+    }
+}
+
+/// Why host infrastructure is no passthrough candidate: "a power gate serves other devices on
+/// the host; it is not a passthrough candidate".
+pub fn not_a_candidate(service: Service) -> String {
+    format!("{} serves other devices on the host; it is not a passthrough candidate", service_noun(service))
+}
+
+/// The fix of a line shared with host infrastructure: no group takes it.
+fn shared_with_host(host: &[(String, Service)]) -> String {
+    let mut out = String::from("the line is shared with host infrastructure, which cannot go to a guest: ");
+    for (i, (path, service)) in host.iter().enumerate() {
+        if i > 0 {
+            out.push_str("; ");
+        }
+        out.push_str(path);
+        out.push_str(" is ");
+        out.push_str(service_noun(*service));
+        out.push_str(" (");
+        out.push_str(host_drives_the_line(*service));
+        out.push(')');
+    }
+    out.push_str(
+        ". The line is not the device's alone, and assigning the sharers together (--group) cannot change that: \
+         leave the device to the host",
+    );
+    out
 }
 
 impl fmt::Display for Reason {
@@ -181,7 +259,7 @@ impl Reason {
                 );
                 out
             }
-            Reason::SharedLine { index, controller, args, others, count, only_disabled } => {
+            Reason::SharedLine { index, controller, args, others, count, only_disabled, .. } => {
                 let names: usize = others.iter().map(|o| o.len() + 2).sum();
                 let mut out = line_prefix(*index, controller, names + 64);
                 out.push_str(" [");
@@ -291,8 +369,34 @@ impl Reason {
         }
     }
 
-    /// A one-line hint on what to do about it.
-    pub fn fix(&self) -> &'static str {
+    /// A one-line hint on what to do about it, from the reason alone (for `NoIommu`, without
+    /// knowing whether the tree has an IOMMU: [`Reason::fix_with`] says that).
+    pub fn fix(&self) -> Cow<'static, str> {
+        self.fix_with(None)
+    }
+
+    /// The hint, told with where an IOMMU could be (`NoIommu`: none in the tree, none on the
+    /// device's bus), and naming the sharers that are host infrastructure (`SharedLine`).
+    pub fn fix_with(&self, iommu: Option<&IommuPlace>) -> Cow<'static, str> {
+        match (self, iommu) {
+            (Reason::SharedLine { host, only_disabled: false, .. }, _) if !host.is_empty() => {
+                Cow::Owned(shared_with_host(host))
+            }
+            (Reason::NoIommu, Some(IommuPlace::NoneInTree)) => Cow::Borrowed(
+                "the SoC's device tree describes no IOMMU (no node has #iommu-cells), so iommus cannot be added: \
+                 only an allowlist record dma = false (a device that does not master DMA) can make it eligible",
+            ),
+            (Reason::NoIommu, Some(IommuPlace::OffBus { bus, iommus })) => Cow::Owned(format!(
+                "no device on {bus} is behind an IOMMU (the tree's IOMMUs, {}, serve other devices), so adding \
+                 iommus is not known to be possible: record the device as dma = false in the allowlist if it \
+                 does not master DMA",
+                iommus.join(", ")
+            )),
+            _ => Cow::Borrowed(self.fixed_fix()),
+        }
+    }
+
+    fn fixed_fix(&self) -> &'static str {
         match self {
             Reason::NoReset => {
                 "describe the device's reset line in DT (resets = <&ctrl id>) or provide ACPI _RST"
@@ -353,6 +457,7 @@ mod tests {
                 others: vec!["/a".into(), "/b".into()],
                 count: 2,
                 only_disabled: false,
+                host: vec![],
             },
             Reason::SharedLine {
                 index: 0,
@@ -361,6 +466,7 @@ mod tests {
                 others: vec!["/a".into()],
                 count: 1,
                 only_disabled: true,
+                host: vec![],
             },
             Reason::QuiescenceUnproven { driver: DriverEvidence::NotApplicable, hint: None },
             Reason::NoIommu,
@@ -418,6 +524,7 @@ mod tests {
             others: others.clone(),
             count: 9_999,
             only_disabled: false,
+            host: vec![],
         };
         let text = r.to_string();
         let expected = format!(

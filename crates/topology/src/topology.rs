@@ -17,6 +17,7 @@ use platreset_fdt::{Fdt, Node, NodeId, PhandleIndex, Property, StringList};
 
 use crate::line::ResetLine;
 use crate::resolve::{resolve, ResolveError};
+use crate::service::{Provides, Service};
 
 /// A node that has a `resets` property.
 #[derive(Debug, Clone)]
@@ -29,6 +30,9 @@ pub struct Consumer<'a> {
     reset_names: Option<Property<'a>>,
     /// Whether it has an `iommus` property.
     pub iommus: bool,
+    /// The platform service it provides to other devices, when it is host infrastructure
+    /// (an IOMMU, a power gate, a clock controller, …).
+    pub service: Option<Service>,
     /// Its resolved lines, in property order, or why they cannot be resolved.
     pub resets: Result<Vec<ResetLine>, ResolveError>,
 }
@@ -110,6 +114,8 @@ pub struct Topology<'f, 'a> {
     spans: Vec<Span>,
     /// Indices into `consumers`: each span's users, in document order, each consumer once.
     users: Vec<u32>,
+    /// Every node with `#iommu-cells`, in document order.
+    iommu_providers: Vec<NodeId>,
     phandles: PhandleIndex,
     /// Per consumer: how many other nodes share one of its lines (computed on first use).
     sharer_counts: OnceLock<Vec<u32>>,
@@ -151,19 +157,41 @@ impl Drop for Users<'_> {
 /// node that has none of the names it needs without looking at its properties.
 /// A `static`, not a `const`: the topology recognises a tree classified by this very list by
 /// its address, and a `const` may be placed anew at each use.
-pub static PROPERTY_NAMES: &[&str] =
-    &["resets", "reset-names", "status", "compatible", "iommus", "#reset-cells", "phandle", "linux,phandle"];
+pub static PROPERTY_NAMES: &[&str] = &[
+    "resets",
+    "reset-names",
+    "status",
+    "compatible",
+    "iommus",
+    "#reset-cells",
+    "#iommu-cells",
+    "#power-domain-cells",
+    "interrupt-controller",
+    "#clock-cells",
+    "phandle",
+    "linux,phandle",
+];
 const RESETS: usize = 0;
 const RESET_NAMES: usize = 1;
 const STATUS: usize = 2;
 const COMPATIBLE: usize = 3;
 const IOMMUS: usize = 4;
 const RESET_CELLS: usize = 5;
-const PHANDLE: usize = 6;
-const LINUX_PHANDLE: usize = 7;
-// The per-node pass destructures the first six classes in this order.
+const IOMMU_CELLS: usize = 6;
+const POWER_DOMAIN_CELLS: usize = 7;
+const PHANDLE: usize = 10;
+const LINUX_PHANDLE: usize = 11;
+// The per-node pass destructures the first ten classes in this order.
 const _: () = assert!(
-    RESETS == 0 && RESET_NAMES == 1 && STATUS == 2 && COMPATIBLE == 3 && IOMMUS == 4 && RESET_CELLS == 5
+    RESETS == 0
+        && RESET_NAMES == 1
+        && STATUS == 2
+        && COMPATIBLE == 3
+        && IOMMUS == 4
+        && RESET_CELLS == 5
+        && IOMMU_CELLS == 6
+        && POWER_DOMAIN_CELLS == 7
+        && PHANDLE == 10
 );
 
 impl<'f, 'a> Topology<'f, 'a> {
@@ -180,6 +208,7 @@ impl<'f, 'a> Topology<'f, 'a> {
         let mut phandle_pairs = Vec::new();
         let mut controllers: Vec<Controller<'a>> = Vec::new();
         let mut pending: Vec<(Consumer<'a>, Property<'a>)> = Vec::new();
+        let mut iommu_providers = Vec::new();
         for node in fdt.nodes() {
             if masks {
                 // The walk classified every property and recorded the phandle: most nodes are
@@ -190,20 +219,24 @@ impl<'f, 'a> Topology<'f, 'a> {
                         phandle_pairs.push((phandle, node.id()));
                     }
                 }
-                if classes & (1 << RESETS | 1 << RESET_CELLS) == 0 {
+                if classes & (1 << RESETS | 1 << RESET_CELLS | 1 << IOMMU_CELLS) == 0 {
                     continue;
                 }
             } else if let Some(phandle) = node.phandle() {
                 phandle_pairs.push((phandle, node.id()));
             }
             // Few nodes are controllers or consumers: look at their properties, once.
-            let mut found: [Option<Property<'a>>; 6] = [None; 6];
+            let mut found: [Option<Property<'a>>; 10] = [None; 10];
             for (i, prop) in node.classified_properties(names) {
                 if let Some(slot) = found.get_mut(i) {
                     slot.get_or_insert(prop);
                 }
             }
-            let [resets, reset_names, status, compatible, iommus, cells] = found;
+            let [resets, reset_names, status, compatible, iommus, cells, iommu_cells, power_cells, interrupts, clocks] =
+                found;
+            if iommu_cells.is_some() {
+                iommu_providers.push(node.id());
+            }
             if resets.is_none() && cells.is_none() {
                 continue;
             }
@@ -217,12 +250,31 @@ impl<'f, 'a> Topology<'f, 'a> {
                 });
             }
             if let Some(resets) = resets {
+                let provides = Provides {
+                    iommu: iommu_cells.is_some(),
+                    power_domain_cells: power_cells.map(|p| p.u32().ok()),
+                    interrupts: interrupts.is_some(),
+                    clocks: clocks.is_some(),
+                    resets: cells.is_some(),
+                    // Looked up only where it decides something: few nodes provide clocks or resets.
+                    own_interrupts: (clocks.is_some() || cells.is_some())
+                        && crate::service::has_interrupts(&node, 0),
+                };
+                let parent = node.parent();
+                let parent_powers = parent.as_ref().is_some_and(|p| {
+                    if masks {
+                        p.classes() & (1 << POWER_DOMAIN_CELLS) != 0
+                    } else {
+                        p.property("#power-domain-cells").is_some()
+                    }
+                });
                 let consumer = Consumer {
                     node: node.id(),
                     status: status.map_or(b"okay", |p| p.first_string()),
                     compatible,
                     reset_names,
                     iommus: iommus.is_some(),
+                    service: provides.service(parent.as_ref(), parent_powers),
                     resets: Ok(Vec::new()),
                 };
                 pending.push((consumer, resets));
@@ -285,6 +337,7 @@ impl<'f, 'a> Topology<'f, 'a> {
             controllers,
             spans,
             users,
+            iommu_providers,
             phandles,
             sharer_counts: OnceLock::new(),
             work: AtomicU64::new(0),
@@ -309,6 +362,21 @@ impl<'f, 'a> Topology<'f, 'a> {
     /// Every reset controller (node with `#reset-cells`), in document order.
     pub fn controllers(&self) -> &[Controller<'a>] {
         &self.controllers
+    }
+
+    /// Every node with `#iommu-cells` (an IOMMU), in document order: none when the tree
+    /// describes no IOMMU, so no device can be given `iommus`.
+    pub fn iommu_providers(&self) -> &[NodeId] {
+        &self.iommu_providers
+    }
+
+    /// The platform service `node` provides to other devices, when it is host infrastructure:
+    /// a consumer's as the pass found it, another node's read from its properties.
+    pub fn service_of(&self, node: NodeId) -> Option<Service> {
+        match self.consumer(node) {
+            Some(consumer) => consumer.service,
+            None => self.fdt.node(node).and_then(|n| Provides::service_of(&n)),
+        }
     }
 
     /// The phandle index built during the pass.

@@ -200,3 +200,44 @@ fn the_pwm_channels_of_rz_g2m_share_cpg_523_in_the_corpus() {
         assert_eq!(topology.shared_with(pwm).len(), 6);
     }
 }
+
+/// `tests/dts/infrastructure.dts`, parsed both ways (names classified during the walk, and not).
+fn with_infrastructure(check: impl Fn(&Fdt<'_>, &Topology<'_, '_>)) {
+    let blob = platreset_testkit::fixture("infrastructure");
+    let plain = Fdt::parse(&blob).unwrap();
+    check(&plain, &Topology::build(&plain));
+    let classified = Fdt::parse_classifying(&blob, Default::default(), PROPERTY_NAMES).unwrap();
+    check(&classified, &Topology::build(&classified));
+}
+
+#[test]
+fn consumers_that_provide_a_platform_service_are_host_infrastructure() {
+    use platreset_topology::Service;
+    with_infrastructure(|fdt, topology| {
+        let kinds: Vec<(String, Option<&str>)> = topology
+            .consumers()
+            .iter()
+            .map(|c| (fdt.node(c.node).unwrap().path(), c.service.map(Service::as_str)))
+            .collect();
+        let kind = |path: &str| kinds.iter().find(|(p, _)| p == path).unwrap_or_else(|| panic!("{path}")).1;
+        assert_eq!(kind("/pmc@7000e400/powergates/dis"), Some("power-gate"));
+        assert_eq!(kind("/pmc@7000e400/powergates/venc"), Some("power-gate"));
+        assert_eq!(kind("/power-controller/power-domain@9"), Some("power-gate"), "no cells, parent has them");
+        assert_eq!(kind("/iommu@12000000"), Some("iommu"));
+        assert_eq!(kind("/apb@70000000/gpio@6000d000"), Some("interrupt-controller"));
+        assert_eq!(kind("/apb@70000000/clock@70110000"), Some("clock-controller"));
+        for device in ["/host1x@50000000/dc@54200000", "/apb@70000000/i2c@7000c400", "/sata@70020000"] {
+            assert_eq!(kind(device), None, "{device} is a device");
+        }
+        assert_eq!(paths(fdt, topology.iommu_providers()), ["/iommu@12000000"]);
+        // Nodes without resets are classified from their properties when asked.
+        let id = |p: &str| fdt.find_path(p).unwrap().id();
+        assert_eq!(topology.service_of(id("/clock-controller@e6150000")), Some(Service::ClockController));
+        assert_eq!(topology.service_of(id("/power-controller")), Some(Service::PowerController));
+        assert_eq!(topology.service_of(id("/host1x@50000000")), None);
+        assert_eq!(topology.service_of(id("/pmc@7000e400/powergates/dis")), Some(Service::PowerGate));
+    });
+    with_topology(|_, topology| {
+        assert!(topology.consumers().iter().all(|c| c.service.is_none()));
+    });
+}

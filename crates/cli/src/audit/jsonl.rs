@@ -183,6 +183,13 @@ pub fn record_after(out: &mut Vec<u8>, prefix: &[u8], r: &NodeRecord<'_>) {
         Some(lines) => string(out, lines),
         None => out.extend_from_slice(b"null"),
     }
+    key(out, false, "candidate");
+    out.extend_from_slice(if r.verdict.candidate { b"true" } else { b"false" });
+    key(out, false, "infrastructure");
+    match r.verdict.infrastructure {
+        Some(kind) => string(out, kind),
+        None => out.extend_from_slice(b"null"),
+    }
     out.push(b'}');
     key(out, false, "reset_names");
     strings(out, &r.reset_names);
@@ -225,11 +232,14 @@ mod tests {
                 evidence_grade: "kernel-driver-recovery",
                 evidence_citation: (!text.is_empty()).then(|| text.to_string()),
                 evidence_lines: (!text.is_empty()).then_some("all"),
+                candidate: text.is_empty(),
+                infrastructure: (!text.is_empty()).then_some("power-gate"),
                 verdict: Verdict {
                     method: Method::Generic,
                     reasons: vec![],
                     warnings: vec![],
                     evidence: Default::default(),
+                    infrastructure: None,
                 },
             },
             reset_names: vec![text.to_string().into()],

@@ -68,7 +68,8 @@ pub struct AuditArgs {
     /// Report only eligible nodes: --verdict eligible.
     #[arg(long, conflicts_with_all = ["verdict", "refused"])]
     pub eligible: bool,
-    /// Report only refused nodes: --verdict refused.
+    /// Report only refused nodes: --verdict refused (host infrastructure is no candidate, so
+    /// neither eligible nor refused: --verdict infrastructure).
     #[arg(long, conflicts_with = "verdict")]
     pub refused: bool,
     /// Order of the nodes within each file (default: the tree's order). Ties keep the tree's order.
@@ -79,7 +80,7 @@ pub struct AuditArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// Table format only: fit each row in N columns, cutting the widest cells with `…` and
-    /// wrapping the footnotes (default: the terminal's width when standard output is one —
+    /// wrapping the footnotes and the summary lines (default: the terminal's width when standard output is one —
     /// `COLUMNS` or its size — and whole rows into a pipe or a file).
     #[arg(long, value_name = "N", conflicts_with = "wide", value_parser = clap::value_parser!(u16).range(40..))]
     pub width: Option<u16>,

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 
 use platreset_policy::grade::GRADES;
+use platreset_policy::policy::service_noun;
 use serde::Serialize;
 use serde_json::json;
 
@@ -46,6 +47,12 @@ pub struct Summary {
     /// Refused enabled nodes no policy option makes eligible (an IOMMU, a line of their own, a
     /// reset platreset can perform) (added).
     refused_whatever_the_options: usize,
+    /// Nodes with resets that are host infrastructure, no passthrough candidates, by the service
+    /// they provide (`power-gate`, …); counted in `nodes`, never in `eligible_with` or
+    /// `refused_whatever_the_options` (added).
+    infrastructure: BTreeMap<&'static str, usize>,
+    /// The same among enabled nodes (added).
+    infrastructure_enabled: usize,
 }
 
 /// The options that would make a refused device eligible, together (`--allow-pulse
@@ -121,7 +128,12 @@ fn summarise(outcomes: &[FileOutcome]) -> Summary {
             let resettable = n.resettable;
             s.resettable += usize::from(resettable);
             s.resettable_enabled += usize::from(resettable && enabled);
-            if enabled && !n.verdict.eligible {
+            if let Some(kind) = n.verdict.infrastructure {
+                *s.infrastructure.entry(kind).or_default() += 1;
+                s.infrastructure_enabled += usize::from(enabled);
+            }
+            // Host infrastructure is no candidate: no option is offered to make it eligible.
+            if enabled && !n.verdict.eligible && n.verdict.candidate {
                 let ways = options_to_accept(&n.verdict.verdict);
                 if ways.is_empty() {
                     s.refused_whatever_the_options += 1;
@@ -321,22 +333,62 @@ pub fn table(
                     6,
                 )?;
             }
+            if !g.host_infrastructure.is_empty() {
+                let host: Vec<String> = g
+                    .host_infrastructure
+                    .iter()
+                    .map(|h| format!("{} ({})", h.node, h.infrastructure))
+                    .collect();
+                note(
+                    out,
+                    format!("    kept by the host (infrastructure, never assigned): {}", host.join(", ")),
+                    6,
+                )?;
+            }
         }
         writeln!(out)?;
     }
     let s = summarise(outcomes);
-    writeln!(
+    // Each summary line fits the width too: wrapped at spaces with a hanging indent.
+    let say = |out: &mut dyn Out, text: &str, indent: usize| -> std::io::Result<()> {
+        match width {
+            Some(width) => cells::wrap(text, indent, width).iter().try_for_each(|l| writeln!(out, "{l}")),
+            None => writeln!(out, "{text}"),
+        }
+    };
+    say(
         out,
-        "Summary: {} file(s) ({} failed); {} node(s) with resets ({} enabled); {} share a line; {} unresolvable; {} eligible; {} reset controller(s)",
-        s.files, s.failed, s.nodes, s.enabled, s.sharing, s.unresolvable, s.eligible, s.controllers
+        &format!(
+            "Summary: {} file(s) ({} failed); {} node(s) with resets ({} enabled); {} share a line; {} unresolvable; {} eligible; {} reset controller(s)",
+            s.files, s.failed, s.nodes, s.enabled, s.sharing, s.unresolvable, s.eligible, s.controllers
+        ),
+        2,
     )?;
-    if s.enabled > 0 {
-        writeln!(
+    let infrastructure: usize = s.infrastructure.values().sum();
+    if infrastructure > 0 {
+        let mut kinds: Vec<(&&str, &usize)> = s.infrastructure.iter().collect();
+        kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let kinds: Vec<String> = kinds.iter().map(|(kind, n)| format!("{n} {kind}")).collect();
+        say(
             out,
-            "Coverage: platreset can reset every line of {} of {} enabled node(s) with resets ({:.1}%)",
-            s.resettable_enabled,
-            s.enabled,
-            100.0 * s.resettable_enabled as f64 / s.enabled as f64
+            &format!(
+                "Host infrastructure, not passthrough candidates: {infrastructure} node(s) with resets ({} enabled): {}",
+                s.infrastructure_enabled,
+                kinds.join(", ")
+            ),
+            2,
+        )?;
+    }
+    if s.enabled > 0 {
+        say(
+            out,
+            &format!(
+                "Coverage: platreset can reset every line of {} of {} enabled node(s) with resets ({:.1}%)",
+                s.resettable_enabled,
+                s.enabled,
+                100.0 * s.resettable_enabled as f64 / s.enabled as f64
+            ),
+            2,
         )?;
     }
     if s.enabled > 0 {
@@ -350,37 +402,44 @@ pub fn table(
                 })
             })
             .collect();
-        writeln!(out, "Quiescence evidence of the enabled node(s): {}", counts.join(", "))?;
+        say(out, &format!("Quiescence evidence of the enabled node(s): {}", counts.join(", ")), 2)?;
     }
     if !s.eligible_with.is_empty() {
         // Most first: the option that changes most is the first a user weighs.
         let mut ways: Vec<(&String, &usize)> = s.eligible_with.iter().collect();
         ways.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let said: Vec<String> = ways.iter().map(|(way, n)| format!("{way}: {n}")).collect();
-        writeln!(out, "Refused enabled node(s) the options would make eligible: {}", said.join("; "))?;
+        say(
+            out,
+            &format!("Refused enabled node(s) the options would make eligible: {}", said.join("; ")),
+            2,
+        )?;
     }
     if s.refused_whatever_the_options > 0 {
-        writeln!(
+        say(
             out,
-            "Refused enabled node(s) no option makes eligible: {} (each needs an IOMMU, a line of its own or a reset platreset can perform; `explain` says which)",
-            s.refused_whatever_the_options
+            &format!(
+                "Refused enabled node(s) no option makes eligible: {} (each needs an IOMMU, a line of its own or a reset platreset can perform; `explain` says which)",
+                s.refused_whatever_the_options
+            ),
+            2,
         )?;
     }
     if !s.by_compatible.is_empty() {
-        writeln!(
-            out,
-            "Reset controllers by compatible (consumer nodes, enabled, how platreset resets them):"
-        )?;
+        say(out, "Reset controllers by compatible (consumer nodes, enabled, how platreset resets them):", 2)?;
         for c in &s.by_compatible {
             let how = match (c.reset, c.driver) {
                 (Some(reset), Some(driver)) => format!("{reset} ({driver})"),
                 (Some(reset), None) => reset.to_string(),
                 _ => "-".to_string(),
             };
-            writeln!(
+            say(
                 out,
-                "  {:<40} {:>4} controller(s) {:>6} consumer(s) {:>6} enabled  {how}",
-                c.compatible, c.controllers, c.consumers, c.enabled_consumers
+                &format!(
+                    "  {:<40} {:>4} controller(s) {:>6} consumer(s) {:>6} enabled  {how}",
+                    c.compatible, c.controllers, c.consumers, c.enabled_consumers
+                ),
+                4,
             )?;
         }
     }
@@ -389,6 +448,10 @@ pub fn table(
 
 /// The colour of a node's verdict: eligible, eligible with accepted warnings, refused.
 fn verdict_style(n: &NodeRecord<'_>) -> Style {
+    if !n.verdict.candidate {
+        // Not refused by a rule, but never offered: the colour of a caution, not of a failure.
+        return Style::Warn;
+    }
     match (n.verdict.eligible, n.verdict.warnings.is_empty()) {
         (true, true) => Style::Good,
         (true, false) => Style::Warn,
@@ -404,17 +467,24 @@ fn table_row(n: &NodeRecord<'_>, names: &HashMap<String, String>) -> [String; 6]
         None => format!("unresolvable: {}", n.error.as_deref().unwrap_or("?")),
     };
     let shared = if n.shared_with.is_empty() { "-".to_string() } else { format!("*{}", n.shared_with_count) };
-    let mut verdict = if n.verdict.eligible && n.verdict.verdict.warnings.is_empty() {
+    let mut verdict = if let Some(service) = n.verdict.verdict.infrastructure {
+        // Said instead of the rules' refusals: what they would ask for is not the point.
+        let noun = service_noun(service);
+        let noun = noun.strip_prefix("an ").or_else(|| noun.strip_prefix("a ")).unwrap_or(noun);
+        format!("not a candidate ({noun})")
+    } else if n.verdict.eligible && n.verdict.verdict.warnings.is_empty() {
         "eligible".to_string()
     } else if n.verdict.eligible {
         format!("eligible, accepted: {}", cells::counted(&n.verdict.warning_short()))
     } else {
         format!("refused: {}", cells::counted(&n.verdict.short()))
     };
-    if n.verdict.method != "generic" {
-        verdict.push_str(&format!(" ({} reset)", n.verdict.method));
+    if n.verdict.candidate {
+        if n.verdict.method != "generic" {
+            verdict.push_str(&format!(" ({} reset)", n.verdict.method));
+        }
+        verdict.push_str(&grade_tag(n));
     }
-    verdict.push_str(&grade_tag(n));
     [
         n.node.to_string(),
         n.status.to_string(),
@@ -474,7 +544,9 @@ const LEGEND: &str = r##"  subgraph "cluster_legend" {
 
 /// What a device's tooltip says after its path: status and verdict.
 fn dot_verdict(n: &NodeRecord<'_>) -> String {
-    let verdict = if n.verdict.eligible {
+    let verdict = if let Some(kind) = n.verdict.infrastructure {
+        format!("not a candidate: host infrastructure ({kind})")
+    } else if n.verdict.eligible {
         "eligible".to_string()
     } else {
         format!("refused: {}", n.verdict.short().join(", "))

@@ -10,7 +10,7 @@ use platreset_fdt::{Fdt, NodeId};
 use platreset_policy::group::Group;
 use platreset_policy::policy::{Evaluator, LineSupport, Policy, Reason, Verdict};
 use platreset_reset::perform::Support;
-use platreset_topology::{Topology, SHARERS_NAMED};
+use platreset_topology::{Service, Topology, SHARERS_NAMED};
 use serde::Serialize;
 
 /// Text that borrows from the tree (or the path cache) while a file is processed, and is made
@@ -46,6 +46,12 @@ pub struct VerdictRecord {
     /// Whether the Linux driver takes every line the node has (`all`, `partial`, `none`, `unknown`);
     /// null unless the grade is a kernel-driver one.
     pub evidence_lines: Option<&'static str>,
+    /// Whether the node is a passthrough candidate at all: host infrastructure is not (added).
+    pub candidate: bool,
+    /// The platform service the node provides when it is host infrastructure (`iommu`,
+    /// `power-gate`, `power-controller`, `interrupt-controller`, `clock-controller`,
+    /// `reset-controller`); null for a device (added).
+    pub infrastructure: Option<&'static str>,
     /// The policy's verdict itself, for the table and the picture.
     #[serde(skip)]
     pub verdict: Verdict,
@@ -200,6 +206,19 @@ pub struct GroupRecord {
     pub also_reset: Vec<String>,
     /// Whether every enabled member may go to one VM together.
     pub eligible: bool,
+    /// Members that are host infrastructure: never assigned, their lines stay shared (added;
+    /// absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub host_infrastructure: Vec<HostMember>,
+}
+
+/// A member of a group that stays with the host.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostMember {
+    /// Node path.
+    pub node: String,
+    /// The service it provides (`power-gate`, …).
+    pub infrastructure: &'static str,
 }
 
 /// Everything the audit found in one file.
@@ -234,8 +253,10 @@ pub struct Filter {
 pub enum VerdictFilter {
     /// May be handed to a VM (with or without accepted warnings).
     Eligible,
-    /// May not.
+    /// May not: a candidate the rules refuse.
     Refused,
+    /// Host infrastructure (an IOMMU, a power gate, a clock controller, …): no candidate.
+    Infrastructure,
 }
 
 impl Filter {
@@ -249,11 +270,12 @@ impl Filter {
         self.node.is_empty() || self.node.iter().any(|p| glob_match(p, path))
     }
 
-    fn accepts_verdict(&self, eligible: bool) -> bool {
+    fn accepts_verdict(&self, verdict: &Verdict) -> bool {
         match self.verdict {
             None => true,
-            Some(VerdictFilter::Eligible) => eligible,
-            Some(VerdictFilter::Refused) => !eligible,
+            Some(VerdictFilter::Eligible) => verdict.eligible(),
+            Some(VerdictFilter::Refused) => verdict.candidate() && !verdict.eligible(),
+            Some(VerdictFilter::Infrastructure) => !verdict.candidate(),
         }
     }
 }
@@ -279,7 +301,8 @@ fn groups(evaluator: &Evaluator<'_, '_, '_, '_>, nodes: &[NodeRecord<'_>]) -> Ve
     let topology = evaluator.topology();
     let mut seen: BTreeSet<NodeId> = BTreeSet::new();
     let mut out = Vec::new();
-    for record in nodes.iter().filter(|n| !n.shared_with.is_empty()) {
+    // Host infrastructure is no candidate: a group is proposed from a device, never from it.
+    for record in nodes.iter().filter(|n| !n.shared_with.is_empty() && n.verdict.candidate) {
         if seen.contains(&record.id) {
             continue;
         }
@@ -298,6 +321,17 @@ fn groups(evaluator: &Evaluator<'_, '_, '_, '_>, nodes: &[NodeRecord<'_>]) -> Ve
                 })
                 .collect(),
             also_reset: verdict.also_reset.iter().map(|id| evaluator.path(*id).into_owned()).collect(),
+            host_infrastructure: verdict
+                .host
+                .iter()
+                .filter_map(|&id| {
+                    let service = evaluator.infrastructure(id)?;
+                    Some(HostMember {
+                        node: evaluator.path(id).into_owned(),
+                        infrastructure: service.as_str(),
+                    })
+                })
+                .collect(),
         });
     }
     out
@@ -342,7 +376,7 @@ fn visit_evaluated(
             continue;
         }
         let verdict = evaluator.verdict(consumer.node);
-        if !filter.accepts_verdict(verdict.eligible()) {
+        if !filter.accepts_verdict(&verdict) {
             continue;
         }
         let (resets, error) = match &consumer.resets {
@@ -380,6 +414,8 @@ fn visit_evaluated(
                 evidence_grade: verdict.evidence.grade,
                 evidence_citation: verdict.evidence.citation.clone(),
                 evidence_lines: verdict.evidence.lines,
+                candidate: verdict.candidate(),
+                infrastructure: verdict.infrastructure.map(Service::as_str),
                 verdict,
             },
             reset_names: consumer.reset_names().map(text).collect(),

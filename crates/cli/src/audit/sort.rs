@@ -15,7 +15,8 @@ use super::report::NodeRecord;
 pub enum SortKey {
     /// The node's full path, as a string (`/soc/a@10` before `/soc/a@2`).
     Node,
-    /// Eligible first, then eligible with accepted warnings, then refused.
+    /// Eligible first, then eligible with accepted warnings, then refused, then host
+    /// infrastructure (no candidate).
     Verdict,
     /// The first reset line's controller path, then its cells; unresolvable `resets` last.
     Controller,
@@ -23,12 +24,13 @@ pub enum SortKey {
     Status,
 }
 
-/// Where a verdict sorts: eligible, eligible with accepted warnings, refused.
+/// Where a verdict sorts: eligible, eligible with accepted warnings, refused, no candidate.
 fn verdict_rank(n: &NodeRecord<'_>) -> u8 {
-    match (n.verdict.eligible, n.verdict.warnings.is_empty()) {
-        (true, true) => 0,
-        (true, false) => 1,
-        (false, _) => 2,
+    match (n.verdict.candidate, n.verdict.eligible, n.verdict.warnings.is_empty()) {
+        (false, _, _) => 3,
+        (true, true, true) => 0,
+        (true, true, false) => 1,
+        (true, false, _) => 2,
     }
 }
 
