@@ -410,6 +410,9 @@ const SCALARS: &[&str] = &[
     "spi-rx-bus-width",
     "spi-tx-bus-width",
     "fixed-emmc-driver-type",
+    // eeprom/at24.yaml: an I2C EEPROM's geometry
+    "pagesize",
+    "address-width",
     // mmc/sdhci-msm.yaml: the DLL's settings
     "qcom,dll-config",
     "qcom,ddr-config",

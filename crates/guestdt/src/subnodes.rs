@@ -41,6 +41,8 @@ const WHY_MDIO: &str = "net/mdio.yaml: the MAC's own MDIO bus; its PHYs sit at M
 const WHY_PHY: &str =
     "net/ethernet-phy.yaml: a PHY on the MAC's own MDIO bus, reached through the MAC's registers";
 const WHY_CONFIG: &str = "configuration only (no reg, no compatible): numbers the device's own driver reads";
+const WHY_I2C: &str = "i2c/i2c-controller.yaml: a device on the controller's own I2C bus, at its bus address; the guest's driver reaches it through the controller";
+const WHY_SPI: &str = "spi/spi-controller.yaml: a device on the controller's own SPI bus, on its chip select; the guest's driver reaches it through the controller";
 const WHY_STMMAC: &str =
     "net/snps,dwmac.yaml: stmmac's configuration node, numbers its driver reads at probe";
 
@@ -57,6 +59,15 @@ fn is_ethernet_mac(node: &Node<'_, '_>) -> bool {
     node.base_name() == b"ethernet" || crate::rules::is_stmmac(node)
 }
 
+/// The bus binding of an I2C or SPI controller, by the node name its binding requires.
+fn serial_bus(node: &Node<'_, '_>) -> Option<&'static str> {
+    match node.base_name() {
+        b"i2c" => Some(WHY_I2C),
+        b"spi" => Some(WHY_SPI),
+        _ => None,
+    }
+}
+
 fn is_ethernet_phy(child: &Node<'_, '_>) -> bool {
     child.base_name() == b"ethernet-phy"
         || child.compatible().any(|c| c.starts_with(b"ethernet-phy-"))
@@ -67,6 +78,7 @@ fn is_ethernet_phy(child: &Node<'_, '_>) -> bool {
 pub fn find(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Found {
     let mut found = Found::default();
     let mac = is_ethernet_mac(node);
+    let bus = serial_bus(node);
     for child in node.children() {
         if crate::rules::drops_child(&child) {
             continue;
@@ -77,6 +89,8 @@ pub fn find(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Found {
                 WHY_MDIO
             } else if mac && is_ethernet_phy(&child) {
                 WHY_PHY
+            } else if let Some(why) = bus.filter(|_| child.property("reg").is_some()) {
+                why
             } else if child.property("reg").is_none()
                 && child.property("compatible").is_none()
                 && !matches!(child.base_name(), b"ports" | b"port")
@@ -86,7 +100,7 @@ pub fn find(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Found {
                 found.problems.push((name, why_not(&child)));
                 continue;
             };
-        match copy(tree, &child, why != WHY_CONFIG) {
+        match copy(tree, &child, why == WHY_MDIO || why == WHY_PHY) {
             Ok((copied, notes)) => {
                 found.carried.push(Carried { host_path: child.path(), node: copied, why, notes })
             }
@@ -187,6 +201,11 @@ fn copy_node(
             }
             copied.set(&name, prop.value().to_vec());
             continue;
+        }
+        if !phy && matches!(name.as_str(), "interrupts" | "interrupts-extended") {
+            return Err(format!(
+                "{path}: `{name}`: its interrupt goes to a host interrupt controller, and a device beneath another brings none into the guest"
+            ));
         }
         if phy {
             if let Some(note) = phy_drop(&name) {

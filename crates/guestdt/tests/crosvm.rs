@@ -174,18 +174,7 @@ fn fdtoverlay_applies_it_on_qemus_virt_base_and_the_clocks_point_at_the_fixed_cl
     all.push(clocked_device());
     let output = crosvm::build(&all, &TargetOptions::default()).unwrap();
     let s = Scratch::new("apply");
-    let base = s.write("virt.dtb", &platreset_testkit::qemu_virt_dtb());
-    let overlay = s.write("guest.dtbo", dtbo(&output));
-    let applied = s.0.join("out.dtb");
-    let out = Command::new("fdtoverlay")
-        .arg("-i")
-        .arg(&base)
-        .arg("-o")
-        .arg(&applied)
-        .arg(&overlay)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "fdtoverlay: {}", String::from_utf8_lossy(&out.stderr));
+    let applied = common::apply_on_virt(&s.0, dtbo(&output));
 
     assert_eq!(
         fdtget(&applied, "/mmc@ee100000", "compatible"),
@@ -198,7 +187,7 @@ fn fdtoverlay_applies_it_on_qemus_virt_base_and_the_clocks_point_at_the_fixed_cl
     assert_eq!(clocks, format!("{baud} {bus}"), "the local phandles follow the clocks' new phandles");
     assert_eq!(fdtget(&applied, "/clk-dev-10000-baud", "clock-frequency"), "24000000");
     assert_eq!(fdtget(&applied, "/clk-dev-10000-bus", "clock-frequency"), "100000000");
-    let base_max = tree(&std::fs::read(&base).unwrap()).max_phandle();
+    let base_max = tree(&platreset_testkit::qemu_virt_dtb()).max_phandle();
     assert!(baud.parse::<u32>().unwrap() > base_max, "moved past the base's phandles ({base_max:#x})");
     assert_eq!(
         fdtget(&applied, "/__symbols__", "sdhi0"),

@@ -7,7 +7,7 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
+mod common;
 
 use platreset_dtedit::{from_fdt, Node as DtNode};
 use platreset_fdt::Fdt;
@@ -70,19 +70,23 @@ fn an_stmmac_mac_takes_its_mdio_bus_and_configuration_nodes_with_it() {
     let axi = guest.child("stmmac-axi-config").unwrap();
     assert_eq!(u32_of(guest, "snps,axi-config"), u32_of(axi, "phandle"));
     assert!(u32_of(axi, "phandle") > 0x8002, "above every phandle of the base");
+    assert_phandles_unique(&root, "in the guest tree");
+}
+
+/// No phandle value is held by two nodes of `tree`.
+fn assert_phandles_unique(tree: &DtNode, when: &str) {
+    fn collect(node: &DtNode, out: &mut Vec<u32>) {
+        if let Some(p) = node.prop("phandle") {
+            out.push(u32::from_be_bytes(p.try_into().unwrap()));
+        }
+        node.children.iter().for_each(|c| collect(c, out));
+    }
     let mut all = Vec::new();
-    collect_phandles(&root, &mut all);
+    collect(tree, &mut all);
     let count = all.len();
     all.sort_unstable();
     all.dedup();
-    assert_eq!(all.len(), count, "no phandle twice in the guest tree");
-}
-
-fn collect_phandles(node: &DtNode, out: &mut Vec<u32>) {
-    if let Some(p) = node.prop("phandle") {
-        out.push(u32::from_be_bytes(p.try_into().unwrap()));
-    }
-    node.children.iter().for_each(|c| collect_phandles(c, out));
+    assert_eq!(all.len(), count, "a phandle held twice {when}");
 }
 
 #[test]
@@ -92,20 +96,8 @@ fn fdtoverlay_renumbers_the_parts_and_the_references_follow() {
     let output = crosvm::build(&devices, &TargetOptions::default()).unwrap();
     let dir = std::env::temp_dir().join(format!("platreset-parts-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let base = dir.join("virt.dtb");
-    std::fs::write(&base, platreset_testkit::qemu_virt_dtb()).unwrap();
-    let overlay = dir.join("guest.dtbo");
-    std::fs::write(&overlay, &output.files.iter().find(|(s, _)| s.ends_with(".dtbo")).unwrap().1).unwrap();
-    let applied = dir.join("out.dtb");
-    let out = Command::new("fdtoverlay")
-        .arg("-i")
-        .arg(&base)
-        .arg("-o")
-        .arg(&applied)
-        .arg(&overlay)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "fdtoverlay: {}", String::from_utf8_lossy(&out.stderr));
+    let dtbo = &output.files.iter().find(|(s, _)| s.ends_with(".dtbo")).unwrap().1;
+    let applied = common::apply_on_virt(&dir, dtbo);
     let merged = std::fs::read(&applied).unwrap();
     let tree = from_fdt(&Fdt::parse(&merged).unwrap());
     let mac = tree.child("ethernet@10000").unwrap();
@@ -114,12 +106,7 @@ fn fdtoverlay_renumbers_the_parts_and_the_references_follow() {
     assert_eq!(u32_of(mac, "snps,mtl-tx-config"), u32_of(mac.child("tx-queues-config").unwrap(), "phandle"));
     let avb = tree.child("ethernet@20000").unwrap();
     assert_eq!(u32_of(avb, "phy-handle"), u32_of(avb.child("ethernet-phy@0").unwrap(), "phandle"));
-    let mut all = Vec::new();
-    collect_phandles(&tree, &mut all);
-    let count = all.len();
-    all.sort_unstable();
-    all.dedup();
-    assert_eq!(all.len(), count, "no phandle twice after the overlay is applied");
+    assert_phandles_unique(&tree, "after the overlay is applied");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -136,4 +123,18 @@ fn a_part_elsewhere_a_graph_a_device_child_and_an_mmio_child_stop_the_build_with
         "{why:?}"
     );
     assert!(why.iter().any(|w| w.contains("subnode bank@1: it has `reg`")), "{why:?}");
+}
+
+#[test]
+fn an_i2c_or_spi_controller_takes_the_devices_on_its_bus_unless_they_need_host_resources() {
+    let blob = host();
+    let i2c = read(&blob, "/i2c@50000").unwrap();
+    assert_eq!(i2c.carried.len(), 1);
+    assert!(i2c.carried[0].why.starts_with("i2c/i2c-controller.yaml"), "{}", i2c.carried[0].why);
+    assert_eq!(i2c.carried[0].node.prop("reg"), Some(&0x50u32.to_be_bytes()[..]), "the bus address stays");
+    let spi = read(&blob, "/spi@70000").unwrap();
+    assert_eq!(u32_of(&spi.carried[0].node, "spi-max-frequency"), 50_000_000);
+    // A device whose interrupt goes to a host GPIO controller cannot come along.
+    let err = read(&blob, "/i2c@60000").unwrap_err().to_string();
+    assert!(err.contains("subnode touchscreen@38") && err.contains("host interrupt controller"), "{err}");
 }
