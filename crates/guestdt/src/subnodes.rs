@@ -202,6 +202,10 @@ fn copy_node(
             copied.set(&name, prop.value().to_vec());
             continue;
         }
+        // Where the interrupts would go says nothing by itself; the interrupts decide.
+        if !phy && name == "interrupt-parent" {
+            continue;
+        }
         if !phy && matches!(name.as_str(), "interrupts" | "interrupts-extended") {
             return Err(format!(
                 "{path}: `{name}`: its interrupt goes to a host interrupt controller, and a device beneath another brings none into the guest"
