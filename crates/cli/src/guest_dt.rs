@@ -94,7 +94,8 @@ impl FromStr for ClockRate {
                 optional links dropped (interconnects, OPP tables, qcom UFS and stmmac reset
                 GPIOs), each naming its binding
   parts         copied beneath the device, phandles renumbered: an Ethernet MAC's MDIO bus and
-                PHYs (their interrupts and reset GPIOs stay with the host), stmmac's
+                PHYs (their interrupts and reset GPIOs stay with the host), an I2C/SPI
+                controller's bus devices (none needing a host interrupt), stmmac's
                 snps,axi-config / snps,mtl-*-config nodes, configuration-only children
   refused       other properties that reference host nodes (phys, *-gpios…), other subnodes:
                 every refusal at once, with one command line whose flags build it and their cost
