@@ -828,7 +828,7 @@ fn clocks(
     if node.property("power-domains").is_some() {
         return d(
             Action::DropWithWarning,
-            "rates unknown, but the node has power-domains: where the domain is a clock domain (Renesas, i.MX, others) it runs the device's clocks while the device is powered; the host must keep the domain and the clocks on after unbinding (vfio-platform powers nothing, and the host driver's remove may stop its clocks)".into(),
+            "rates unknown, but the node has power-domains: vfio-platform holds the device runtime-active while a VM has it open (pm_runtime_get_sync, vfio_platform_common.c:255), and a clock domain (Renesas CPG/MSSR and others) then runs its clocks; a domain that only switches power does not, and then the host must keep the clocks on".into(),
         );
     }
     let unknown: Vec<String> = rates
