@@ -7,9 +7,9 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::process::Command;
 
+use platreset_testkit::TempFile;
 use serde_json::Value;
 
 fn platreset(args: &[&str]) -> String {
@@ -19,27 +19,11 @@ fn platreset(args: &[&str]) -> String {
 }
 
 /// A compiled DTB in a file of the test's own, removed on drop.
-struct Dtb(PathBuf);
-
-impl Dtb {
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
+fn dtb(test: &str, blob: &[u8]) -> TempFile {
+    TempFile::new(&format!("infra-{test}"), "dtb", blob)
 }
 
-impl Drop for Dtb {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn dtb(test: &str, blob: &[u8]) -> Dtb {
-    let path = std::env::temp_dir().join(format!("platreset-infra-{test}-{}.dtb", std::process::id()));
-    std::fs::write(&path, blob).unwrap();
-    Dtb(path)
-}
-
-fn fixture(test: &str) -> Dtb {
+fn fixture(test: &str) -> TempFile {
     dtb(test, &platreset_testkit::fixture("infrastructure"))
 }
 

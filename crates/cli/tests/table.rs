@@ -9,6 +9,8 @@
 
 use std::process::Command;
 
+use platreset_testkit::TempFile;
+
 fn audit(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_platreset")).arg("audit").args(args).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -43,25 +45,9 @@ const TREE: &str = r#"/dts-v1/;
 };
 "#;
 
-/// [`TREE`] compiled, in a file of the test's own (tests run in parallel), removed on drop.
-struct Tree(std::path::PathBuf);
-
-impl Tree {
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for Tree {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn tree(test: &str) -> Tree {
-    let path = std::env::temp_dir().join(format!("platreset-table-{test}-{}.dtb", std::process::id()));
-    std::fs::write(&path, platreset_testkit::dtb_from_text(TREE)).unwrap();
-    Tree(path)
+/// [`TREE`] compiled, in a file of the test's own, removed on drop.
+fn tree(test: &str) -> TempFile {
+    TempFile::new(&format!("table-{test}"), "dtb", &platreset_testkit::dtb_from_text(TREE))
 }
 
 fn row<'t>(table: &'t str, node: &str) -> &'t str {

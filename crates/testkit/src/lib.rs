@@ -170,6 +170,30 @@ pub fn qemu_virt_dtb() -> Vec<u8> {
 #[derive(Debug, Clone)]
 pub struct Rng(pub u64);
 
+/// A file of one test's own in the temporary directory (tests run in parallel, so the name
+/// carries a tag and the process id), removed on drop.
+pub struct TempFile(PathBuf);
+
+impl TempFile {
+    /// Writes `bytes` to `platreset-<tag>-<pid>.<ext>` in the temporary directory.
+    pub fn new(tag: &str, ext: &str, bytes: &[u8]) -> TempFile {
+        let path = std::env::temp_dir().join(format!("platreset-{tag}-{}.{ext}", std::process::id()));
+        std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        TempFile(path)
+    }
+
+    /// Its path, as the text a command line takes.
+    pub fn path(&self) -> &str {
+        self.0.to_str().unwrap_or_else(|| panic!("{} is not UTF-8", self.0.display()))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 impl Rng {
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
