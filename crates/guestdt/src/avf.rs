@@ -49,7 +49,7 @@
 
 use platreset_dtedit::{to_dtb, Node as DtNode, WriteOptions};
 
-use crate::build::{check_gic_spis, device_phandle, guest_node, local_phandles, GuestError, Output, Placed};
+use crate::build::{check_gic_spis, device_phandle, guest_node, local_fixups, GuestError, Output, Placed};
 use crate::host::HostDevice;
 
 const TARGET: &str = "avf";
@@ -396,12 +396,7 @@ fn create_local_fixups(
     }
     let mut overlay_fixups = DtNode::new("__overlay__");
     for (device, name) in devices.iter().zip(names) {
-        let local = local_phandles(device);
-        if !local.is_empty() {
-            let mut fixups = DtNode::new(name.clone());
-            for (prop, offsets) in &local {
-                fixups.set_u32s(prop, offsets);
-            }
+        if let Some(fixups) = local_fixups(device, name) {
             add(&mut overlay_fixups, fixups)?;
         }
     }

@@ -233,7 +233,6 @@ fn create_fixed_regulator_node(supply: &Supply) -> DtNode {
 /// replaced, the device's properties pointing at them.
 pub fn guest_node(device: &HostDevice, name: &str, root: &mut DtNode) -> Result<DtNode, GuestError> {
     let mut node = DtNode::new(name);
-    let renumbered = carry_parts(device, root, &mut node)?;
     for decision in &device.decisions {
         match &decision.action {
             Action::Copy => {
@@ -261,17 +260,9 @@ pub fn guest_node(device: &HostDevice, name: &str, root: &mut DtNode) -> Result<
             Action::ReplacedByFlag(flag) => {
                 node.set_empty(flag);
             }
-            Action::LocalReference { host_phandle } => {
-                let guest =
-                    renumbered.iter().find(|(host, _)| host == host_phandle).map(|(_, g)| *g).ok_or_else(
-                        || {
-                            GuestError::Tree(format!(
-                                "{}: `{}` names host phandle {host_phandle:#x}, which no carried node holds",
-                                device.path, decision.name
-                            ))
-                        },
-                    )?;
-                node.set_u32s(&decision.name, &[guest]);
+            // A placeholder keeps the host's order: the part's guest phandle comes below.
+            Action::LocalReference { .. } => {
+                node.set_u32s(&decision.name, &[0]);
             }
             // A placeholder keeps the host's order: the target writes the value.
             Action::Regenerate if decision.name == "reg" || decision.name == "interrupts" => {
@@ -280,13 +271,33 @@ pub fn guest_node(device: &HostDevice, name: &str, root: &mut DtNode) -> Result<
             Action::Regenerate | Action::Drop | Action::DropWithWarning | Action::Refuse => {}
         }
     }
+    // The parts' phandles after every stand-in's, which are in `root` by now: no value twice.
+    let renumbered = carry_parts(device, root, &mut node)?;
+    for decision in &device.decisions {
+        if let Action::LocalReference { host_phandle } = decision.action {
+            let guest =
+                renumbered.iter().find(|(host, _)| *host == host_phandle).map(|(_, g)| *g).ok_or_else(
+                    || {
+                        GuestError::Tree(format!(
+                            "{}: `{}` names host phandle {host_phandle:#x}, which no carried node holds",
+                            device.path, decision.name
+                        ))
+                    },
+                )?;
+            node.set_u32s(&decision.name, &[guest]);
+        }
+    }
     Ok(node)
 }
 
 /// The parts that go with `device` ([`crate::subnodes`]) copied beneath `node`, each `phandle`
 /// renumbered to one that neither `root` nor another part holds; returns `(host, guest)` pairs.
 /// Moved nodes are children after the properties, so the copies come first among them.
-fn carry_parts(device: &HostDevice, root: &DtNode, node: &mut DtNode) -> Result<Vec<(u32, u32)>, GuestError> {
+fn carry_parts(
+    device: &HostDevice,
+    root: &mut DtNode,
+    node: &mut DtNode,
+) -> Result<Vec<(u32, u32)>, GuestError> {
     fn host_phandles(node: &DtNode, out: &mut Vec<u32>) {
         if let Some(p) = node.prop("phandle").and_then(|v| <[u8; 4]>::try_from(v).ok()) {
             out.push(u32::from_be_bytes(p));
@@ -304,6 +315,17 @@ fn carry_parts(device: &HostDevice, root: &DtNode, node: &mut DtNode) -> Result<
         }
         node.children.iter_mut().for_each(|c| rewrite(c, map));
     }
+    // The parts' supplies first: their stand-ins join `root`, so the parts' phandles avoid them.
+    let mut supplied = Vec::new();
+    for part in &device.carried {
+        for (at, prop, supply) in &part.supplies {
+            supplied.push((
+                at.as_str(),
+                prop.as_str(),
+                add_stand_in(root, create_fixed_regulator_node(supply))?,
+            ));
+        }
+    }
     let mut hosts = Vec::new();
     device.carried.iter().for_each(|c| host_phandles(&c.node, &mut hosts));
     let guests = root
@@ -315,6 +337,12 @@ fn carry_parts(device: &HostDevice, root: &DtNode, node: &mut DtNode) -> Result<
         rewrite(&mut copy, &map);
         node.add_child(copy).map_err(|e| GuestError::Tree(e.to_string()))?;
     }
+    for (at, prop, phandle) in supplied {
+        let holder = node.find_mut(at).ok_or_else(|| {
+            GuestError::Tree(format!("{}: no carried node {at} for its `{prop}`", device.path))
+        })?;
+        holder.set_u32s(prop, &[phandle]);
+    }
     Ok(map)
 }
 
@@ -324,6 +352,23 @@ pub(crate) fn device_phandle(root: &DtNode, node: &DtNode) -> Result<u32, GuestE
     let mut both = root.clone();
     both.children.push(node.clone());
     both.free_phandle().ok_or_else(|| GuestError::NoPhandle { node: node.name.clone() })
+}
+
+/// The `__local_fixups__` entry for `device`'s guest node `name` in an overlay: its properties
+/// that hold the overlay's own phandles ([`local_phandles`]), and below it the nodes of its parts
+/// whose supplies point at guest regulators. `None` when nothing needs fixing up.
+pub(crate) fn local_fixups(device: &HostDevice, name: &str) -> Option<DtNode> {
+    let mut fixups = DtNode::new(name);
+    for (prop, offsets) in local_phandles(device) {
+        fixups.set_u32s(&prop, &offsets);
+    }
+    for part in &device.carried {
+        for (at, prop, _) in &part.supplies {
+            let holder = at.split('/').fold(&mut fixups, |node, component| node.child_or_insert(component));
+            holder.set_u32s(prop, &[0]);
+        }
+    }
+    (!fixups.props.is_empty() || !fixups.children.is_empty()).then_some(fixups)
 }
 
 /// The properties of `device`'s guest node ([`guest_node`]) that hold phandles of stand-ins or

@@ -57,7 +57,8 @@
 use platreset_dtedit::{to_dtb, Node as DtNode, WriteOptions};
 
 use crate::build::{
-    check_gic_spis, device_phandle, guest_node, local_phandles, page_up, GuestError, Output, Placed,
+    check_gic_spis, device_phandle, guest_node, local_fixups, local_phandles, page_up, GuestError, Output,
+    Placed,
 };
 use crate::host::HostDevice;
 
@@ -194,18 +195,11 @@ fn check_base(
     Ok(())
 }
 
-/// The properties of one node that hold overlay phandles, with their byte offsets.
-type LocalPhandles = Vec<(String, Vec<u32>)>;
-
 /// The device node: [`guest_node`]'s properties, the host's `reg` as 64-bit pairs and its SPIs
 /// (crosvm overwrites both), and a phandle as `dtc -@` gives every labelled node. The stand-ins
-/// (fixed clocks and regulators) land in `overlay` first. Returns the node and the properties
-/// holding overlay phandles, with their byte offsets.
-fn create_device_node(
-    device: &HostDevice,
-    name: &str,
-    overlay: &mut DtNode,
-) -> Result<(DtNode, LocalPhandles), GuestError> {
+/// (fixed clocks and regulators) land in `overlay` first; each property that holds overlay
+/// phandles is checked to hold exactly them.
+fn create_device_node(device: &HostDevice, name: &str, overlay: &mut DtNode) -> Result<DtNode, GuestError> {
     let mut node = guest_node(device, name, overlay)?;
     let reg: Vec<u64> = device.regions.iter().flat_map(|&(address, size)| [address, size]).collect();
     node.set_u64s("reg", &reg);
@@ -228,7 +222,7 @@ fn create_device_node(
     }
     let phandle = device_phandle(overlay, &node)?;
     node.set_u32s("phandle", &[phandle]);
-    Ok((node, local))
+    Ok(node)
 }
 
 /// `/__symbols__`: each label → its node's path inside the fragment.
@@ -242,17 +236,12 @@ fn create_symbols_node(symbols: &[(String, String)]) -> DtNode {
 
 /// `/__local_fixups__`: the fragment's path down to each node with a local phandle, and there a
 /// property of the same name listing the byte offsets of the phandle cells.
-fn create_local_fixups_node(fixups: &[(String, LocalPhandles)]) -> Option<DtNode> {
+fn create_local_fixups_node(fixups: Vec<DtNode>) -> Option<DtNode> {
     if fixups.is_empty() {
         return None;
     }
     let mut overlay = DtNode::new(OVERLAY);
-    for (node, props) in fixups {
-        let fixup = overlay.child_or_insert(node);
-        for (prop, offsets) in props {
-            fixup.set_u32s(prop, offsets);
-        }
-    }
+    overlay.children = fixups;
     let mut fragment = DtNode::new(FRAGMENT);
     fragment.children.push(overlay);
     let mut root = DtNode::new(LOCAL_FIXUPS);
@@ -276,7 +265,7 @@ fn assemble(devices: &[HostDevice], options: &crate::TargetOptions) -> Result<As
     let mut overlay = DtNode::new(OVERLAY);
     let mut symbols: Vec<(String, String)> = Vec::new();
     let mut owners: Vec<(String, String)> = Vec::new();
-    let mut fixups: Vec<(String, LocalPhandles)> = Vec::new();
+    let mut fixups: Vec<DtNode> = Vec::new();
     let mut placed = Vec::new();
     let path_of = |name: &str| format!("/{FRAGMENT}/{OVERLAY}/{name}");
     for (device, at) in devices.iter().zip(&laid) {
@@ -284,14 +273,12 @@ fn assemble(devices: &[HostDevice], options: &crate::TargetOptions) -> Result<As
         // The clocks are named after the label: with the generated one, two unlabelled devices of
         // one kind still get distinct clock nodes.
         let labelled = HostDevice { label: Some(at.label.clone()), ..device.clone() };
-        let (node, local) = create_device_node(&labelled, &at.node, &mut overlay)?;
+        let node = create_device_node(&labelled, &at.node, &mut overlay)?;
         for stand_in in &overlay.children[stand_ins_from..] {
             symbols.push((label_from(&stand_in.name), path_of(&stand_in.name)));
             owners.push((stand_in.name.clone(), format!("the guest {} of {}", stand_in.name, device.path)));
         }
-        if !local.is_empty() {
-            fixups.push((at.node.clone(), local));
-        }
+        fixups.extend(local_fixups(&labelled, &at.node));
         overlay.add_child(node).map_err(tree_error)?;
         symbols.push((at.label.clone(), path_of(&at.node)));
         owners.push((at.node.clone(), device.path.clone()));
@@ -322,7 +309,7 @@ fn assemble(devices: &[HostDevice], options: &crate::TargetOptions) -> Result<As
     let mut root = DtNode::new("");
     root.children.push(fragment);
     root.children.push(create_symbols_node(&symbols));
-    if let Some(local_fixups) = create_local_fixups_node(&fixups) {
+    if let Some(local_fixups) = create_local_fixups_node(fixups) {
         root.children.push(local_fixups);
     }
     Ok((root, placed, laid))

@@ -12,7 +12,7 @@ use platreset_dtedit::names::{node_name_problem, printable, property_name_proble
 use platreset_dtedit::Node as DtNode;
 use platreset_fdt::Node;
 
-use crate::props::{decide, Action, Decision, Overrides, Tree};
+use crate::props::{decide, Action, Decision, Overrides, Supply, Tree};
 
 /// A host node copied beneath the guest device node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,17 @@ pub struct Carried {
     pub why: &'static str,
     /// What was left out of it, and what that means for the guest.
     pub notes: Vec<String>,
+    /// Its `*-supply` properties, each to point at a guest fixed regulator: the node's path
+    /// below the device node (the part's own name first), the property, the host regulator.
+    /// The copy holds a placeholder cell there.
+    pub supplies: Vec<(String, String, Supply)>,
+}
+
+/// What a copy gathers besides the nodes.
+#[derive(Default)]
+struct Gathered {
+    notes: Vec<String>,
+    supplies: Vec<(String, String, Supply)>,
 }
 
 /// Properties of a device that name one of its own parts by phandle: when the part is carried,
@@ -101,9 +112,13 @@ pub fn find(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Found {
                 continue;
             };
         match copy(tree, &child, why == WHY_MDIO || why == WHY_PHY) {
-            Ok((copied, notes)) => {
-                found.carried.push(Carried { host_path: child.path(), node: copied, why, notes })
-            }
+            Ok((copied, gathered)) => found.carried.push(Carried {
+                host_path: child.path(),
+                node: copied,
+                why,
+                notes: gathered.notes,
+                supplies: gathered.supplies,
+            }),
             Err(e) => found.problems.push((name, e)),
         }
     }
@@ -121,9 +136,13 @@ pub fn find(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Found {
                 continue;
             }
             match copy(tree, &target, false) {
-                Ok((copied, notes)) => {
-                    found.carried.push(Carried { host_path: path, node: copied, why: WHY_STMMAC, notes })
-                }
+                Ok((copied, gathered)) => found.carried.push(Carried {
+                    host_path: path,
+                    node: copied,
+                    why: WHY_STMMAC,
+                    notes: gathered.notes,
+                    supplies: gathered.supplies,
+                }),
                 Err(e) => found.problems.push((printable(target.name()), e)),
             }
         }
@@ -161,19 +180,22 @@ fn phy_drop(name: &str) -> Option<&'static str> {
 
 /// A copy of `host` and its subtree for the guest, with notes on what was left out; an error
 /// names the property that no guest can have. `phy` applies the Ethernet PHY rules.
-fn copy(tree: &Tree<'_, '_>, host: &Node<'_, '_>, phy: bool) -> Result<(DtNode, Vec<String>), String> {
-    let mut notes = Vec::new();
-    let node = copy_node(tree, host, phy, 0, &mut notes)?;
-    Ok((node, notes))
+fn copy(tree: &Tree<'_, '_>, host: &Node<'_, '_>, phy: bool) -> Result<(DtNode, Gathered), String> {
+    let mut gathered = Gathered::default();
+    let node = copy_node(tree, host, phy, &String::from_utf8_lossy(host.name()), &mut gathered)?;
+    Ok((node, gathered))
 }
 
+/// The copy of `host`, which sits at `at` below the device node.
 fn copy_node(
     tree: &Tree<'_, '_>,
     host: &Node<'_, '_>,
     phy: bool,
-    depth: usize,
-    notes: &mut Vec<String>,
+    at: &str,
+    gathered: &mut Gathered,
 ) -> Result<DtNode, String> {
+    let notes = &mut gathered.notes;
+    let depth = at.matches('/').count();
     let path = host.path();
     if let Some(problem) = node_name_problem(host.name()) {
         return Err(format!("{}: node name: {problem}", printable(host.name())));
@@ -229,11 +251,13 @@ fn copy_node(
             }
             Action::Drop => {}
             Action::DropWithWarning => notes.push(format!("{path}: `{name}` dropped: {}", decision.why)),
-            Action::Regenerate
-            | Action::Refuse
-            | Action::FixedClocks(_)
-            | Action::FixedRegulator(_)
-            | Action::LocalReference { .. } => {
+            Action::FixedRegulator(supply) => {
+                // A placeholder keeps the host's order; the builder writes the guest phandle.
+                copied.set_u32s(&name, &[0]);
+                notes.push(format!("{path}: `{name}`: {}", decision.why));
+                gathered.supplies.push((at.to_string(), name.clone(), supply));
+            }
+            Action::Regenerate | Action::Refuse | Action::FixedClocks(_) | Action::LocalReference { .. } => {
                 // `--drop` and `--keep` act on the device node only: no hint that names them.
                 let why = decision.why.split(" (--drop").next().unwrap_or_default();
                 return Err(format!("{path}: `{name}`: {why}"));
@@ -241,7 +265,8 @@ fn copy_node(
         };
     }
     for child in host.children() {
-        copied.children.push(copy_node(tree, &child, phy, depth + 1, notes)?);
+        let below = format!("{at}/{}", String::from_utf8_lossy(child.name()));
+        copied.children.push(copy_node(tree, &child, phy, &below, gathered)?);
     }
     Ok(copied)
 }

@@ -92,7 +92,11 @@ fn assert_phandles_unique(tree: &DtNode, when: &str) {
 #[test]
 fn fdtoverlay_renumbers_the_parts_and_the_references_follow() {
     let blob = host();
-    let devices = [read(&blob, "/ethernet@10000").unwrap(), read(&blob, "/ethernet@20000").unwrap()];
+    let devices = [
+        read(&blob, "/ethernet@10000").unwrap(),
+        read(&blob, "/ethernet@20000").unwrap(),
+        read(&blob, "/spi@70000").unwrap(),
+    ];
     let output = crosvm::build(&devices, &TargetOptions::default()).unwrap();
     let dir = std::env::temp_dir().join(format!("platreset-parts-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -106,6 +110,10 @@ fn fdtoverlay_renumbers_the_parts_and_the_references_follow() {
     assert_eq!(u32_of(mac, "snps,mtl-tx-config"), u32_of(mac.child("tx-queues-config").unwrap(), "phandle"));
     let avb = tree.child("ethernet@20000").unwrap();
     assert_eq!(u32_of(avb, "phy-handle"), u32_of(avb.child("ethernet-phy@0").unwrap(), "phandle"));
+    // The flash on the SPI bus and the MAC share one stand-in regulator, as on the host.
+    let regulator = u32_of(tree.child("regulator-phy").unwrap(), "phandle");
+    assert_eq!(u32_of(tree.child("spi@70000").unwrap().child("flash@0").unwrap(), "vcc-supply"), regulator);
+    assert_eq!(u32_of(mac, "phy-supply"), regulator);
     assert_phandles_unique(&tree, "after the overlay is applied");
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -134,6 +142,12 @@ fn an_i2c_or_spi_controller_takes_the_devices_on_its_bus_unless_they_need_host_r
     assert_eq!(i2c.carried[0].node.prop("reg"), Some(&0x50u32.to_be_bytes()[..]), "the bus address stays");
     let spi = read(&blob, "/spi@70000").unwrap();
     assert_eq!(u32_of(&spi.carried[0].node, "spi-max-frequency"), 50_000_000);
+    // Its supply becomes a guest regulator, and the host's duty is said.
+    assert_eq!(spi.carried[0].supplies.len(), 1);
+    assert!(spi.carried[0]
+        .notes
+        .iter()
+        .any(|n| n.contains("`vcc-supply`") && n.contains("the host must keep `phy-3v3`")));
     // A device whose interrupt goes to a host GPIO controller cannot come along.
     let err = read(&blob, "/i2c@60000").unwrap_err().to_string();
     assert!(err.contains("subnode touchscreen@38") && err.contains("host interrupt controller"), "{err}");
