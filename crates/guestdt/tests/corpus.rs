@@ -86,6 +86,10 @@ fn walk(output: &Output, fixed: &[u32], at: &str) {
         let tree = from_fdt(&fdt);
         let mut defined = Vec::new();
         phandles(&tree, &mut defined);
+        let mut distinct = defined.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), defined.len(), "{at}{suffix}: a phandle held by two nodes");
         // Overlay references resolved at application are listed in __fixups__: not host phandles.
         if tree.child("__fixups__").is_some() {
             continue;
