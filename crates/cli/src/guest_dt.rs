@@ -376,7 +376,22 @@ pub fn run(args: &GuestDtArgs) -> Result<(), CliError> {
             None => l.clone(),
         })
         .collect();
-    let report = report(args, &devices, &output.placed, &written, &lines, &output.notes);
+    let mut notes = output.notes.clone();
+    // Rates read from the running host are said even without --explain: the tree does not hold them.
+    if let Some(live) = &overrides.host_clocks {
+        let from_host = devices
+            .iter()
+            .flat_map(|d| &d.decisions)
+            .filter(|d| matches!(d.action, Action::FixedClocks(_)) && d.why.contains("from the running host"))
+            .count();
+        if from_host > 0 {
+            notes.push(format!(
+                "clock rates read from the running host ({}) for {from_host} device(s); --explain shows each rate's source",
+                live.source
+            ));
+        }
+    }
+    let report = report(args, &devices, &output.placed, &written, &lines, &notes);
     // The report goes where it does not mix with the tree.
     let for_people = args.format == Format::Text;
     let mut err = crate::term::Terminal::new(std::io::stderr().lock(), for_people);

@@ -396,6 +396,9 @@ fn from_host_reads_the_running_hosts_rates_and_the_hosts_own_tree_uses_them_unas
     let out = run(&["guest-dt", &own, "/unpowered@12000", "--target", "qemu", "--sysfs-root", &root]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("clock-frequency = <0x2dc6c00>;"));
+    // Said without --explain: the tree does not hold the rate.
+    let said = String::from_utf8_lossy(&out.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(said.contains("note: clock rates read from the running host"), "{said}");
 }
 
 #[test]
