@@ -3,6 +3,7 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use platreset_testkit::ScratchDir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -21,14 +22,11 @@ fn stderr(o: &Output) -> String {
 }
 
 /// A scratch directory holding compiled fixtures, removed on drop.
-struct Scratch(PathBuf);
+struct Scratch(ScratchDir);
 
 impl Scratch {
     fn new(tag: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("platreset-cli-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
+        Scratch(ScratchDir::new(&format!("cli-{tag}")))
     }
 
     fn write(&self, rel: &str, bytes: &[u8]) -> PathBuf {
@@ -40,12 +38,6 @@ impl Scratch {
 
     fn path(&self) -> &Path {
         &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

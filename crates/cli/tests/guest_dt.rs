@@ -4,6 +4,7 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use platreset_testkit::ScratchDir;
 use std::os::unix::fs::FileTypeExt;
 use std::process::{Command, Output};
 
@@ -13,23 +14,15 @@ fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_platreset")).args(args).output().unwrap()
 }
 
-struct Dir(std::path::PathBuf);
+struct Dir(ScratchDir);
 
 impl Dir {
     fn new(tag: &str) -> Dir {
-        let dir = std::env::temp_dir().join(format!("platreset-guest-dt-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
+        Dir(ScratchDir::new(&format!("guest-dt-{tag}")))
     }
 
     fn path(&self, name: &str) -> String {
         self.0.join(name).to_str().unwrap().to_string()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

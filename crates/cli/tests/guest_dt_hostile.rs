@@ -7,7 +7,7 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+use platreset_testkit::ScratchDir;
 use std::process::{Command, Output};
 
 use platreset_fdt::Fdt;
@@ -21,14 +21,11 @@ fn stderr(out: &Output) -> String {
 }
 
 /// A scratch directory, removed on drop.
-struct Dir(PathBuf);
+struct Dir(ScratchDir);
 
 impl Dir {
     fn new(tag: &str) -> Dir {
-        let dir = std::env::temp_dir().join(format!("platreset-guest-hostile-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
+        Dir(ScratchDir::new(&format!("guest-hostile-{tag}")))
     }
 
     fn path(&self, name: &str) -> String {
@@ -52,12 +49,6 @@ impl Dir {
         let path = self.path(&format!("{name}.dtb"));
         std::fs::write(&path, blob).unwrap();
         path
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -6,6 +6,7 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use platreset_testkit::ScratchDir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -48,18 +49,11 @@ fn run(args: &[&str]) -> Ran {
 }
 
 /// A scratch directory, removed on drop.
-struct Scratch(PathBuf);
+struct Scratch(ScratchDir);
 
 impl Scratch {
     fn new(tag: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!(
-            "platreset-hostile-{tag}-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
+        Scratch(ScratchDir::new(&format!("hostile-{tag}")))
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -76,12 +70,6 @@ impl Scratch {
         let path = self.path(rel);
         std::os::unix::fs::symlink(to, &path).unwrap();
         path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

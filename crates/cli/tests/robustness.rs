@@ -9,6 +9,7 @@
 // A test whose setup fails stops there, with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use platreset_testkit::ScratchDir;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -27,14 +28,11 @@ fn stdout(o: &Output) -> String {
 }
 
 /// A scratch directory, removed on drop.
-struct Scratch(PathBuf);
+struct Scratch(ScratchDir);
 
 impl Scratch {
     fn new(tag: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("platreset-crafted-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
+        Scratch(ScratchDir::new(&format!("crafted-{tag}")))
     }
 
     /// Compiles `dts` into `<name>.dtb` here.
@@ -44,12 +42,6 @@ impl Scratch {
         let path = self.0.join(format!("{name}.dtb"));
         std::fs::write(&path, platreset_testkit::compile_dts(&source)).unwrap();
         path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -170,6 +170,41 @@ pub fn qemu_virt_dtb() -> Vec<u8> {
 #[derive(Debug, Clone)]
 pub struct Rng(pub u64);
 
+/// A directory of one test's own below the temporary directory (named by tag, process and
+/// thread: tests run in parallel), emptied when made and removed on drop. It derefs to its path.
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    /// Makes `platreset-<tag>-<pid>-<thread>` in the temporary directory, empty.
+    pub fn new(tag: &str) -> ScratchDir {
+        let thread = format!("{:?}", std::thread::current().id()).replace(|c: char| !c.is_ascii_digit(), "");
+        let dir = std::env::temp_dir().join(format!("platreset-{tag}-{}-{thread}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        ScratchDir(dir)
+    }
+}
+
+impl std::ops::Deref for ScratchDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for ScratchDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A file of one test's own in the temporary directory (tests run in parallel, so the name
 /// carries a tag and the process id), removed on drop.
 pub struct TempFile(PathBuf);
