@@ -10,6 +10,11 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// Standard error with every run of whitespace made one space: text wraps at 80 columns.
+fn flat_stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_platreset")).args(args).output().unwrap()
 }
@@ -350,7 +355,7 @@ fn from_host_reads_the_running_hosts_rates_and_the_hosts_own_tree_uses_them_unas
     // A copy of the tree: the rate is the run-time one, and the refusal says where it is.
     let out = run(&["guest-dt", &copy, "/unpowered@12000", "--target", "qemu"]);
     assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    let err = flat_stderr(&out);
     assert!(err.contains("read it from the running host with --from-host"), "{err}");
     // Asked for: the summary's rate, and where it came from.
     let out = run(&[
@@ -390,7 +395,7 @@ fn from_host_reads_the_running_hosts_rates_and_the_hosts_own_tree_uses_them_unas
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("clock-frequency = <0x2dc6c00>;"));
     // Said without --explain: the tree does not hold the rate.
-    let said = String::from_utf8_lossy(&out.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    let said = flat_stderr(&out);
     assert!(said.contains("note: clock rates read from the running host"), "{said}");
 }
 
@@ -410,7 +415,7 @@ fn from_host_without_a_readable_summary_says_what_it_needs() {
         &root,
     ]);
     assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    let err = flat_stderr(&out);
     assert!(
         err.contains("--from-host") && err.contains("clk_summary") && err.contains("debugfs mounted"),
         "{err}"

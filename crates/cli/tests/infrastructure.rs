@@ -9,7 +9,7 @@
 
 use std::process::Command;
 
-use platreset_testkit::TempFile;
+use platreset_testkit::{table_row as row, TempFile};
 use serde_json::Value;
 
 fn platreset(args: &[&str]) -> String {
@@ -25,13 +25,6 @@ fn dtb(test: &str, blob: &[u8]) -> TempFile {
 
 fn fixture(test: &str) -> TempFile {
     dtb(test, &platreset_testkit::fixture("infrastructure"))
-}
-
-fn row<'t>(table: &'t str, node: &str) -> &'t str {
-    table
-        .lines()
-        .find(|l| l.starts_with(&format!("  {node} ")))
-        .unwrap_or_else(|| panic!("{node} in\n{table}"))
 }
 
 #[test]

@@ -9,7 +9,7 @@
 
 use std::process::Command;
 
-use platreset_testkit::TempFile;
+use platreset_testkit::{table_row as row, TempFile};
 
 fn audit(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_platreset")).arg("audit").args(args).output().unwrap();
@@ -48,13 +48,6 @@ const TREE: &str = r#"/dts-v1/;
 /// [`TREE`] compiled, in a file of the test's own, removed on drop.
 fn tree(test: &str) -> TempFile {
     TempFile::new(&format!("table-{test}"), "dtb", &platreset_testkit::dtb_from_text(TREE))
-}
-
-fn row<'t>(table: &'t str, node: &str) -> &'t str {
-    table
-        .lines()
-        .find(|l| l.starts_with(&format!("  {node} ")))
-        .unwrap_or_else(|| panic!("{node} in\n{table}"))
 }
 
 #[test]

@@ -170,6 +170,15 @@ pub fn qemu_virt_dtb() -> Vec<u8> {
 #[derive(Debug, Clone)]
 pub struct Rng(pub u64);
 
+/// The row of the audit table for `node` (rows start with two spaces and the node's path);
+/// a missing row fails the test, showing the table.
+pub fn table_row<'t>(table: &'t str, node: &str) -> &'t str {
+    table
+        .lines()
+        .find(|l| l.starts_with(&format!("  {node} ")))
+        .unwrap_or_else(|| panic!("{node} in\n{table}"))
+}
+
 /// A directory of one test's own below the temporary directory (named by tag, process and
 /// thread: tests run in parallel), emptied when made and removed on drop. It derefs to its path.
 pub struct ScratchDir(PathBuf);
