@@ -257,6 +257,14 @@ fn text(doc: &Printed<'_, '_>, out: &mut dyn Out) -> std::io::Result<()> {
     for w in &x.verdict.warnings {
         writeln!(out, "  warning (accepted): {w}")?;
     }
+    if !x.provides_resets_to.is_empty() && x.verdict.infrastructure.is_none() {
+        writeln!(
+            out,
+            "  note: it is also the reset controller of {}: assigning it takes that controller from \
+             their host drivers; give them to the same guest or leave them unused",
+            x.provides_resets_to.join(", ")
+        )?;
+    }
     if !x.next.is_empty() {
         writeln!(out, "\nNext:")?;
         for step in &x.next {

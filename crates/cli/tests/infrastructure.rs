@@ -191,3 +191,31 @@ fn on_corpus_boards_gates_are_named_and_a_missing_iommu_is_said() {
     let mmc = platreset(&["explain", h3.to_str().unwrap(), "/soc/mmc@1c0f000"]);
     assert!(mmc.contains("fix: the SoC's device tree describes no IOMMU (no node has #iommu-cells), so iommus cannot be added"), "{mmc}");
 }
+
+/// A UFS-style host: a device with interrupts of its own that is also its PHY's reset controller.
+const PROVIDER: &str = "/dts-v1/;\n/ {\n\t#address-cells = <1>;\n\t#size-cells = <1>;\n\
+    \trc: reset-controller@1000 { compatible = \"snps,dw-high-reset\"; reg = <0x1000 0x4>; #reset-cells = <1>; };\n\
+    \tufs: ufshc@2000 { compatible = \"acme,ufshc\"; reg = <0x2000 0x100>; interrupts = <0 5 4>;\n\
+    \t\tresets = <&rc 0>; #reset-cells = <1>; };\n\
+    \tphy@3000 { compatible = \"acme,ufs-phy\"; reg = <0x3000 0x100>; resets = <&ufs 0>; };\n};\n";
+
+#[test]
+fn explain_says_a_device_is_also_another_nodes_reset_controller() {
+    let file = dtb("provider", &platreset_testkit::dtb_from_text(PROVIDER));
+    let text = platreset(&["explain", file.path(), "/ufshc@2000", "--trust-reset"]);
+    assert!(!text.contains("not a candidate"), "a device with interrupts is a candidate:\n{text}");
+    assert!(
+        text.contains(
+            "note: it is also the reset controller of /phy@3000: assigning it takes that controller"
+        ),
+        "{text}"
+    );
+    let json: Value =
+        serde_json::from_str(&platreset(&["explain", file.path(), "/ufshc@2000", "--format", "json"]))
+            .unwrap();
+    assert_eq!(json["provides_resets_to"], serde_json::json!(["/phy@3000"]));
+    // A node that provides no line has no such field (it is added, never empty).
+    let plain: Value =
+        serde_json::from_str(&platreset(&["explain", file.path(), "/phy@3000", "--format", "json"])).unwrap();
+    assert!(plain.get("provides_resets_to").is_none(), "{plain}");
+}

@@ -61,6 +61,10 @@ pub struct Explanation<'x> {
     /// The devices assigned together with this one, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<GroupExplanation>,
+    /// The other nodes whose reset lines this device provides (a UFS host resetting its PHY):
+    /// assigning it takes their reset controller from the host. Added field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub provides_resets_to: Vec<String>,
 }
 
 /// The reset method chosen, and the kernel's candidates in its order of precedence.
@@ -631,6 +635,7 @@ impl<'x> Explanation<'x> {
             next: next_steps(v, node, &fix),
             verdict: v,
             group: None,
+            provides_resets_to: reset_consumers(e, id),
         }
     }
 
@@ -675,6 +680,7 @@ impl<'x> Explanation<'x> {
             next: v.reasons.iter().map(|r| r.fix().into_owned()).collect(),
             verdict: v,
             group: None,
+            provides_resets_to: Vec::new(),
         }
     }
 }
@@ -701,6 +707,18 @@ fn push_entry_rules<'x>(
 
 /// What to do next: for host infrastructure, nothing but leave it to the host; else each
 /// refusal's fix once, or, for an eligible device, how vfio-platform takes it.
+/// The paths of the nodes other than `id` with a reset line of controller `id`, in tree order.
+fn reset_consumers(e: &Evaluator<'_, '_, '_, '_>, id: NodeId) -> Vec<String> {
+    let topology = e.topology();
+    topology
+        .consumers()
+        .iter()
+        .filter(|c| c.node != id)
+        .filter(|c| c.resets.as_ref().is_ok_and(|lines| lines.iter().any(|l| l.controller() == id)))
+        .filter_map(|c| topology.fdt().node(c.node).map(|n| n.path()))
+        .collect()
+}
+
 fn next_steps(v: &Verdict, node: &Node<'_, '_>, fix: Fix<'_>) -> Vec<String> {
     if let Some(service) = v.infrastructure {
         // The rules' fixes would make a candidate of what must stay with the host: not offered.
