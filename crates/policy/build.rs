@@ -17,9 +17,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use serde_json::{Map, Value};
-
-type Result<T> = std::result::Result<T, String>;
+use platreset_build_data::{load, strs, Obj, Result};
+use serde_json::Value;
 
 fn main() {
     if let Err(e) = run() {
@@ -37,8 +36,8 @@ fn run() -> Result<()> {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?).join("evidence");
     let out =
         PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?).join("evidence_generated.rs");
-    let drivers_doc = load(&dir, "kernel-drivers.json")?;
-    let compat_doc = load(&dir, "compatibles.json")?;
+    let drivers_doc = load(&dir, "kernel-drivers.json", "driver")?;
+    let compat_doc = load(&dir, "compatibles.json", "driver")?;
     let source = drivers_doc.str("source")?;
     if compat_doc.str("source")? != source {
         return compat_doc.fail(format!("`source` differs from kernel-drivers.json's ({source})"));
@@ -65,7 +64,7 @@ fn run() -> Result<()> {
     }
     text.push_str("];\n");
 
-    let compat = Obj::new(compat_doc.get("compatibles")?, format!("{}: compatibles", compat_doc.at))?;
+    let compat = compat_doc.object("compatibles")?;
     text.push_str(
         "\n/// Compatible -> index in DRIVERS, sorted by compatible; a compatible several drivers\n",
     );
@@ -80,7 +79,7 @@ fn run() -> Result<()> {
             return Err(format!("{at}: not a non-empty array"));
         };
         for (j, entry) in list.iter().enumerate() {
-            let e = Obj::new(entry, format!("{at}[{j}]"))?;
+            let e = Obj::new(entry, format!("{at}[{j}]"), "driver")?;
             let key = e.str("driver")?;
             let Some((index, grade, names)) = keys.get(&key) else {
                 return e.fail(format!("driver {key} is not in kernel-drivers.json"));
@@ -195,9 +194,9 @@ fn driver(d: &Obj) -> Result<(String, &'static str, Vec<String>)> {
     if computed != grade {
         return d.fail(format!("grade {grade}, but its pulses and uses make it {computed}"));
     }
-    let cov = Obj::new(d.get("coverage")?, format!("{}: coverage", d.at))?;
+    let cov = d.object("coverage")?;
     let names = cov.strs("names")?;
-    let indices = cov.u64s("indices")?;
+    let indices = cov.u32s("indices")?;
     let row = format!(
         "Driver {{ name: {:?}, file: {:?}, line: {}, grade: DriverGrade::{variant}, unclassified: {}, uses_reset_api: {}, coverage: Coverage {{ names: {}, indices: &{indices:?}, array: {}, bulk: {}, device_reset: {}, expr: {} }}, cite: {}, sites: &[{}] }}",
         d.str("driver")?,
@@ -226,119 +225,4 @@ fn site(o: &Obj, op: &str, tied: bool) -> Result<String> {
         o.u64("line")?,
         strs(&o.strs("paths")?)
     ))
-}
-
-fn strs(list: &[String]) -> String {
-    let quoted: Vec<String> = list.iter().map(|s| format!("{s:?}")).collect();
-    format!("&[{}]", quoted.join(", "))
-}
-
-/// A data file's top-level object, with the name errors cite.
-fn load(dir: &std::path::Path, file: &str) -> Result<Obj> {
-    let path = dir.join(file);
-    println!("cargo:rerun-if-changed={}", path.display());
-    let at = format!("evidence/{file}");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{at}: {e}"))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| format!("{at}: {e}"))?;
-    Obj::new(&value, at)
-}
-
-/// A JSON object and where it is (`evidence/kernel-drivers.json: drivers[12] (foo_driver)`).
-struct Obj {
-    map: Map<String, Value>,
-    at: String,
-}
-
-impl Obj {
-    fn new(value: &Value, at: String) -> Result<Obj> {
-        match value {
-            Value::Object(map) => Ok(Obj { map: map.clone(), at }),
-            _ => Err(format!("{at}: not an object")),
-        }
-    }
-
-    fn fail<T>(&self, why: impl std::fmt::Display) -> Result<T> {
-        Err(format!("{}: {why}", self.at))
-    }
-
-    fn has(&self, key: &str) -> bool {
-        self.map.get(key).is_some_and(|v| !v.is_null())
-    }
-
-    fn get(&self, key: &str) -> Result<&Value> {
-        match self.map.get(key) {
-            Some(v) => Ok(v),
-            None => self.fail(format!("missing field `{key}`")),
-        }
-    }
-
-    fn u64(&self, key: &str) -> Result<u64> {
-        match self.get(key)?.as_u64() {
-            Some(n) => Ok(n),
-            None => self.fail(format!("`{key}` is not an unsigned integer")),
-        }
-    }
-
-    fn bool(&self, key: &str) -> Result<bool> {
-        match self.get(key)?.as_bool() {
-            Some(b) => Ok(b),
-            None => self.fail(format!("`{key}` is not a boolean")),
-        }
-    }
-
-    fn str(&self, key: &str) -> Result<String> {
-        match self.get(key)?.as_str() {
-            Some(s) => Ok(s.to_string()),
-            None => self.fail(format!("`{key}` is not a string")),
-        }
-    }
-
-    fn opt_str(&self, key: &str) -> Result<Option<String>> {
-        if self.has(key) {
-            self.str(key).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
-    fn array(&self, key: &str) -> Result<&Vec<Value>> {
-        match self.get(key)?.as_array() {
-            Some(a) => Ok(a),
-            None => self.fail(format!("`{key}` is not an array")),
-        }
-    }
-
-    fn strs(&self, key: &str) -> Result<Vec<String>> {
-        let mut found = Vec::new();
-        for v in self.array(key)? {
-            match v.as_str() {
-                Some(s) => found.push(s.to_string()),
-                None => return self.fail(format!("`{key}` holds a value that is not a string")),
-            }
-        }
-        Ok(found)
-    }
-
-    fn u64s(&self, key: &str) -> Result<Vec<u64>> {
-        let mut found = Vec::new();
-        for v in self.array(key)? {
-            match v.as_u64() {
-                Some(n) if n <= u64::from(u32::MAX) => found.push(n),
-                _ => {
-                    return self.fail(format!("`{key}` holds a value that is not a 32-bit unsigned integer"))
-                }
-            }
-        }
-        Ok(found)
-    }
-
-    /// The objects of an array field, each named `key[i]` (with its `driver`, when it has one).
-    fn objects(&self, key: &str) -> Result<Vec<Obj>> {
-        let mut found = Vec::new();
-        for (i, v) in self.array(key)?.iter().enumerate() {
-            let name = v.get("driver").and_then(Value::as_str).map(|n| format!(" ({n})")).unwrap_or_default();
-            found.push(Obj::new(v, format!("{}: {key}[{i}]{name}", self.at))?);
-        }
-        Ok(found)
-    }
 }
