@@ -48,14 +48,42 @@ const PART_REFERENCES: &[&str] =
 /// skips the AXI bus setup.
 const STMMAC_CONFIG_REFERENCES: &[&str] = &["snps,axi-config", "snps,mtl-rx-config", "snps,mtl-tx-config"];
 
-const WHY_MDIO: &str = "net/mdio.yaml: the MAC's own MDIO bus; its PHYs sit at MDIO addresses the guest driver reaches through the MAC's registers";
-const WHY_PHY: &str =
-    "net/ethernet-phy.yaml: a PHY on the MAC's own MDIO bus, reached through the MAC's registers";
-const WHY_CONFIG: &str = "configuration only (no reg, no compatible): numbers the device's own driver reads";
-const WHY_I2C: &str = "i2c/i2c-controller.yaml: a device on the controller's own I2C bus, at its bus address; the guest's driver reaches it through the controller";
-const WHY_SPI: &str = "spi/spi-controller.yaml: a device on the controller's own SPI bus, on its chip select; the guest's driver reaches it through the controller";
-const WHY_STMMAC: &str =
-    "net/snps,dwmac.yaml: stmmac's configuration node, numbers its driver reads at probe";
+/// The kinds of part that go with a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// An Ethernet MAC's `mdio` bus node.
+    Mdio,
+    /// An Ethernet PHY directly beneath its MAC.
+    Phy,
+    /// A device on an I2C controller's bus.
+    I2cDevice,
+    /// A device on an SPI controller's bus.
+    SpiDevice,
+    /// A child with neither `reg` nor `compatible`.
+    Config,
+    /// A stmmac configuration node a property of the MAC names.
+    StmmacConfig,
+}
+
+impl Part {
+    /// Why it goes with the device: the binding that makes it part of the device.
+    fn why(self) -> &'static str {
+        match self {
+            Part::Mdio => "net/mdio.yaml: the MAC's own MDIO bus; its PHYs sit at MDIO addresses the guest driver reaches through the MAC's registers",
+            Part::Phy => "net/ethernet-phy.yaml: a PHY on the MAC's own MDIO bus, reached through the MAC's registers",
+            Part::I2cDevice => "i2c/i2c-controller.yaml: a device on the controller's own I2C bus, at its bus address; the guest's driver reaches it through the controller",
+            Part::SpiDevice => "spi/spi-controller.yaml: a device on the controller's own SPI bus, on its chip select; the guest's driver reaches it through the controller",
+            Part::Config => "configuration only (no reg, no compatible): numbers the device's own driver reads",
+            Part::StmmacConfig => "net/snps,dwmac.yaml: stmmac's configuration node, numbers its driver reads at probe",
+        }
+    }
+
+    /// Whether the Ethernet PHY rules apply below it (its interrupt and reset GPIO stay with
+    /// the host: [`phy_drop`]).
+    fn is_phy(self) -> bool {
+        matches!(self, Part::Mdio | Part::Phy)
+    }
+}
 
 /// What goes with `node` into the guest, and the children that stop it (path, why).
 #[derive(Debug, Default)]
@@ -70,11 +98,11 @@ fn is_ethernet_mac(node: &Node<'_, '_>) -> bool {
     node.base_name() == b"ethernet" || crate::rules::is_stmmac(node)
 }
 
-/// The bus binding of an I2C or SPI controller, by the node name its binding requires.
-fn serial_bus(node: &Node<'_, '_>) -> Option<&'static str> {
+/// The devices on an I2C or SPI controller's bus, by the node name its binding requires.
+fn serial_bus(node: &Node<'_, '_>) -> Option<Part> {
     match node.base_name() {
-        b"i2c" => Some(WHY_I2C),
-        b"spi" => Some(WHY_SPI),
+        b"i2c" => Some(Part::I2cDevice),
+        b"spi" => Some(Part::SpiDevice),
         _ => None,
     }
 }
@@ -94,32 +122,25 @@ pub fn find(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Found {
         if crate::rules::drops_child(&child) {
             continue;
         }
-        let name = printable(child.name());
-        let why =
+        let part =
             if mac && (child.base_name() == b"mdio" || child.compatible().any(|c| c == b"snps,dwmac-mdio")) {
-                WHY_MDIO
+                Part::Mdio
             } else if mac && is_ethernet_phy(&child) {
-                WHY_PHY
-            } else if let Some(why) = bus.filter(|_| child.property("reg").is_some()) {
-                why
+                Part::Phy
+            } else if let Some(part) = bus.filter(|_| child.property("reg").is_some()) {
+                part
             } else if child.property("reg").is_none()
                 && child.property("compatible").is_none()
                 && !matches!(child.base_name(), b"ports" | b"port")
             {
-                WHY_CONFIG
+                Part::Config
             } else {
-                found.problems.push((name, why_not(&child)));
+                found.problems.push((printable(child.name()), why_not(&child)));
                 continue;
             };
-        match copy(tree, &child, why == WHY_MDIO || why == WHY_PHY) {
-            Ok((copied, gathered)) => found.carried.push(Carried {
-                host_path: child.path(),
-                node: copied,
-                why,
-                notes: gathered.notes,
-                supplies: gathered.supplies,
-            }),
-            Err(e) => found.problems.push((name, e)),
+        match carry(tree, &child, part) {
+            Ok(carried) => found.carried.push(carried),
+            Err(e) => found.problems.push((printable(child.name()), e)),
         }
     }
     if crate::rules::is_stmmac(node) {
@@ -135,14 +156,8 @@ pub fn find(tree: &Tree<'_, '_>, node: &Node<'_, '_>) -> Found {
             {
                 continue;
             }
-            match copy(tree, &target, false) {
-                Ok((copied, gathered)) => found.carried.push(Carried {
-                    host_path: path,
-                    node: copied,
-                    why: WHY_STMMAC,
-                    notes: gathered.notes,
-                    supplies: gathered.supplies,
-                }),
+            match carry(tree, &target, Part::StmmacConfig) {
+                Ok(carried) => found.carried.push(carried),
                 Err(e) => found.problems.push((printable(target.name()), e)),
             }
         }
@@ -157,11 +172,11 @@ fn why_not(child: &Node<'_, '_>) -> String {
     }
     if let Some(compatible) = child.compatible().next() {
         return format!(
-            "a device of its own (compatible \"{}\"), with its own resources: platreset carries only Ethernet PHYs on the MAC's MDIO bus and configuration-only children",
+            "a device of its own (compatible \"{}\"), with its own resources: platreset carries Ethernet PHYs on the MAC's MDIO bus, devices on an I2C or SPI controller's bus and configuration-only children",
             printable(compatible)
         );
     }
-    "it has `reg`: a device at an address of its own, which platreset does not carry (only Ethernet PHYs on the MAC's MDIO bus and configuration-only children)".into()
+    "it has `reg`: a device at an address of its own, which platreset does not carry (only Ethernet PHYs on the MAC's MDIO bus, devices on an I2C or SPI controller's bus and configuration-only children)".into()
 }
 
 /// Properties of a PHY (or MDIO bus) the guest goes without, by `net/ethernet-phy.yaml`, with
@@ -178,12 +193,18 @@ fn phy_drop(name: &str) -> Option<&'static str> {
     }
 }
 
-/// A copy of `host` and its subtree for the guest, with notes on what was left out; an error
-/// names the property that no guest can have. `phy` applies the Ethernet PHY rules.
-fn copy(tree: &Tree<'_, '_>, host: &Node<'_, '_>, phy: bool) -> Result<(DtNode, Gathered), String> {
+/// `host` and its subtree copied for the guest as a `part` of the device, with notes on what
+/// was left out; an error names the property that no guest can have.
+fn carry(tree: &Tree<'_, '_>, host: &Node<'_, '_>, part: Part) -> Result<Carried, String> {
     let mut gathered = Gathered::default();
-    let node = copy_node(tree, host, phy, &String::from_utf8_lossy(host.name()), &mut gathered)?;
-    Ok((node, gathered))
+    let node = copy_node(tree, host, part.is_phy(), &String::from_utf8_lossy(host.name()), &mut gathered)?;
+    Ok(Carried {
+        host_path: host.path(),
+        node,
+        why: part.why(),
+        notes: gathered.notes,
+        supplies: gathered.supplies,
+    })
 }
 
 /// The copy of `host`, which sits at `at` below the device node.
