@@ -220,19 +220,19 @@ fn host_clocks(args: &GuestDtArgs) -> Result<Option<Arc<HostClocks>>, CliError> 
     })))
 }
 
-/// Reads every device under `overrides` and builds the target's output; the devices too.
+/// Reads every device of `tree` under `overrides` and builds the target's output; the devices
+/// too.
 fn build(
     args: &GuestDtArgs,
-    host: &Fdt<'_>,
+    tree: &Tree<'_, '_>,
     nodes: &[platreset_fdt::Node<'_, '_>],
     overrides: &Overrides,
     base: Option<&DtNode>,
 ) -> Result<(Vec<HostDevice>, Output), Failure> {
-    let tree = Tree::new(host);
     let mut devices = Vec::new();
     let mut refused = Vec::new();
     for node in nodes {
-        match HostDevice::read(&tree, node, overrides) {
+        match HostDevice::read(tree, node, overrides) {
             Ok(device) => devices.push(device),
             Err(e) => refused.push(e),
         }
@@ -264,7 +264,7 @@ fn build(
             let options = TargetOptions {
                 base: base.cloned(),
                 sysfs_names: Vec::new(),
-                non_dma: non_dma(host, &devices),
+                non_dma: non_dma(tree.fdt, &devices),
                 dom0less: args.dom0less,
             };
             match target {
@@ -327,12 +327,14 @@ pub fn run(args: &GuestDtArgs) -> Result<(), CliError> {
         None => None,
     };
     let overrides = overrides(args, host_clocks(args)?);
-    let (devices, output) = match build(args, &host, &nodes, &overrides, base.as_ref()) {
+    // Indexed once: a refusal builds again with the flags that would lift it.
+    let tree = Tree::new(&host);
+    let (devices, output) = match build(args, &tree, &nodes, &overrides, base.as_ref()) {
         Ok(built) => built,
         Err(Failure::Target(why)) => return Err(CliError::GuestDt(why)),
         Err(Failure::Refused(refused)) => {
             let refusal = Refusal::new(&overrides, &refused, |lifted| {
-                build(args, &host, &nodes, lifted, base.as_ref()).map(|_| ())
+                build(args, &tree, &nodes, lifted, base.as_ref()).map(|_| ())
             });
             if args.format == Format::Json {
                 writeln!(std::io::stdout().lock(), "{}", refusal.json(args))?;
@@ -379,11 +381,7 @@ pub fn run(args: &GuestDtArgs) -> Result<(), CliError> {
     let mut notes = output.notes.clone();
     // Rates read from the running host are said even without --explain: the tree does not hold them.
     if let Some(live) = &overrides.host_clocks {
-        let from_host = devices
-            .iter()
-            .flat_map(|d| &d.decisions)
-            .filter(|d| matches!(d.action, Action::FixedClocks(_)) && d.why.contains("from the running host"))
-            .count();
+        let from_host = devices.iter().flat_map(|d| &d.decisions).filter(|d| d.rates_from_host).count();
         if from_host > 0 {
             notes.push(format!(
                 "clock rates read from the running host ({}) for {from_host} device(s); --explain shows each rate's source",

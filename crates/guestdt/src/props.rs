@@ -67,6 +67,8 @@ pub struct Decision {
     pub why: String,
     /// For a refusal: the flag that lifts it and what that costs the guest.
     pub fix: Option<Fix>,
+    /// Guest fixed clocks only: some rate was read from the running host (`--from-host`).
+    pub rates_from_host: bool,
 }
 
 /// The flag that lifts a refusal (`--drop NAME`) and what the guest loses by it.
@@ -487,20 +489,20 @@ fn clock_rate(
     index: usize,
     name: &str,
     overrides: &Overrides,
-) -> Option<(u64, String)> {
+) -> Option<(u64, RateSource)> {
     if let Some((_, hz)) = overrides.clock_rates.iter().find(|(n, _)| n == name || *n == index.to_string()) {
-        return Some((*hz, "--clock-rate".into()));
+        return Some((*hz, RateSource::User));
     }
     if let Some(live) = &overrides.host_clocks {
-        if let Ok(found) = live.rate(tree, node, index, name) {
-            return Some(found);
+        if let Ok((hz, from)) = live.rate(tree, node, index, name) {
+            return Some((hz, RateSource::RunningHost(from)));
         }
     }
     let specs = clock_specifiers(tree, node, "clocks")?;
     let spec = specs.get(index)?;
     let path = node.path();
     if let Some((_, rate, by)) = tree.assigned.iter().find(|(c, _, by)| c == spec && *by == path) {
-        return Some((u64::from(*rate), format!("assigned-clock-rates of {by}")));
+        return Some((u64::from(*rate), RateSource::Tree(format!("assigned-clock-rates of {by}"))));
     }
     // Another node's assignment holds once that node has probed; nodes that disagree leave the
     // rate to whichever probed last, which the tree cannot say.
@@ -508,9 +510,29 @@ fn clock_rate(
     if let Some((_, rate, by)) = others.next() {
         return others
             .all(|(_, r, _)| r == rate)
-            .then(|| (u64::from(*rate), format!("assigned-clock-rates of {by}")));
+            .then(|| (u64::from(*rate), RateSource::Tree(format!("assigned-clock-rates of {by}"))));
     }
-    provider_rate(tree, spec, 0)
+    provider_rate(tree, spec, 0).map(|(hz, from)| (hz, RateSource::Tree(from)))
+}
+
+/// Where a guest clock's rate came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RateSource {
+    /// `--clock-rate`.
+    User,
+    /// The running host's clock summary, and which clock of it.
+    RunningHost(String),
+    /// The host tree, and where in it.
+    Tree(String),
+}
+
+impl std::fmt::Display for RateSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RateSource::User => f.write_str("--clock-rate"),
+            RateSource::RunningHost(from) | RateSource::Tree(from) => f.write_str(from),
+        }
+    }
 }
 
 /// The rate a provider states for clock `spec`: a fixed clock's `clock-frequency`, or a
@@ -557,7 +579,8 @@ pub(crate) fn decide(
     overrides: &Overrides,
 ) -> Decision {
     let name = String::from_utf8_lossy(prop.name()).into_owned();
-    let d = |action, why: String| Decision { name: name.clone(), action, why, fix: None };
+    let d =
+        |action, why: String| Decision { name: name.clone(), action, why, fix: None, rates_from_host: false };
     if overrides.drop.contains(&name) {
         return d(Action::Drop, "dropped on request (--drop)".into());
     }
@@ -810,20 +833,22 @@ fn clocks(
         .property("clock-names")
         .map(|p| p.strings().map(|s| String::from_utf8_lossy(s).into_owned()).collect())
         .unwrap_or_default();
-    let rates: Vec<Option<(String, u64, String)>> = (0..specs.len())
+    let rates: Vec<Option<(String, u64, RateSource)>> = (0..specs.len())
         .map(|i| {
             let name = names.get(i).cloned().unwrap_or_else(|| i.to_string());
             clock_rate(tree, node, i, &name, overrides).map(|(hz, from)| (name, hz, from))
         })
         .collect();
     if rates.iter().all(Option::is_some) {
-        let rates: Vec<(String, u64, String)> = rates.into_iter().flatten().collect();
+        let rates: Vec<(String, u64, RateSource)> = rates.into_iter().flatten().collect();
         let list: Vec<String> =
             rates.iter().map(|(n, hz, from)| format!("{n} = {hz} Hz, from {from}")).collect();
-        return d(
+        let rates_from_host = rates.iter().any(|(_, _, from)| matches!(from, RateSource::RunningHost(_)));
+        let decision = d(
             Action::FixedClocks(rates.into_iter().map(|(n, hz, _)| (n, hz)).collect()),
             format!("guest fixed-rate clocks with the host's rates ({})", list.join("; ")),
         );
+        return Decision { rates_from_host, ..decision };
     }
     if node.property("power-domains").is_some() {
         return d(
