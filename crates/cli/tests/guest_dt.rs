@@ -38,6 +38,11 @@ fn fixture_in(dir: &Dir, name: &str) -> String {
     path
 }
 
+/// The rates a user of the demo board gives: the SD host's and the MAC's drivers require their
+/// module clocks and read their rates, which the CPG/MSSR driver computes at run time.
+const SDHI0_RATE: &str = "core=200000000";
+const AVB_RATE: &str = "fck=133333333";
+
 fn demo() -> String {
     platreset_testkit::repo_root().join("data/demo-soc.dtb").to_str().unwrap().to_string()
 }
@@ -45,7 +50,7 @@ fn demo() -> String {
 #[test]
 fn without_a_base_the_fragment_goes_to_stdout_and_dtc_compiles_it() {
     let dir = Dir::new("fragment");
-    let out = run(&["guest-dt", &demo(), "sdhi0", "--target", "qemu"]);
+    let out = run(&["guest-dt", &demo(), "sdhi0", "--clock-rate", SDHI0_RATE, "--target", "qemu"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let dts = dir.path("frag.dts");
     std::fs::write(&dts, &out.stdout).unwrap();
@@ -53,7 +58,21 @@ fn without_a_base_the_fragment_goes_to_stdout_and_dtc_compiles_it() {
     assert!(dtc.status.success(), "{}", String::from_utf8_lossy(&dtc.stderr));
     let report = String::from_utf8_lossy(&out.stderr);
     assert!(report.contains("region 0xee100000 size 0x2000 -> guest 0x0"), "{report}");
-    assert!(report.contains("clocks") && report.contains("warning: dropped"), "{report}");
+    let fragment = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        fragment.contains("compatible = \"fixed-clock\"")
+            && fragment.contains("clock-frequency = <0xbebc200>"),
+        "{fragment}"
+    );
+    // Without the rate the SD host is refused: its driver requires the clock.
+    let refused = run(&["guest-dt", &demo(), "sdhi0", "--target", "qemu"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(flat_stderr(&refused).contains("requires clock `core`"), "{}", flat_stderr(&refused));
+    // The DMA controller's driver takes no clock: dropped, the clock domain runs it.
+    let dmac = run(&["guest-dt", &demo(), "dmac0", "--target", "qemu"]);
+    assert!(dmac.status.success(), "{}", String::from_utf8_lossy(&dmac.stderr));
+    let report = flat_stderr(&dmac);
+    assert!(report.contains("clocks warning: dropped") && report.contains("rcar_dmac_driver"), "{report}");
 }
 
 #[test]
@@ -67,6 +86,10 @@ fn on_qemus_base_the_output_is_a_whole_guest_dtb_with_a_json_report() {
         &demo(),
         "sdhi0",
         "ethernet0",
+        "--clock-rate",
+        SDHI0_RATE,
+        "--clock-rate",
+        AVB_RATE,
         "--target",
         "qemu",
         "--base",
@@ -99,7 +122,8 @@ fn a_refusal_names_the_property_and_writes_nothing() {
         run(&["guest-dt", &host, "/gpios@13000", "--target", "qemu", "-o", &guest, "--drop", "cd-gpios"]);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     assert!(std::fs::read_to_string(&guest).unwrap().contains("gpios@0 {"));
-    let no_output = run(&["guest-dt", &demo(), "sdhi0", "--target", "qemu", "--base", &host]);
+    let no_output =
+        run(&["guest-dt", &demo(), "sdhi0", "--clock-rate", SDHI0_RATE, "--target", "qemu", "--base", &host]);
     assert_eq!(no_output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&no_output.stderr).contains("name the file with -o"));
 }
@@ -118,6 +142,10 @@ fn crosvm_xen_and_avf_write_their_files_and_the_vmm_lines_name_them() {
             &demo(),
             "sdhi0",
             "ethernet0",
+            "--clock-rate",
+            SDHI0_RATE,
+            "--clock-rate",
+            AVB_RATE,
             "--target",
             target,
             "-o",
@@ -143,7 +171,7 @@ fn crosvm_xen_and_avf_write_their_files_and_the_vmm_lines_name_them() {
         }
     }
     assert!(std::path::Path::new(&dir.path("avf-vm-assignable_devices.xml")).exists());
-    let binary = run(&["guest-dt", &demo(), "sdhi0", "--target", "xen"]);
+    let binary = run(&["guest-dt", &demo(), "sdhi0", "--clock-rate", SDHI0_RATE, "--target", "xen"]);
     assert_eq!(binary.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&binary.stderr).contains("name the file with -o"));
 }
@@ -151,8 +179,17 @@ fn crosvm_xen_and_avf_write_their_files_and_the_vmm_lines_name_them() {
 #[test]
 fn an_output_that_cannot_be_written_is_named_as_an_output() {
     let dir = Dir::new("unwritable");
-    let out =
-        run(&["guest-dt", &demo(), "sdhi0", "--target", "qemu", "-o", &dir.path("no/such/dir/guest.dts")]);
+    let out = run(&[
+        "guest-dt",
+        &demo(),
+        "sdhi0",
+        "--clock-rate",
+        SDHI0_RATE,
+        "--target",
+        "qemu",
+        "-o",
+        &dir.path("no/such/dir/guest.dts"),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot write output") && err.contains("no/such/dir/guest.dts"), "{err}");
@@ -302,7 +339,8 @@ fn an_output_onto_a_symlink_or_a_fifo_is_refused_and_leaves_everything_as_it_was
     std::fs::write(&victim, b"keep").unwrap();
     let link = dir.path("guest.dts");
     std::os::unix::fs::symlink(&victim, &link).unwrap();
-    let out = run(&["guest-dt", &demo(), "sdhi0", "--target", "qemu", "-o", &link]);
+    let out =
+        run(&["guest-dt", &demo(), "sdhi0", "--clock-rate", SDHI0_RATE, "--target", "qemu", "-o", &link]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("not a regular file"),
@@ -312,7 +350,8 @@ fn an_output_onto_a_symlink_or_a_fifo_is_refused_and_leaves_everything_as_it_was
     assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
     let fifo = dir.path("fifo.dts");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let out = run(&["guest-dt", &demo(), "sdhi0", "--target", "qemu", "-o", &fifo]);
+    let out =
+        run(&["guest-dt", &demo(), "sdhi0", "--clock-rate", SDHI0_RATE, "--target", "qemu", "-o", &fifo]);
     assert_eq!(out.status.code(), Some(1));
     assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     let names: Vec<_> = std::fs::read_dir(&dir.0).unwrap().map(|e| e.unwrap().file_name()).collect();
@@ -325,7 +364,8 @@ fn an_avf_pair_is_written_whole_or_not_at_all() {
     let dtbo = dir.path("vm.dtbo");
     // Where the .xml beside it would go stands a directory: the .dtbo must not be left alone.
     std::fs::create_dir(dir.path("vm-assignable_devices.xml")).unwrap();
-    let out = run(&["guest-dt", &demo(), "sdhi0", "--target", "avf", "-o", &dtbo]);
+    let out =
+        run(&["guest-dt", &demo(), "sdhi0", "--clock-rate", SDHI0_RATE, "--target", "avf", "-o", &dtbo]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!std::path::Path::new(&dtbo).exists(), "the .dtbo was written without its .xml");
 }

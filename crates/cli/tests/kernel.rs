@@ -510,13 +510,25 @@ fn behind_an_smmuv3_with_gicv2_type1_needs_unsafe_interrupts_and_says_so() {
 
 /// One corpus device of each class the eligible corpus devices cover, by board: an MMC host
 /// with two supplies, a stmmac MAC with its MDIO bus and queue configuration, a MAC with its
-/// PHY beneath it and a DMA controller.
-const GUEST_DEVICES: [(&str, &[&str]); 3] = [
-    ("arm64/qcom/sc7280-crd-r3.dtb", &["/soc@0/mmc@7c4000"]),
-    ("arm64/qcom/sa8155p-adp.dtb", &["/soc@0/ethernet@20000"]),
+/// PHY beneath it and a DMA controller. The MMC host and the MACs have drivers that require
+/// clocks whose rates the host computes at run time, so the rates are given as a user would
+/// give them after reading them on the board (`--clock-rate`; the boards are not running here:
+/// the values are plausible, not read); the DMA controller's driver takes no clock.
+const GUEST_DEVICES: [(&str, &[&str], &[&str]); 3] = [
+    (
+        "arm64/qcom/sc7280-crd-r3.dtb",
+        &["/soc@0/mmc@7c4000"],
+        &["iface=100000000", "core=192000000", "xo=19200000"],
+    ),
+    (
+        "arm64/qcom/sa8155p-adp.dtb",
+        &["/soc@0/ethernet@20000"],
+        &["stmmaceth=250000000", "pclk=100000000", "ptp_ref=230400000", "rgmii=125000000"],
+    ),
     (
         "arm64/renesas/r8a774a1-beacon-rzg2m-kit.dtb",
         &["/soc/dma-controller@e6700000", "/soc/ethernet@e6800000"],
+        &["fck=133333333"],
     ),
 ];
 
@@ -530,12 +542,13 @@ fn a_real_guest_kernel_creates_each_class_of_device_from_the_generated_tree() {
     let out = rig().arg("dumpdtb").arg(&base).args(DEVICES).output().unwrap();
     assert!(out.status.success(), "dumpdtb failed: {}", String::from_utf8_lossy(&out.stderr));
     // Each board's devices merged into the guest tree the previous board's left.
-    for (i, (board, nodes)) in GUEST_DEVICES.iter().enumerate() {
+    for (i, (board, nodes, rates)) in GUEST_DEVICES.iter().enumerate() {
         let guest = dir.join(format!("guest-{i}.dtb"));
         let out = Command::new(env!("CARGO_BIN_EXE_platreset"))
             .arg("guest-dt")
             .arg(corpus.join(board))
             .args(*nodes)
+            .args(rates.iter().flat_map(|r| ["--clock-rate", r]))
             .args(["--target", "qemu", "--base"])
             .arg(&base)
             .arg("-o")
@@ -581,6 +594,20 @@ fn a_real_guest_kernel_creates_each_class_of_device_from_the_generated_tree() {
         "ethernet@23000/ethernet-phy@0/name",
     ] {
         assert!(children.contains(part), "no {part}:\n{children}");
+    }
+    // The fixed clocks stand in for the host's, at the rates given.
+    let clocks = steps.ok("clocks");
+    for (clock, hz) in [
+        ("clk-mmc-core", "192000000"),
+        ("clk-ethernet-rgmii", "125000000"),
+        ("clk-ethernet-fck", "133333333"),
+    ] {
+        assert!(
+            clocks
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(clock) && l.split_whitespace().any(|w| w == hz)),
+            "no {clock} at {hz} Hz:\n{clocks}"
+        );
     }
     // The MMC host's supplies: fixed regulators the guest kernel registers at the host's voltages.
     let regulators = steps.ok("regulators");

@@ -106,7 +106,18 @@ fn guest_dt_options_that_contradict_are_refused_and_a_drop_of_nothing_is_a_warni
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
     }
-    let out = platreset(&["guest-dt", &demo, "sdhi0", "--target", "qemu", "--drop", "vmmc-suply"]);
+    let rate = "core=200000000";
+    let out = platreset(&[
+        "guest-dt",
+        &demo,
+        "sdhi0",
+        "--clock-rate",
+        rate,
+        "--target",
+        "qemu",
+        "--drop",
+        "vmmc-suply",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("warning: --drop vmmc-suply: /soc/mmc@ee100000 has no property vmmc-suply"),

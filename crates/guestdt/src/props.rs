@@ -9,6 +9,7 @@
 //! Owns: the decisions, their reasons and their fixes. Must not: lay out addresses or interrupts
 //! (targets do).
 
+use crate::driver_clocks::{self, GuestNeed};
 use platreset_fdt::{Fdt, Node, PhandleIndex, Property};
 
 /// What happens to one host property.
@@ -850,22 +851,31 @@ fn clocks(
         );
         return Decision { rates_from_host, ..decision };
     }
-    if node.property("power-domains").is_some() {
-        return d(
-            Action::DropWithWarning,
-            "rates unknown, but the node has power-domains: vfio-platform holds the device runtime-active while a VM has it open (pm_runtime_get_sync, vfio_platform_common.c:255), and a clock domain (Renesas CPG/MSSR and others) then runs its clocks; a domain that only switches power does not, and then the host must keep the clocks on".into(),
-        );
-    }
+    // Without fixed clocks the guest gets none: fine only for a driver that probes without them.
+    let need = driver_clocks::guest_need(node, &names, specs.len());
     let unknown: Vec<String> = rates
         .iter()
         .enumerate()
         .filter(|(_, r)| r.is_none())
         .map(|(i, _)| names.get(i).cloned().unwrap_or_else(|| i.to_string()))
         .collect();
-    let cost = format!(
-        "the guest driver gets no clock: one that needs it fails to probe, one that reads its rate cannot time the device; if you know the rate, --clock-rate {}=HZ instead keeps a fixed clock",
-        unknown.join("=HZ --clock-rate ")
-    );
+    let cost = match &need {
+        GuestNeed::Clock { .. } => format!(
+            "{}: the guest tree would not work; if you know the rate, --clock-rate {}=HZ instead keeps a fixed clock",
+            need.sentence(),
+            unknown.join("=HZ --clock-rate ")
+        ),
+        _ => format!(
+            "the guest driver gets no clock: one that needs it fails to probe, one that reads its rate cannot time the device; if you know the rate, --clock-rate {}=HZ instead keeps a fixed clock",
+            unknown.join("=HZ --clock-rate ")
+        ),
+    };
+    if node.property("power-domains").is_some() && !matches!(need, GuestNeed::Clock { .. }) {
+        return d(
+            Action::DropWithWarning,
+            format!("rates unknown, and {}; the node has power-domains: vfio-platform holds the device runtime-active while a VM has it open (pm_runtime_get_sync, vfio_platform_common.c:255), and a clock domain (Renesas CPG/MSSR and others) then runs its clocks; a domain that only switches power does not, and then the host must keep the clocks on", need.sentence()),
+        );
+    }
     // The rate is the host clock driver's, computed at run time: only the running host knows it.
     let how = match &overrides.host_clocks {
         Some(live) => {
@@ -882,16 +892,18 @@ fn clocks(
         }
         None => "the host's clock driver computes it at run time: read it from the running host with --from-host, or give it with --clock-rate NAME=HZ".into(),
     };
-    refuse(
-        d(
-            Action::Refuse,
-            format!(
-                "`clocks`: the rate of {} is unknown and no power domain keeps it running ({how})",
-                unknown.join(", ")
-            ),
+    let why = match &need {
+        GuestNeed::Clock { .. } => format!(
+            "`clocks`: {}, and the rate of {} is unknown ({how})",
+            need.sentence(),
+            unknown.join(", ")
         ),
-        cost,
-    )
+        _ => format!(
+            "`clocks`: the rate of {} is unknown and no power domain keeps it running ({how})",
+            unknown.join(", ")
+        ),
+    };
+    refuse(d(Action::Refuse, why), cost)
 }
 
 /// The decision for every property of `node`, in property order.

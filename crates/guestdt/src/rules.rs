@@ -88,6 +88,13 @@ const RULES: &[Rule] = &[
     },
     Rule {
         class: Class::Any,
+        property: "allwinner,sram",
+        replacement: Replacement::Required,
+        binding: "sram/allwinner,sun4i-a10-system-control.yaml: allwinner,sram names the SRAM section the host's SRAM controller maps to the device; sunxi_sram_claim fails without it (drivers/soc/sunxi/sunxi_sram.c:175), and its callers fail their probe (cedrus: drivers/staging/media/sunxi/cedrus/cedrus_hw.c:259)",
+        effect: "the SRAM mapping is a register of the host's system controller: the guest cannot claim it, and platreset does not hand the system controller over",
+    },
+    Rule {
+        class: Class::Any,
         property: "interconnects",
         replacement: Replacement::Optional,
         binding: "interconnect/interconnect.txt: without `interconnects` Linux's of_icc_get returns no path and the driver casts no bandwidth votes (drivers/interconnect/core.c:462)",

@@ -135,8 +135,19 @@ fn guest_nodes_carry_what_the_guest_cannot_discover_and_nothing_crosvm_writes() 
         for written_by_crosvm in ["reg", "interrupts", "iommus"] {
             assert!(node.prop(written_by_crosvm).is_none(), "{} has {written_by_crosvm}", node.name);
         }
-        for host_only in ["clocks", "resets", "power-domains"] {
+        for host_only in ["resets", "power-domains"] {
             assert!(node.prop(host_only).is_none(), "{} has {host_only}", node.name);
+        }
+        // `clocks` names the guest's own fixed clocks, never a host provider
+        for cell in node.prop("clocks").map(|v| v.chunks(4).collect::<Vec<_>>()).unwrap_or_default() {
+            let ph = u32::from_be_bytes(cell.try_into().unwrap());
+            let provider = overlay.children.iter().find(|c| c.prop("phandle") == Some(&ph.to_be_bytes()[..]));
+            assert_eq!(
+                provider.and_then(|c| c.prop("compatible")),
+                Some(&b"fixed-clock\0"[..]),
+                "{}",
+                node.name
+            );
         }
     }
     let avb = overlay.child("ethernet").unwrap();
@@ -243,7 +254,7 @@ fn devices_sharing_a_base_name_get_distinct_nodes_and_a_base_name_clash_is_named
     let root = dtbo_tree(&avf::build(&pwms, &TargetOptions::default()).unwrap());
     let overlay = root.find("/fragment@0/__overlay__").unwrap();
     let names: Vec<&str> = overlay.children.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["pwm-pwm0", "pwm-pwm1"]);
+    assert_eq!(names, ["pwm-pwm0", "clk-pwm0-0", "pwm-pwm1", "clk-pwm1-0"], "each with its fixed clock");
 
     let mut base = DtNode::new("");
     base.child_or_insert("mmc@1000");
@@ -302,11 +313,27 @@ const DEMO_SOURCE: &str = r#"/dts-v1/;
 &{/} {
 	sdhi0: mmc {
 		compatible = "renesas,sdhi-r8a774a1", "renesas,rcar-gen3-sdhi";
+		clocks = <&{/fragment@0/__overlay__/clk-sdhi0-core}>;
+		clock-names = "core";
+	};
+
+	clk-sdhi0-core {
+		compatible = "fixed-clock";
+		#clock-cells = <0>;
+		clock-frequency = <200000000>;
 	};
 
 	avb: ethernet {
 		compatible = "renesas,etheravb-r8a774a1", "renesas,etheravb-rcar-gen3";
 		interrupt-names = "ch0", "ch1";
+		clocks = <&{/fragment@0/__overlay__/clk-avb-fck}>;
+		clock-names = "fck";
+	};
+
+	clk-avb-fck {
+		compatible = "fixed-clock";
+		#clock-cells = <0>;
+		clock-frequency = <133333333>;
 	};
 };
 "#;

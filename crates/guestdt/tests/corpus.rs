@@ -153,9 +153,16 @@ fn every_target_builds_or_names_why_for_every_eligible_corpus_device() {
             if node.properties().any(|p| p.name().ends_with(b"-supply")) {
                 *counts.entry(("all", "with a *-supply")).or_default() += 1;
             }
+            // A refusal whose printed command drops a clock the guest driver requires builds a
+            // tree that driver cannot probe on: counted apart.
+            let mut lacks_clock = false;
             let (device, suggested) = match HostDevice::read(&tree, &node, &Overrides::default()) {
                 Ok(d) => (d, false),
                 Err(e) => {
+                    lacks_clock = e.problems().iter().any(|p| {
+                        matches!(p, HostError::Refused { property, why, .. }
+                            if property == "clocks" && why.contains("fails its probe without"))
+                    });
                     for problem in e.problems() {
                         let why = problem.to_string();
                         assert!(
@@ -187,6 +194,11 @@ fn every_target_builds_or_names_why_for_every_eligible_corpus_device() {
                         walk(&output, &[0xfde8, 0x8002], &at);
                         let how = if suggested { "built with the suggested flags" } else { "built" };
                         *counts.entry((target, how)).or_default() += 1;
+                        if lacks_clock {
+                            *counts
+                                .entry((target, "of which the guest driver lacks a clock"))
+                                .or_default() += 1;
+                        }
                     }
                     Err(e) if suggested => {
                         *counts.entry((target, "refused even with the suggested flags")).or_default() += 1;
@@ -213,7 +225,7 @@ fn every_target_builds_or_names_why_for_every_eligible_corpus_device() {
         eprintln!("  {target}: {n} × {why}");
     }
     for target in ["qemu", "crosvm", "xen"] {
-        assert!(counts.get(&(target, "built")).copied().unwrap_or(0) >= 94, "{target}: {counts:?}");
+        assert!(counts.get(&(target, "built")).copied().unwrap_or(0) >= 72, "{target}: {counts:?}");
     }
     // The README's figures are these.
     let readme = std::fs::read_to_string(platreset_testkit::repo_root().join("README.md")).unwrap();
@@ -235,8 +247,16 @@ fn every_target_builds_or_names_why_for_every_eligible_corpus_device() {
             reasons.get(&("all", "property phys".to_string())).copied().unwrap_or(0)
         ),
         format!(
-            "{} build with the command",
+            "builds {} of them",
             counts.get(&("qemu", "built with the suggested flags")).copied().unwrap_or(0)
+        ),
+        format!(
+            "{} of those the guest driver fails its probe",
+            counts.get(&("qemu", "of which the guest driver lacks a clock")).copied().unwrap_or(0)
+        ),
+        format!(
+            "{} H6 video engines claim SRAM",
+            reasons.get(&("all", "property allwinner,sram".to_string())).copied().unwrap_or(0)
         ),
         format!(
             "{} of the {} devices with a `*-supply`",
@@ -253,6 +273,7 @@ fn every_target_builds_or_names_why_for_every_eligible_corpus_device() {
         "property clocks",
         "property phys",
         "property memory-region",
+        "property allwinner,sram",
         "subnode: an OF graph",
         "subnode: a device of its own",
     ];

@@ -91,7 +91,11 @@ fn dtc_reads_the_overlay_a_fragment_on_the_root_with_host_regs_and_spis_as_place
     let root = tree(dtbo(&output));
     let overlay = root.find("/fragment@0/__overlay__").unwrap();
     let names: Vec<&str> = overlay.children.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["mmc@ee100000", "ethernet@e6800000"], "named after the first host address");
+    assert_eq!(
+        names,
+        ["clk-sdhi0-core", "mmc@ee100000", "clk-avb-fck", "ethernet@e6800000"],
+        "named after the first host address, each after its fixed clock"
+    );
     let mmc = overlay.child("mmc@ee100000").unwrap();
     assert_eq!(cells(mmc.prop("reg").unwrap()), [0, 0xee10_0000, 0, 0x2000], "64-bit host address/size");
     assert_eq!(cells(mmc.prop("interrupts").unwrap()), [0, 165, 4], "the host's SPI and trigger");
@@ -107,7 +111,14 @@ fn dtc_reads_the_overlay_a_fragment_on_the_root_with_host_regs_and_spis_as_place
         "the host's labels"
     );
     assert!(root.child("__fixups__").is_none(), "nothing refers to the base");
-    assert!(root.child("__local_fixups__").is_none(), "the demo's clocks are dropped: no local phandle");
+    let fixups = root.find("/__local_fixups__/fragment@0/__overlay__").unwrap();
+    for device in ["mmc@ee100000", "ethernet@e6800000"] {
+        assert_eq!(
+            cells(fixups.child(device).unwrap().prop("clocks").unwrap()),
+            [0],
+            "{device}: its fixed clock"
+        );
+    }
     assert_eq!(output.placed[1].regs, [(0xe680_0000, 0xe680_0000, 0x800)], "the placeholder crosvm rewrites");
     assert!(output.notes.iter().any(|n| n.contains("crosvm chooses")), "{:?}", output.notes);
 }
@@ -263,7 +274,7 @@ fn the_demo_sdhi0_and_ethernet0_overlay_matches_its_golden_file() {
 fn the_demo_sdhi0_with_its_clock_rate_given_matches_its_golden_file() {
     let host = demo();
     let fdt = Fdt::parse(&host).unwrap();
-    let overrides = Overrides { clock_rates: vec![("0".into(), 200_000_000)], ..Overrides::default() };
+    let overrides = Overrides { clock_rates: vec![("core".into(), 200_000_000)], ..Overrides::default() };
     let sdhi0 = HostDevice::read(&Tree::new(&fdt), &fdt.resolve("sdhi0").unwrap(), &overrides).unwrap();
     let output = crosvm::build(&[sdhi0], &TargetOptions::default()).unwrap();
     matches_golden(&output, "crosvm-demo-sdhi0-clock.dts");

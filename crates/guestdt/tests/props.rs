@@ -54,6 +54,25 @@ fn unknown_rates_are_dropped_behind_a_power_domain_and_refused_otherwise() {
 }
 
 #[test]
+fn unknown_rates_are_refused_when_the_guest_driver_requires_the_clock() {
+    // rcar-dmac takes no clock: the clock domain runs it
+    let dmac = read("/dma-controller@18000", &Overrides::default()).unwrap();
+    let why = &dmac.decisions.iter().find(|d| d.name == "clocks").unwrap().why;
+    assert_eq!(action(&dmac, "clocks"), Action::DropWithWarning);
+    assert!(why.contains("rcar_dmac_driver (drivers/dma/sh/rcar-dmac.c) probes without them"), "{why}");
+    // ravb fails its probe without its clock: a power domain does not make up for it
+    let err = read("/ethernet@19000", &Overrides::default()).unwrap_err().to_string();
+    assert!(err.contains("the guest's driver ravb_driver (drivers/net/ethernet/renesas/ravb_main.c) requires clock `fck` (devm_clk_get at drivers/net/ethernet/renesas/ravb_main.c:"), "{err}");
+    assert!(err.contains("--from-host"), "{err}");
+    let rate = Overrides { clock_rates: vec![("fck".into(), 133_333_333)], ..Overrides::default() };
+    let d = read("/ethernet@19000", &rate).unwrap();
+    assert_eq!(action(&d, "clocks"), Action::FixedClocks(vec![("fck".into(), 133_333_333)]));
+    // a getter whose clock the node does not have is one the driver tolerates
+    let codec = read("/video-codec@1a000", &Overrides::default()).unwrap();
+    assert_eq!(action(&codec, "clocks"), Action::DropWithWarning);
+}
+
+#[test]
 fn references_to_host_nodes_are_refused_unless_dropped_and_unknown_cells_can_be_kept() {
     let err = read("/gpios@13000", &Overrides::default()).unwrap_err();
     assert!(err.to_string().contains("property cd-gpios"), "{err}");

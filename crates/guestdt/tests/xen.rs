@@ -207,10 +207,15 @@ fn no_host_phandle_reaches_the_guest() {
     let host = demo();
     let out = xen::build(&devices(&host, &["sdhi0", "ethernet0"]), &dom0less(&[])).unwrap();
     let root = partial(&out.files[0].1);
-    let holders = ["clocks", "resets", "power-domains", "iommus", "dmas", "pinctrl-0", "phys"];
-    for node in &root.child("passthrough").unwrap().children {
+    let holders = ["resets", "power-domains", "iommus", "dmas", "pinctrl-0", "phys"];
+    let passthrough = &root.child("passthrough").unwrap().children;
+    for node in passthrough {
         for prop in &node.props {
             assert!(!holders.contains(&prop.name.as_str()), "{} has {}", node.name, prop.name);
+        }
+        common::assert_clocks_are_guest_fixed_clocks(node, passthrough);
+        if node.prop("compatible") == Some(b"fixed-clock\0") {
+            continue;
         }
         assert_eq!(
             u32s(node.prop("interrupt-parent").unwrap()),

@@ -1,0 +1,207 @@
+//! What the guest's Linux driver does with a device's clocks: the clock getters its probe
+//! reaches, read from Linux 6.1's sources by `scripts/gen-evidence` (`data/evidence/
+//! kernel-clocks.json`, compiled in by `build.rs`), and which of them this node's `clocks`
+//! must satisfy for the driver to probe.
+//!
+//! Owns: the evidence tables and the rule "a getter is required for this node". Must not:
+//! decide what the guest tree holds (`props` does, with this answer) or read a host clock rate.
+//!
+//! Why the node matters, not only the driver: the host runs the same driver on the same node, so
+//! a getter whose clock the node does not have (a name missing from `clock-names`, an index past
+//! the end) is one the driver tolerates; only getters the node satisfies can fail in a guest
+//! that lacks them.
+
+use platreset_fdt::Node;
+
+/// How a getter takes its clock(s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetterKind {
+    /// One clock, by connection id (`name`) or index (`index`; no name: the first).
+    Single,
+    /// A list the driver builds (`clk_bulk_get`): which names is not read.
+    Bulk,
+    /// Every clock of the node (`clk_bulk_get_all`): none is success.
+    All,
+    /// An OPP configuration naming clocks (`devm_pm_opp_set_config`).
+    Opp,
+    /// A child node's clock (`devm_get_clk_from_child`): not this node's `clocks`.
+    Child,
+    /// A PM clock list (`of_pm_clk_add_clks`, `pm_clk_add_clk`).
+    PmClocks,
+}
+
+/// One getter call the driver's probe, remove or PM callbacks reach.
+#[derive(Debug, Clone, Copy)]
+pub struct Getter {
+    /// The function called (`devm_clk_get`).
+    pub call: &'static str,
+    /// How it takes clocks.
+    pub kind: GetterKind,
+    /// Its connection id, when a literal.
+    pub name: Option<&'static str>,
+    /// Its index, when a literal (an unnamed getter is index 0).
+    pub index: Option<u32>,
+    /// An `_optional` getter (or `bulk_get_all`): a node without the clock is success.
+    pub optional: bool,
+    /// `file:line` of the call.
+    pub at: &'static str,
+    /// `file:line` of the driver's call into another directory that reaches it, if any.
+    pub via: Option<&'static str>,
+}
+
+/// One driver's clock facts.
+#[derive(Debug)]
+pub struct DriverClocks {
+    /// `file:driver-struct`.
+    pub driver: &'static str,
+    /// Every getter found.
+    pub getters: &'static [Getter],
+    /// The driver calls the clk API but no getter explains where its clock came from.
+    pub used_without_getter: bool,
+}
+
+include!(concat!(env!("OUT_DIR"), "/clocks_generated.rs"));
+
+/// What the guest driver of a node needs from its `clocks`.
+#[derive(Debug, Clone)]
+pub enum GuestNeed {
+    /// No driver of Linux 6.1 lists any of the node's compatibles.
+    NoEvidence,
+    /// The driver probes without any of the node's clocks (it takes none, or only optionally).
+    Nothing {
+        /// `file:driver-struct`.
+        driver: &'static str,
+    },
+    /// The driver fails its probe without this clock of the node.
+    Clock {
+        /// `file:driver-struct`.
+        driver: &'static str,
+        /// The getter that needs it.
+        getter: Getter,
+        /// The node's name for the clock (`clock-names`), when the getter names one.
+        name: Option<String>,
+    },
+    /// The driver holds clocks no getter explains: what it needs is unknown.
+    Unknown {
+        /// `file:driver-struct`.
+        driver: &'static str,
+    },
+}
+
+impl GuestNeed {
+    /// `file` and driver struct, as "driver (file)".
+    fn describe(driver: &str) -> String {
+        match driver.rsplit_once(':') {
+            Some((file, name)) => format!("{name} ({file})"),
+            None => driver.to_string(),
+        }
+    }
+
+    /// One sentence on what the guest driver needs, for a decision's reason.
+    pub fn sentence(&self) -> String {
+        match self {
+            GuestNeed::NoEvidence => "no Linux 6.1 driver lists its compatible, so what a guest driver needs from `clocks` is unknown".into(),
+            GuestNeed::Nothing { driver } => {
+                format!("the guest's driver {} probes without them (it takes no clock, or only optionally)", Self::describe(driver))
+            }
+            GuestNeed::Clock { driver, getter, name } => {
+                let (which, it) = match (name, getter.index) {
+                    (Some(n), _) => (format!("clock `{n}`"), "it"),
+                    (None, Some(i)) => (format!("clock {i}"), "it"),
+                    // a list, or a name or index computed at run time
+                    (None, None) => ("its clocks".into(), "them"),
+                };
+                let via = getter.via.map(|v| format!(", called from {v}")).unwrap_or_default();
+                format!(
+                    "the guest's driver {} requires {which} ({} at {}{via}) and fails its probe without {it}",
+                    Self::describe(driver),
+                    getter.call,
+                    getter.at
+                )
+            }
+            GuestNeed::Unknown { driver } => format!(
+                "the guest's driver {} uses clocks no getter of its own explains, so what it needs is unknown",
+                Self::describe(driver)
+            ),
+        }
+    }
+}
+
+/// The drivers Linux would match to `node`: those of its most specific compatible that has any.
+fn drivers_of(node: &Node<'_, '_>) -> Vec<&'static DriverClocks> {
+    let Some(compatible) = node.property("compatible") else { return Vec::new() };
+    for c in compatible.strings() {
+        let c = String::from_utf8_lossy(c);
+        let from = BY_COMPATIBLE.partition_point(|(k, _)| *k < c.as_ref());
+        let found: Vec<&'static DriverClocks> = BY_COMPATIBLE[from..]
+            .iter()
+            .take_while(|(k, _)| *k == c.as_ref())
+            .filter_map(|(_, i)| DRIVERS.get(usize::from(*i)))
+            .collect();
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    Vec::new()
+}
+
+/// What `node`'s guest driver needs from its `clocks`, whose names are `names` (`clock-names`,
+/// possibly empty) and number `count`.
+pub fn guest_need(node: &Node<'_, '_>, names: &[String], count: usize) -> GuestNeed {
+    let drivers = drivers_of(node);
+    if drivers.is_empty() {
+        return GuestNeed::NoEvidence;
+    }
+    for d in &drivers {
+        for g in d.getters.iter().filter(|g| !g.optional) {
+            let name = match (g.kind, g.name, g.index) {
+                (GetterKind::Child | GetterKind::All, ..) => continue,
+                // a name the node lacks fails on the host too: the driver tolerates it
+                (GetterKind::Single, Some(n), _) if !names.iter().any(|m| m == n) => continue,
+                (GetterKind::Single, Some(n), _) => Some(n.to_string()),
+                (GetterKind::Single, None, Some(i)) if i as usize >= count => continue,
+                (GetterKind::Single, None, Some(i)) => names.get(i as usize).cloned(),
+                _ => None,
+            };
+            return GuestNeed::Clock { driver: d.driver, getter: *g, name };
+        }
+    }
+    if let Some(d) = drivers.iter().find(|d| d.used_without_getter) {
+        return GuestNeed::Unknown { driver: d.driver };
+    }
+    GuestNeed::Nothing { driver: drivers[0].driver }
+}
+
+/// The kernel source the evidence was read from (`linux-source-6.1 6.1.192-3`).
+pub fn source() -> &'static str {
+    SOURCE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn driver(name: &str) -> &'static DriverClocks {
+        DRIVERS.iter().find(|d| d.driver.ends_with(name)).expect("the driver is in the evidence")
+    }
+
+    #[test]
+    fn the_index_is_sorted_and_points_at_drivers() {
+        assert!(BY_COMPATIBLE.windows(2).all(|w| w[0].0 <= w[1].0));
+        assert!(BY_COMPATIBLE.iter().all(|(_, i)| usize::from(*i) < DRIVERS.len()));
+        assert!(DRIVERS.len() > 4000, "{}", DRIVERS.len());
+    }
+
+    #[test]
+    fn the_evidence_knows_drivers_with_and_without_clocks() {
+        // rcar-dmac leaves clocks to the CPG/MSSR clock domain; sdhci-msm takes five by name.
+        assert!(driver(":rcar_dmac_driver").getters.is_empty());
+        let msm = driver("sdhci-msm.c:sdhci_msm_driver");
+        for name in ["iface", "core", "xo"] {
+            assert!(msm.getters.iter().any(|g| g.name == Some(name) && !g.optional), "{name}: {msm:?}");
+        }
+        // nouveau takes the GPU's clocks in another directory, reached through a call
+        let nouveau = driver(":nouveau_platform_driver");
+        assert!(nouveau.getters.iter().any(|g| g.name == Some("gpu") && g.via.is_some()), "{nouveau:?}");
+    }
+}
