@@ -532,17 +532,14 @@ const GUEST_DEVICES: [(&str, &[&str], &[&str]); 3] = [
     ),
 ];
 
-#[test]
-fn a_real_guest_kernel_creates_each_class_of_device_from_the_generated_tree() {
-    let Some(bin) = guest_bin("guest device trees on a real kernel") else { return };
-    let Some(corpus) = platreset_testkit::corpus_dir() else { return };
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kernel-guest-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// The guest DTB `guest-dt --target qemu` makes of `boards` in `dir`: each board's devices (with
+/// their clock rates) merged into the tree the previous board's left, on QEMU's own `virt` DT.
+fn guest_tree(dir: &Path, corpus: &Path, boards: &[(&str, &[&str], &[&str])]) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
     let mut base = dir.join("virt.dtb");
     let out = rig().arg("dumpdtb").arg(&base).args(DEVICES).output().unwrap();
     assert!(out.status.success(), "dumpdtb failed: {}", String::from_utf8_lossy(&out.stderr));
-    // Each board's devices merged into the guest tree the previous board's left.
-    for (i, (board, nodes, rates)) in GUEST_DEVICES.iter().enumerate() {
+    for (i, (board, nodes, rates)) in boards.iter().enumerate() {
         let guest = dir.join(format!("guest-{i}.dtb"));
         let out = Command::new(env!("CARGO_BIN_EXE_platreset"))
             .arg("guest-dt")
@@ -558,7 +555,12 @@ fn a_real_guest_kernel_creates_each_class_of_device_from_the_generated_tree() {
         assert!(out.status.success(), "guest-dt {board}: {}", String::from_utf8_lossy(&out.stderr));
         base = guest;
     }
-    // Debian's fixed-regulator driver (a module) from the rig's kernel, for the stand-ins.
+    base
+}
+
+/// Boots `guest` (a guest DTB) with Debian's fixed-regulator driver (a module of the rig's
+/// kernel) for the stand-in regulators, and runs tests/kernel/guest.sh.
+fn boot_guest(bin: &str, guest: &Path) -> Steps {
     let prepared = rig().arg("prepare").output().unwrap();
     let rig_dir = String::from_utf8_lossy(&prepared.stdout).lines().last().unwrap_or_default().to_string();
     let release = std::fs::read_dir(Path::new(&rig_dir).join("root/lib/modules"))
@@ -569,7 +571,46 @@ fn a_real_guest_kernel_creates_each_class_of_device_from_the_generated_tree() {
         .unwrap_or_default();
     let fixed = format!("{rig_dir}/root/lib/modules/{release}/kernel/drivers/regulator/fixed.ko");
     let adds = [format!("{fixed}=/lib/modules/KVER/kernel/drivers/regulator/fixed.ko")];
-    let steps = boot_with(&bin, "guest.sh", None, "mem=256M", &base, &adds);
+    boot_with(bin, "guest.sh", None, "mem=256M", guest, &adds)
+}
+
+/// The GPU class: a Tegra X1's GM20B, whose two 16 MiB windows fill QEMU's platform bus alone.
+/// nouveau requires its three clocks; the rates are given as a user would give them.
+const GUEST_GPU: [(&str, &[&str], &[&str]); 1] = [(
+    "arm64/nvidia/tegra210-p3450-0000.dtb",
+    &["/gpu@57000000"],
+    &["gpu=76800000", "pwr=204000000", "ref=38400000"],
+)];
+
+#[test]
+fn a_real_guest_kernel_creates_a_gpu_from_the_generated_tree() {
+    let Some(bin) = guest_bin("a guest GPU on a real kernel") else { return };
+    let Some(corpus) = platreset_testkit::corpus_dir() else { return };
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kernel-gpu-{}", std::process::id()));
+    let steps = boot_guest(&bin, &guest_tree(&dir, &corpus, &GUEST_GPU));
+    let devices = steps.ok("devices");
+    assert!(devices.contains("c000000.gpu | nvidia,gm20b"), "{devices}");
+    assert!(devices.contains("regulator-vdd-gpu | regulator-fixed"), "{devices}");
+    let clocks = steps.ok("clocks");
+    for (clock, hz) in
+        [("clk-gpu-gpu", "76800000"), ("clk-gpu-pwr", "204000000"), ("clk-gpu-ref", "38400000")]
+    {
+        assert!(
+            clocks
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(clock) && l.split_whitespace().any(|w| w == hz)),
+            "no {clock} at {hz} Hz:\n{clocks}"
+        );
+    }
+    assert!(steps.ok("regulators").contains("VDD_GPU"), "{}", steps.ok("regulators"));
+}
+
+#[test]
+fn a_real_guest_kernel_creates_each_class_of_device_from_the_generated_tree() {
+    let Some(bin) = guest_bin("guest device trees on a real kernel") else { return };
+    let Some(corpus) = platreset_testkit::corpus_dir() else { return };
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kernel-guest-{}", std::process::id()));
+    let steps = boot_guest(&bin, &guest_tree(&dir, &corpus, &GUEST_DEVICES));
     // The stand-ins are platform devices of their own.
     for regulator in ["regulator-ldo7 | regulator-fixed", "regulator-ldo19 | regulator-fixed"] {
         assert!(steps.ok("devices").contains(regulator), "no {regulator}:\n{}", steps.ok("devices"));
