@@ -15,6 +15,7 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 use platreset_dtedit::{from_fdt, to_dtb, to_dts, Node as DtNode, WriteOptions};
 use platreset_fdt::Fdt;
+use platreset_guestdt::driver_clocks::GuestNeed;
 use platreset_guestdt::props::Tree;
 use platreset_guestdt::{
     avf, crosvm, qemu, xen, Action, HostClock, HostClocks, HostDevice, HostError, Output, Overrides, Placed,
@@ -462,7 +463,13 @@ fn report(
                 "node": d.path,
                 "regions": p.regs.iter().map(|&(host, guest, size)| json!({"host": host, "guest": guest, "size": size})).collect::<Vec<_>>(),
                 "interrupts": p.irqs.iter().zip(&d.irqs).map(|(&(spi, trigger), h)| json!({"host_spi": h.spi, "guest_spi": spi, "trigger": trigger})).collect::<Vec<_>>(),
-                "properties": d.decisions.iter().map(|x| json!({"name": x.name, "action": x.action.as_str(), "why": x.why})).collect::<Vec<_>>(),
+                "properties": d.decisions.iter().map(|x| {
+                    let mut p = json!({"name": x.name, "action": x.action.as_str(), "why": x.why});
+                    if let Some(need) = &x.guest_driver {
+                        p["guest_driver"] = guest_driver_json(need);
+                    }
+                    p
+                }).collect::<Vec<_>>(),
                 "supplies": supplies,
                 "carried": d.carried.iter().map(|c| json!({"node": c.host_path, "why": c.why, "notes": c.notes})).collect::<Vec<_>>(),
             })
@@ -765,6 +772,10 @@ impl<'e> Refusal<'e> {
                     "why": match problem { HostError::Refused { why, .. } => why.clone(), other => Self::describe(other) },
                     "flag": problem.fix().map(platreset_guestdt::Fix::flag),
                     "cost": problem.fix().map(|f| f.cost.clone()),
+                    "guest_driver": match problem {
+                        HostError::Refused { guest_driver: Some(need), .. } => guest_driver_json(need),
+                        _ => Value::Null,
+                    },
                 })
             })
             .collect();
@@ -778,4 +789,18 @@ impl<'e> Refusal<'e> {
             "still_refused": match &self.with_flags { Some(Err(why)) => Some(why), _ => None },
         })
     }
+}
+
+/// What the guest's Linux driver needs from a node's `clocks` (the kernel-source evidence a
+/// clock decision rests on), for scripts: `needs` (`nothing`, `clock`, `unknown`,
+/// `no-evidence`), the driver and its file, and for `clock` the getter (`call`, `at`, `via`) and
+/// the node's name for the clock.
+fn guest_driver_json(need: &GuestNeed) -> Value {
+    let (file, driver) = need.driver().unzip();
+    let mut v = json!({"needs": need.kind(), "driver": driver, "file": file});
+    if let GuestNeed::Clock { getter, name, .. } = need {
+        v["getter"] = json!({"call": getter.call, "at": getter.at, "via": getter.via});
+        v["clock"] = json!(name);
+    }
+    v
 }

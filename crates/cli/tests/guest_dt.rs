@@ -76,6 +76,41 @@ fn without_a_base_the_fragment_goes_to_stdout_and_dtc_compiles_it() {
 }
 
 #[test]
+fn the_guest_drivers_clock_needs_are_in_the_json_with_the_getter_they_rest_on() {
+    let refused = run(&["guest-dt", &demo(), "sdhi0", "--target", "qemu", "--format", "json"]);
+    let report: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    let need = &report["refused"][0]["guest_driver"];
+    assert_eq!(need["needs"], "clock", "{report}");
+    assert_eq!(need["driver"], "renesas_internal_dmac_sdhi_driver");
+    assert_eq!(need["file"], "drivers/mmc/host/renesas_sdhi_internal_dmac.c");
+    assert_eq!(need["getter"]["call"], "devm_clk_get");
+    assert!(need["getter"]["at"].as_str().unwrap().starts_with("drivers/mmc/host/renesas_sdhi_core.c:"));
+    assert_eq!(need["clock"], "core", "the node's name for the driver's unnamed first clock");
+
+    let dir = Dir::new("guest-driver-json");
+    let out = dir.path("guest.dts");
+    let built = run(&["guest-dt", &demo(), "dmac0", "--target", "qemu", "-o", &out, "--format", "json"]);
+    let report: Value = serde_json::from_slice(&built.stdout).unwrap();
+    let clocks = report["devices"][0]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "clocks")
+        .unwrap();
+    assert_eq!(clocks["action"], "drop-with-warning");
+    assert_eq!(clocks["guest_driver"]["needs"], "nothing");
+    assert_eq!(clocks["guest_driver"]["driver"], "rcar_dmac_driver");
+    // A property decided without the evidence carries no such field.
+    let compatible = report["devices"][0]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "compatible")
+        .unwrap();
+    assert!(compatible.get("guest_driver").is_none(), "{compatible}");
+}
+
+#[test]
 fn on_qemus_base_the_output_is_a_whole_guest_dtb_with_a_json_report() {
     let dir = Dir::new("base");
     let base = dir.path("virt.dtb");

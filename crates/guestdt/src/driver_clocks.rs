@@ -31,7 +31,7 @@ pub enum GetterKind {
 }
 
 /// One getter call the driver's probe, remove or PM callbacks reach.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Getter {
     /// The function called (`devm_clk_get`).
     pub call: &'static str,
@@ -63,7 +63,7 @@ pub struct DriverClocks {
 include!(concat!(env!("OUT_DIR"), "/clocks_generated.rs"));
 
 /// What the guest driver of a node needs from its `clocks`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuestNeed {
     /// No driver of Linux 6.1 lists any of the node's compatibles.
     NoEvidence,
@@ -89,6 +89,26 @@ pub enum GuestNeed {
 }
 
 impl GuestNeed {
+    /// The driver the evidence is about, as `(file, driver struct)`; `None` without evidence.
+    pub fn driver(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            GuestNeed::NoEvidence => None,
+            GuestNeed::Nothing { driver }
+            | GuestNeed::Clock { driver, .. }
+            | GuestNeed::Unknown { driver } => driver.rsplit_once(':'),
+        }
+    }
+
+    /// A short word for scripts: `no-evidence`, `nothing`, `clock`, `unknown`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GuestNeed::NoEvidence => "no-evidence",
+            GuestNeed::Nothing { .. } => "nothing",
+            GuestNeed::Clock { .. } => "clock",
+            GuestNeed::Unknown { .. } => "unknown",
+        }
+    }
+
     /// `file` and driver struct, as "driver (file)".
     fn describe(driver: &str) -> String {
         match driver.rsplit_once(':') {

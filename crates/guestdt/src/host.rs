@@ -9,6 +9,7 @@ use platreset_dtedit::names::NameProblem;
 use platreset_fdt::{Node, SpecifierError};
 use thiserror::Error;
 
+use crate::driver_clocks::GuestNeed;
 use crate::host_names::{check_names, check_path, is_good_property_name};
 use crate::props::{decide_all, Action, Decision, Fix, Overrides, Tree};
 
@@ -57,8 +58,11 @@ pub enum HostError {
         property: String,
         /// Why.
         why: String,
-        /// The flag that lifts the refusal and its cost to the guest, when one does.
-        fix: Option<Fix>,
+        /// The flag that lifts the refusal and its cost to the guest, when one does (boxed, as
+        /// the next: every `Result` of the crate carries this variant's size).
+        fix: Option<Box<Fix>>,
+        /// `clocks` only: what the guest's Linux driver needs from them, by the evidence.
+        guest_driver: Option<Box<GuestNeed>>,
     },
     /// A host name the guest output would carry that the specification (or, for a label, `dtc`)
     /// does not allow: a crafted tree. Only a name that comes with a property the guest can go
@@ -121,7 +125,8 @@ impl HostError {
     /// (subnodes, interrupts the guest's GIC cannot deliver, regions…) or for [`HostError::Several`].
     pub fn fix(&self) -> Option<&Fix> {
         match self {
-            HostError::Refused { fix, .. } | HostError::BadName { fix, .. } => fix.as_ref(),
+            HostError::Refused { fix, .. } => fix.as_deref(),
+            HostError::BadName { fix, .. } => fix.as_ref(),
             _ => None,
         }
     }
@@ -194,7 +199,8 @@ impl HostDevice {
                 node: path.clone(),
                 property: refused.name.clone(),
                 why: refused.why.clone(),
-                fix: refused.fix.clone(),
+                fix: refused.fix.clone().map(Box::new),
+                guest_driver: refused.guest_driver.clone().map(Box::new),
             });
         }
         let regions: Vec<(u64, u64)> = match node.reg_cpu() {

@@ -70,6 +70,9 @@ pub struct Decision {
     pub fix: Option<Fix>,
     /// Guest fixed clocks only: some rate was read from the running host (`--from-host`).
     pub rates_from_host: bool,
+    /// `clocks` of unknown rate only: what the guest's Linux driver needs from them (the
+    /// kernel-source evidence the decision rests on).
+    pub guest_driver: Option<GuestNeed>,
 }
 
 /// The flag that lifts a refusal (`--drop NAME`) and what the guest loses by it.
@@ -580,8 +583,14 @@ pub(crate) fn decide(
     overrides: &Overrides,
 ) -> Decision {
     let name = String::from_utf8_lossy(prop.name()).into_owned();
-    let d =
-        |action, why: String| Decision { name: name.clone(), action, why, fix: None, rates_from_host: false };
+    let d = |action, why: String| Decision {
+        name: name.clone(),
+        action,
+        why,
+        fix: None,
+        rates_from_host: false,
+        guest_driver: None,
+    };
     if overrides.drop.contains(&name) {
         return d(Action::Drop, "dropped on request (--drop)".into());
     }
@@ -870,11 +879,12 @@ fn clocks(
             unknown.join("=HZ --clock-rate ")
         ),
     };
+    let with_need = |decision: Decision| Decision { guest_driver: Some(need.clone()), ..decision };
     if node.property("power-domains").is_some() && !matches!(need, GuestNeed::Clock { .. }) {
-        return d(
+        return with_need(d(
             Action::DropWithWarning,
             format!("rates unknown, and {}; the node has power-domains: vfio-platform holds the device runtime-active while a VM has it open (pm_runtime_get_sync, vfio_platform_common.c:255), and a clock domain (Renesas CPG/MSSR and others) then runs its clocks; a domain that only switches power does not, and then the host must keep the clocks on", need.sentence()),
-        );
+        ));
     }
     // The rate is the host clock driver's, computed at run time: only the running host knows it.
     let how = match &overrides.host_clocks {
@@ -903,7 +913,7 @@ fn clocks(
             unknown.join(", ")
         ),
     };
-    refuse(d(Action::Refuse, why), cost)
+    with_need(refuse(d(Action::Refuse, why), cost))
 }
 
 /// The decision for every property of `node`, in property order.
