@@ -65,13 +65,10 @@ enum Command {
     ///   platreset audit --format dot board.dtb | dot -Tsvg > resets.svg
     #[command(verbatim_doc_comment)]
     Audit(audit::AuditArgs),
-    /// Explain, rule by rule, whether a device may be handed to a VM: which reset method
-    /// vfio-platform would use and why the others were not, each rule with its evidence, the
-    /// nodes sharing its lines, and what to do next.
+    /// Explain, rule by rule, whether a device may be handed to a VM: which reset method vfio-platform would use and why the others were not, each rule with its evidence, the nodes sharing its lines, and what to do next.
     #[command(verbatim_doc_comment)]
     Explain(explain::ExplainArgs),
-    /// Show the register accesses that reset a device, exactly as the kernel's driver would do
-    /// them. A dry run by default: only --backend devmem --write-hardware writes registers.
+    /// Show the register accesses that reset a device, exactly as the kernel's driver would do them. A dry run by default: only --backend devmem --write-hardware writes registers.
     ///
     /// NODE is a path, a label (&sdhi0) or an alias (mmc0). Every line of the node is reset in
     /// `resets` order unless --line picks one. Controllers with a reset sequence of their own use it
@@ -84,28 +81,20 @@ enum Command {
     ///   sudo platreset reset /sys/firmware/fdt mmc0 --backend devmem --write-hardware
     #[command(verbatim_doc_comment)]
     Reset(reset::ResetArgs),
-    /// List the ACPI devices of DSDT/SSDT tables and whether each has a _RST method (the reset
-    /// vfio-platform uses for ACPI devices).
+    /// List the ACPI devices of DSDT/SSDT tables and whether each has a _RST method (the reset vfio-platform uses for ACPI devices).
     ///
     /// Examples:
     ///   platreset acpi                       # the running host's /sys/firmware/acpi/tables
     ///   platreset acpi tables/ --format json | jq '.[] | select(.rst)'
     #[command(verbatim_doc_comment)]
     Acpi(acpi::AcpiArgs),
-    /// Prove it on a simulator: build the SoC from the DTB, start the device's DMA and interrupt,
-    /// perform the reset the policy resolved (the real driver or handler, on simulated
-    /// registers), run on, and check that the DMA stopped, the interrupt is low, the registers
-    /// are at reset values and no other device was reset.
+    /// Prove it on a simulator: build the SoC from the DTB, start the device's DMA and interrupt, perform the reset the policy resolved (the real driver or handler, on simulated registers), run on, and check that the DMA stopped, the interrupt is low, the registers are at reset values and no other device was reset.
     #[command(verbatim_doc_comment)]
     Verify(verify::VerifyArgs),
-    /// Build the guest device-tree node(s) for devices handed to a VM, for the VMM that runs it:
-    /// a property policy shared by every target (what is copied, regenerated, dropped or
-    /// refused, and why), then the target's layout (addresses, interrupts, limits).
+    /// Build the guest device-tree node(s) for devices handed to a VM, for the VMM that runs it: a property policy shared by every target (what is copied, regenerated, dropped or refused, and why), then the target's layout (addresses, interrupts, limits).
     #[command(verbatim_doc_comment)]
     GuestDt(guest_dt::GuestDtArgs),
-    /// The running system: list platform devices with their IOMMU groups and verdicts, bind them
-    /// to vfio-platform as a transaction (every device restored on failure), VFIO info and
-    /// reset, and a guard that resets a VMM's devices when it dies. Writes only with --yes.
+    /// The running system: list platform devices with their IOMMU groups and verdicts, bind them to vfio-platform as a transaction (every device restored on failure), VFIO info and reset, and a guard that resets a VMM's devices when it dies. Writes only with --yes.
     ///
     /// Examples:
     ///   platreset host list
@@ -114,10 +103,7 @@ enum Command {
     ///   sudo platreset host guard --pid "$(pidof crosvm)" ee100000.mmc --yes
     #[command(verbatim_doc_comment)]
     Host(host::HostArgs),
-    /// What the kernel's generic reset module (kmod/vfio-platform-reset-generic) needs on this
-    /// board: the compatibles whose every device the policy finds safe to reset through its own
-    /// DT reset lines, as a /etc/modprobe.d file and a DKMS source tree, and why each other device
-    /// was left out. A dry run unless --install.
+    /// What the kernel's generic reset module (kmod/vfio-platform-reset-generic) needs on this board: the compatibles whose every device the policy finds safe to reset through its own DT reset lines, as a /etc/modprobe.d file and a DKMS source tree, and why each other device was left out. A dry run unless --install.
     #[command(verbatim_doc_comment)]
     Kmod(kmod::KmodArgs),
     /// Show what platreset finds on a built-in example SoC (no hardware, no downloads).
