@@ -43,6 +43,12 @@ fn fixture_in(dir: &Dir, name: &str) -> String {
 const SDHI0_RATE: &str = "core=200000000";
 const AVB_RATE: &str = "fck=133333333";
 
+/// The decision on property `name` of the report's first device.
+fn property<'a>(report: &'a Value, name: &str) -> &'a Value {
+    let all = report["devices"][0]["properties"].as_array().expect("a build report");
+    all.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("no property {name}: {report}"))
+}
+
 fn demo() -> String {
     platreset_testkit::repo_root().join("data/demo-soc.dtb").to_str().unwrap().to_string()
 }
@@ -91,22 +97,12 @@ fn the_guest_drivers_clock_needs_are_in_the_json_with_the_getter_they_rest_on() 
     let out = dir.path("guest.dts");
     let built = run(&["guest-dt", &demo(), "dmac0", "--target", "qemu", "-o", &out, "--format", "json"]);
     let report: Value = serde_json::from_slice(&built.stdout).unwrap();
-    let clocks = report["devices"][0]["properties"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "clocks")
-        .unwrap();
+    let clocks = property(&report, "clocks");
     assert_eq!(clocks["action"], "drop-with-warning");
     assert_eq!(clocks["guest_driver"]["needs"], "nothing");
     assert_eq!(clocks["guest_driver"]["driver"], "rcar_dmac_driver");
     // A property decided without the evidence carries no such field.
-    let compatible = report["devices"][0]["properties"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "compatible")
-        .unwrap();
+    let compatible = property(&report, "compatible");
     assert!(compatible.get("guest_driver").is_none(), "{compatible}");
 }
 
@@ -450,12 +446,7 @@ fn from_host_reads_the_running_hosts_rates_and_the_hosts_own_tree_uses_them_unas
         // The DTS fragment goes to stdout; the report then goes to stderr.
         serde_json::from_slice(&out.stderr).unwrap()
     });
-    let clocks = report["devices"][0]["properties"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "clocks")
-        .unwrap();
+    let clocks = property(&report, "clocks");
     assert_eq!(clocks["action"], "fixed-clocks");
     assert!(
         clocks["why"]

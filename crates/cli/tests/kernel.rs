@@ -574,6 +574,18 @@ fn boot_guest(bin: &str, guest: &Path) -> Steps {
     boot_with(bin, "guest.sh", None, "mem=256M", guest, &adds)
 }
 
+/// The guest kernel registered each fixed clock (name, rate in Hz) in its clock summary.
+fn assert_fixed_clocks(steps: &Steps, expected: &[(&str, &str)]) {
+    let clocks = steps.ok("clocks");
+    for (clock, hz) in expected {
+        let mut lines = clocks.lines().map(|l| l.split_whitespace().collect::<Vec<_>>());
+        assert!(
+            lines.any(|w| w.first() == Some(clock) && w.contains(hz)),
+            "no {clock} at {hz} Hz:\n{clocks}"
+        );
+    }
+}
+
 /// The GPU class: a Tegra X1's GM20B, whose two 16 MiB windows fill QEMU's platform bus alone.
 /// nouveau requires its three clocks; the rates are given as a user would give them.
 const GUEST_GPU: [(&str, &[&str], &[&str]); 1] = [(
@@ -591,17 +603,10 @@ fn a_real_guest_kernel_creates_a_gpu_from_the_generated_tree() {
     let devices = steps.ok("devices");
     assert!(devices.contains("c000000.gpu | nvidia,gm20b"), "{devices}");
     assert!(devices.contains("regulator-vdd-gpu | regulator-fixed"), "{devices}");
-    let clocks = steps.ok("clocks");
-    for (clock, hz) in
-        [("clk-gpu-gpu", "76800000"), ("clk-gpu-pwr", "204000000"), ("clk-gpu-ref", "38400000")]
-    {
-        assert!(
-            clocks
-                .lines()
-                .any(|l| l.split_whitespace().next() == Some(clock) && l.split_whitespace().any(|w| w == hz)),
-            "no {clock} at {hz} Hz:\n{clocks}"
-        );
-    }
+    assert_fixed_clocks(
+        &steps,
+        &[("clk-gpu-gpu", "76800000"), ("clk-gpu-pwr", "204000000"), ("clk-gpu-ref", "38400000")],
+    );
     assert!(steps.ok("regulators").contains("VDD_GPU"), "{}", steps.ok("regulators"));
 }
 
@@ -637,19 +642,14 @@ fn a_real_guest_kernel_creates_each_class_of_device_from_the_generated_tree() {
         assert!(children.contains(part), "no {part}:\n{children}");
     }
     // The fixed clocks stand in for the host's, at the rates given.
-    let clocks = steps.ok("clocks");
-    for (clock, hz) in [
-        ("clk-mmc-core", "192000000"),
-        ("clk-ethernet-rgmii", "125000000"),
-        ("clk-ethernet-fck", "133333333"),
-    ] {
-        assert!(
-            clocks
-                .lines()
-                .any(|l| l.split_whitespace().next() == Some(clock) && l.split_whitespace().any(|w| w == hz)),
-            "no {clock} at {hz} Hz:\n{clocks}"
-        );
-    }
+    assert_fixed_clocks(
+        &steps,
+        &[
+            ("clk-mmc-core", "192000000"),
+            ("clk-ethernet-rgmii", "125000000"),
+            ("clk-ethernet-fck", "133333333"),
+        ],
+    );
     // The MMC host's supplies: fixed regulators the guest kernel registers at the host's voltages.
     let regulators = steps.ok("regulators");
     assert!(regulators.contains("ldo7 2960000"), "{regulators}");

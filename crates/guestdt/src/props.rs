@@ -843,9 +843,11 @@ fn clocks(
         .property("clock-names")
         .map(|p| p.strings().map(|s| String::from_utf8_lossy(s).into_owned()).collect())
         .unwrap_or_default();
+    // A clock's name for --clock-rate and the messages: its `clock-names` entry, else its index.
+    let name_of = |i: usize| names.get(i).cloned().unwrap_or_else(|| i.to_string());
     let rates: Vec<Option<(String, u64, RateSource)>> = (0..specs.len())
         .map(|i| {
-            let name = names.get(i).cloned().unwrap_or_else(|| i.to_string());
+            let name = name_of(i);
             clock_rate(tree, node, i, &name, overrides).map(|(hz, from)| (name, hz, from))
         })
         .collect();
@@ -862,12 +864,8 @@ fn clocks(
     }
     // Without fixed clocks the guest gets none: fine only for a driver that probes without them.
     let need = driver_clocks::guest_need(node, &names, specs.len());
-    let unknown: Vec<String> = rates
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.is_none())
-        .map(|(i, _)| names.get(i).cloned().unwrap_or_else(|| i.to_string()))
-        .collect();
+    let unknown: Vec<String> =
+        rates.iter().enumerate().filter(|(_, r)| r.is_none()).map(|(i, _)| name_of(i)).collect();
     let cost = match &need {
         GuestNeed::Clock { .. } => format!(
             "{}: the guest tree would not work; if you know the rate, --clock-rate {}=HZ instead keeps a fixed clock",
@@ -894,7 +892,7 @@ fn clocks(
                 .enumerate()
                 .filter(|(_, r)| r.is_none())
                 .filter_map(|(i, _)| {
-                    let name = names.get(i).cloned().unwrap_or_else(|| i.to_string());
+                    let name = name_of(i);
                     live.rate(tree, node, i, &name).err().map(|why| format!("{name}: {why}"))
                 })
                 .collect();
