@@ -15,7 +15,7 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 use platreset_dtedit::{from_fdt, to_dtb, to_dts, Node as DtNode, WriteOptions};
 use platreset_fdt::Fdt;
-use platreset_guestdt::driver_clocks::GuestNeed;
+use platreset_guestdt::driver_needs::GuestNeed;
 use platreset_guestdt::props::Tree;
 use platreset_guestdt::{
     avf, crosvm, qemu, xen, Action, HostClock, HostClocks, HostDevice, HostError, Output, Overrides, Placed,
@@ -791,16 +791,16 @@ impl<'e> Refusal<'e> {
     }
 }
 
-/// What the guest's Linux driver needs from a node's `clocks` (the kernel-source evidence a
-/// clock decision rests on), for scripts: `needs` (`nothing`, `clock`, `unknown`,
-/// `no-evidence`), the driver and its file, and for `clock` the getter (`call`, `at`, `via`) and
-/// the node's name for the clock.
+/// What the guest's Linux driver needs from a node's `clocks` or `resets` (the kernel-source
+/// evidence the decision rests on), for scripts: `needs` (`nothing`, `clock`, `reset`,
+/// `unknown`, `no-evidence`), the driver and its file, and for a required clock or reset the
+/// getter (`call`, `at`, `via`) and the node's name for it (under `clock` or `reset`).
 fn guest_driver_json(need: &GuestNeed) -> Value {
     let (file, driver) = need.driver().unzip();
     let mut v = json!({"needs": need.kind(), "driver": driver, "file": file});
-    if let GuestNeed::Clock { getter, name, .. } = need {
+    if let GuestNeed::Required { getter, name, resource, .. } = need {
         v["getter"] = json!({"call": getter.call, "at": getter.at, "via": getter.via});
-        v["clock"] = json!(name);
+        v[resource.noun()] = json!(name);
     }
     v
 }

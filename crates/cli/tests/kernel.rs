@@ -518,34 +518,44 @@ const GUEST_DEVICES: [(&str, &[&str], &[&str]); 3] = [
     (
         "arm64/qcom/sc7280-crd-r3.dtb",
         &["/soc@0/mmc@7c4000"],
-        &["iface=100000000", "core=192000000", "xo=19200000"],
+        &["--clock-rate", "iface=100000000", "--clock-rate", "core=192000000", "--clock-rate", "xo=19200000"],
     ),
     (
         "arm64/qcom/sa8155p-adp.dtb",
         &["/soc@0/ethernet@20000"],
-        &["stmmaceth=250000000", "pclk=100000000", "ptp_ref=230400000", "rgmii=125000000"],
+        &[
+            "--clock-rate",
+            "stmmaceth=250000000",
+            "--clock-rate",
+            "pclk=100000000",
+            "--clock-rate",
+            "ptp_ref=230400000",
+            "--clock-rate",
+            "rgmii=125000000",
+        ],
     ),
     (
         "arm64/renesas/r8a774a1-beacon-rzg2m-kit.dtb",
         &["/soc/dma-controller@e6700000", "/soc/ethernet@e6800000"],
-        &["fck=133333333"],
+        &["--clock-rate", "fck=133333333"],
     ),
 ];
 
 /// The guest DTB `guest-dt --target qemu` makes of `boards` in `dir`: each board's devices (with
-/// their clock rates) merged into the tree the previous board's left, on QEMU's own `virt` DT.
+/// the flags given, their clock rates) merged into the tree the previous board's left, on QEMU's
+/// own `virt` DT.
 fn guest_tree(dir: &Path, corpus: &Path, boards: &[(&str, &[&str], &[&str])]) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let mut base = dir.join("virt.dtb");
     let out = rig().arg("dumpdtb").arg(&base).args(DEVICES).output().unwrap();
     assert!(out.status.success(), "dumpdtb failed: {}", String::from_utf8_lossy(&out.stderr));
-    for (i, (board, nodes, rates)) in boards.iter().enumerate() {
+    for (i, (board, nodes, flags)) in boards.iter().enumerate() {
         let guest = dir.join(format!("guest-{i}.dtb"));
         let out = Command::new(env!("CARGO_BIN_EXE_platreset"))
             .arg("guest-dt")
             .arg(corpus.join(board))
             .args(*nodes)
-            .args(rates.iter().flat_map(|r| ["--clock-rate", r]))
+            .args(*flags)
             .args(["--target", "qemu", "--base"])
             .arg(&base)
             .arg("-o")
@@ -587,11 +597,23 @@ fn assert_fixed_clocks(steps: &Steps, expected: &[(&str, &str)]) {
 }
 
 /// The GPU class: a Tegra X1's GM20B, whose two 16 MiB windows fill QEMU's platform bus alone.
-/// nouveau requires its three clocks; the rates are given as a user would give them.
+/// nouveau requires its three clocks (the rates are given as a user would give them) and its
+/// `gpu` reset line, which no guest device can provide: the tree builds only with `--drop
+/// resets`, and nouveau would fail its probe on it. What the guest kernel shows is that the rest
+/// of the tree (two windows, fixed clocks, the supply) is sound.
 const GUEST_GPU: [(&str, &[&str], &[&str]); 1] = [(
     "arm64/nvidia/tegra210-p3450-0000.dtb",
     &["/gpu@57000000"],
-    &["gpu=76800000", "pwr=204000000", "ref=38400000"],
+    &[
+        "--clock-rate",
+        "gpu=76800000",
+        "--clock-rate",
+        "pwr=204000000",
+        "--clock-rate",
+        "ref=38400000",
+        "--drop",
+        "resets",
+    ],
 )];
 
 #[test]
@@ -599,6 +621,21 @@ fn a_real_guest_kernel_creates_a_gpu_from_the_generated_tree() {
     let Some(bin) = guest_bin("a guest GPU on a real kernel") else { return };
     let Some(corpus) = platreset_testkit::corpus_dir() else { return };
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kernel-gpu-{}", std::process::id()));
+    // Without --drop resets the build is refused, naming nouveau's getter.
+    let (board, nodes, flags) = GUEST_GPU[0];
+    let refused = Command::new(env!("CARGO_BIN_EXE_platreset"))
+        .arg("guest-dt")
+        .arg(corpus.join(board))
+        .args(nodes)
+        .args(&flags[..flags.len() - 2])
+        .args(["--target", "qemu", "--format", "json", "-o"])
+        .arg(dir.join("refused.dtb"))
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(report["refused"][0]["property"], "resets", "{report}");
+    assert_eq!(report["refused"][0]["guest_driver"]["reset"], "gpu", "{report}");
+    assert_eq!(report["refused"][0]["guest_driver"]["driver"], "nouveau_platform_driver", "{report}");
     let steps = boot_guest(&bin, &guest_tree(&dir, &corpus, &GUEST_GPU));
     let devices = steps.ok("devices");
     assert!(devices.contains("c000000.gpu | nvidia,gm20b"), "{devices}");

@@ -9,7 +9,7 @@ use platreset_dtedit::names::NameProblem;
 use platreset_fdt::{Node, SpecifierError};
 use thiserror::Error;
 
-use crate::driver_clocks::GuestNeed;
+use crate::driver_needs::GuestNeed;
 use crate::host_names::{check_names, check_path, is_good_property_name};
 use crate::props::{decide_all, Action, Decision, Fix, Overrides, Tree};
 

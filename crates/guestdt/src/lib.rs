@@ -12,7 +12,7 @@
 pub mod avf;
 pub mod build;
 pub mod crosvm;
-pub mod driver_clocks;
+pub mod driver_needs;
 pub mod host;
 mod host_names;
 pub mod props;

@@ -9,7 +9,7 @@
 //! Owns: the decisions, their reasons and their fixes. Must not: lay out addresses or interrupts
 //! (targets do).
 
-use crate::driver_clocks::{self, GuestNeed};
+use crate::driver_needs::{self, GuestNeed, Resource};
 use platreset_fdt::{Fdt, Node, PhandleIndex, Property};
 
 /// What happens to one host property.
@@ -623,6 +623,9 @@ pub(crate) fn decide(
             "written anew for the guest's address map and interrupt controller".into(),
         );
     }
+    if name == "resets" {
+        return resets(tree, node, d);
+    }
     if HOST_ONLY.contains(&name.as_str())
         || (name.starts_with("pinctrl-") && name[8..].chars().all(|c| c.is_ascii_digit()))
     {
@@ -863,11 +866,11 @@ fn clocks(
         return Decision { rates_from_host, ..decision };
     }
     // Without fixed clocks the guest gets none: fine only for a driver that probes without them.
-    let need = driver_clocks::guest_need(node, &names, specs.len());
+    let need = driver_needs::guest_need(node, Resource::Clocks, &names, specs.len());
     let unknown: Vec<String> =
         rates.iter().enumerate().filter(|(_, r)| r.is_none()).map(|(i, _)| name_of(i)).collect();
     let cost = match &need {
-        GuestNeed::Clock { .. } => format!(
+        GuestNeed::Required { .. } => format!(
             "{}: the guest tree would not work; if you know the rate, --clock-rate {}=HZ instead keeps a fixed clock",
             need.sentence(),
             unknown.join("=HZ --clock-rate ")
@@ -878,7 +881,7 @@ fn clocks(
         ),
     };
     let with_need = |decision: Decision| Decision { guest_driver: Some(need.clone()), ..decision };
-    if node.property("power-domains").is_some() && !matches!(need, GuestNeed::Clock { .. }) {
+    if node.property("power-domains").is_some() && !matches!(need, GuestNeed::Required { .. }) {
         return with_need(d(
             Action::DropWithWarning,
             format!("rates unknown, and {}; the node has power-domains: vfio-platform holds the device runtime-active while a VM has it open (pm_runtime_get_sync, vfio_platform_common.c:255), and a clock domain (Renesas CPG/MSSR and others) then runs its clocks; a domain that only switches power does not, and then the host must keep the clocks on", need.sentence()),
@@ -901,7 +904,7 @@ fn clocks(
         None => "the host's clock driver computes it at run time: read it from the running host with --from-host, or give it with --clock-rate NAME=HZ".into(),
     };
     let why = match &need {
-        GuestNeed::Clock { .. } => format!(
+        GuestNeed::Required { .. } => format!(
             "`clocks`: {}, and the rate of {} is unknown ({how})",
             need.sentence(),
             unknown.join(", ")
@@ -912,6 +915,43 @@ fn clocks(
         ),
     };
     with_need(refuse(d(Action::Refuse, why), cost))
+}
+
+/// `resets`: host-only wiring (the host resets the device through VFIO), unless the guest's
+/// driver fails its probe without a reset line the node has — no guest device can stand in for
+/// the host's reset controller, so the tree would not work.
+fn resets(tree: &Tree<'_, '_>, node: &Node<'_, '_>, d: impl Fn(Action, String) -> Decision) -> Decision {
+    let names: Vec<String> = node
+        .property("reset-names")
+        .map(|p| p.strings().map(|s| String::from_utf8_lossy(s).into_owned()).collect())
+        .unwrap_or_default();
+    let count = node
+        .property("resets")
+        .and_then(|p| p.u32s().ok())
+        .map(|cells| {
+            let cells: Vec<u32> = cells.collect();
+            tree.fdt
+                .specifiers(&tree.phandles, &cells, |p| platreset_fdt::cells_named(p, "#reset-cells"))
+                .count()
+        })
+        .unwrap_or(0);
+    let need = driver_needs::guest_need(node, Resource::Resets, &names, count);
+    let host_only = "host-only wiring: the host keeps the device reset, powered, pinned and behind its IOMMU";
+    let decision = if need.is_required() {
+        refuse(
+            d(
+                Action::Refuse,
+                format!(
+                    "`resets`: {}; no guest device can stand in for the host's reset controller",
+                    need.sentence()
+                ),
+            ),
+            format!("{}: the guest tree would not work", need.sentence()),
+        )
+    } else {
+        d(Action::Drop, host_only.into())
+    };
+    Decision { guest_driver: Some(need), ..decision }
 }
 
 /// The decision for every property of `node`, in property order.

@@ -153,15 +153,16 @@ fn every_target_builds_or_names_why_for_every_eligible_corpus_device() {
             if node.properties().any(|p| p.name().ends_with(b"-supply")) {
                 *counts.entry(("all", "with a *-supply")).or_default() += 1;
             }
-            // A refusal whose printed command drops a clock the guest driver requires builds a
-            // tree that driver cannot probe on: counted apart.
+            // A refusal whose printed command drops a clock or reset the guest driver requires
+            // builds a tree that driver cannot probe on: counted apart.
             let mut lacks_clock = false;
             let (device, suggested) = match HostDevice::read(&tree, &node, &Overrides::default()) {
                 Ok(d) => (d, false),
                 Err(e) => {
                     lacks_clock = e.problems().iter().any(|p| {
                         matches!(p, HostError::Refused { property, why, .. }
-                            if property == "clocks" && why.contains("fails its probe without"))
+                            if (property == "clocks" || property == "resets")
+                                && why.contains("fails its probe without"))
                     });
                     for problem in e.problems() {
                         let why = problem.to_string();
@@ -196,7 +197,7 @@ fn every_target_builds_or_names_why_for_every_eligible_corpus_device() {
                         *counts.entry((target, how)).or_default() += 1;
                         if lacks_clock {
                             *counts
-                                .entry((target, "of which the guest driver lacks a clock"))
+                                .entry((target, "of which the guest driver lacks a clock or reset"))
                                 .or_default() += 1;
                         }
                     }
@@ -252,7 +253,11 @@ fn every_target_builds_or_names_why_for_every_eligible_corpus_device() {
         ),
         format!(
             "{} of those the guest driver fails its probe",
-            counts.get(&("qemu", "of which the guest driver lacks a clock")).copied().unwrap_or(0)
+            counts.get(&("qemu", "of which the guest driver lacks a clock or reset")).copied().unwrap_or(0)
+        ),
+        format!(
+            "{} need a reset line",
+            reasons.get(&("all", "property resets".to_string())).copied().unwrap_or(0)
         ),
         format!(
             "{} H6 video engines claim SRAM",
@@ -274,6 +279,7 @@ fn every_target_builds_or_names_why_for_every_eligible_corpus_device() {
         "property phys",
         "property memory-region",
         "property allwinner,sram",
+        "property resets",
         "subnode: an OF graph",
         "subnode: a device of its own",
     ];

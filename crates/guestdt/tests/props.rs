@@ -73,6 +73,20 @@ fn unknown_rates_are_refused_when_the_guest_driver_requires_the_clock() {
 }
 
 #[test]
+fn a_reset_line_the_guest_driver_requires_is_refused_and_any_other_stays_with_the_host() {
+    let err = read("/video-codec@1b000", &Overrides::default()).unwrap_err().to_string();
+    assert!(
+        err.contains("property resets: `resets`: the guest's driver cedrus_driver (drivers/staging/media/sunxi/cedrus/cedrus.c) requires reset 0 (devm_reset_control_get at drivers/staging/media/sunxi/cedrus/cedrus_hw.c:"),
+        "{err}"
+    );
+    assert!(err.contains("no guest device can stand in for the host's reset controller"), "{err}");
+    let dropped = Overrides { drop: vec!["resets".into()], ..Overrides::default() };
+    assert_eq!(action(&read("/video-codec@1b000", &dropped).unwrap(), "resets"), Action::Drop);
+    let dmac = read("/dma-controller@1c000", &Overrides::default()).unwrap();
+    assert_eq!(action(&dmac, "resets"), Action::Drop, "rcar-dmac takes no reset");
+}
+
+#[test]
 fn references_to_host_nodes_are_refused_unless_dropped_and_unknown_cells_can_be_kept() {
     let err = read("/gpios@13000", &Overrides::default()).unwrap_err();
     assert!(err.to_string().contains("property cd-gpios"), "{err}");

@@ -1,15 +1,15 @@
-//! What the guest's Linux driver does with a device's clocks: the clock getters its probe
-//! reaches, read from Linux 6.1's sources by `scripts/gen-evidence` (`data/evidence/
-//! kernel-clocks.json`, compiled in by `build.rs`), and which of them this node's `clocks`
-//! must satisfy for the driver to probe.
+//! What the guest's Linux driver needs from a device's `clocks` and `resets`: the getters its
+//! probe reaches, read from Linux 6.1's sources by `scripts/gen-evidence` (`data/evidence/
+//! guest-drivers.json`, compiled in by `build.rs`), and which of them this node must satisfy for
+//! the driver to probe.
 //!
 //! Owns: the evidence tables and the rule "a getter is required for this node". Must not:
 //! decide what the guest tree holds (`props` does, with this answer) or read a host clock rate.
 //!
 //! Why the node matters, not only the driver: the host runs the same driver on the same node, so
-//! a getter whose clock the node does not have (a name missing from `clock-names`, an index past
-//! the end) is one the driver tolerates; only getters the node satisfies can fail in a guest
-//! that lacks them.
+//! a getter whose clock or reset the node does not have (a name missing from `clock-names` /
+//! `reset-names`, an index past the end) is one the driver tolerates; only getters the node
+//! satisfies can fail in a guest that lacks them.
 
 use platreset_fdt::Node;
 
@@ -22,6 +22,8 @@ pub enum GetterKind {
     Bulk,
     /// Every clock of the node (`clk_bulk_get_all`): none is success.
     All,
+    /// Every reset line of the node (`reset_control_array_get`): none is an error unless optional.
+    Array,
     /// An OPP configuration naming clocks (`devm_pm_opp_set_config`).
     Opp,
     /// A child node's clock (`devm_get_clk_from_child`): not this node's `clocks`.
@@ -49,36 +51,59 @@ pub struct Getter {
     pub via: Option<&'static str>,
 }
 
-/// One driver's clock facts.
+/// One driver's facts.
 #[derive(Debug)]
-pub struct DriverClocks {
+pub struct DriverNeeds {
     /// `file:driver-struct`.
     pub driver: &'static str,
-    /// Every getter found.
-    pub getters: &'static [Getter],
+    /// Every clock getter found.
+    pub clocks: &'static [Getter],
     /// The driver calls the clk API but no getter explains where its clock came from.
-    pub used_without_getter: bool,
+    pub clocks_used_without_getter: bool,
+    /// Every reset getter found (and `device_reset` calls, index 0).
+    pub resets: &'static [Getter],
 }
 
-include!(concat!(env!("OUT_DIR"), "/clocks_generated.rs"));
+/// The two kinds of host wiring a guest driver may ask for by getter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// `clocks` / `clock-names`.
+    Clocks,
+    /// `resets` / `reset-names`.
+    Resets,
+}
 
-/// What the guest driver of a node needs from its `clocks`.
+impl Resource {
+    /// "clock" or "reset".
+    pub fn noun(self) -> &'static str {
+        match self {
+            Resource::Clocks => "clock",
+            Resource::Resets => "reset",
+        }
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/guest_drivers_generated.rs"));
+
+/// What the guest driver of a node needs from its `clocks` or its `resets`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuestNeed {
     /// No driver of Linux 6.1 lists any of the node's compatibles.
     NoEvidence,
-    /// The driver probes without any of the node's clocks (it takes none, or only optionally).
+    /// The driver probes without any of them (it takes none, or only optionally).
     Nothing {
         /// `file:driver-struct`.
         driver: &'static str,
     },
-    /// The driver fails its probe without this clock of the node.
-    Clock {
+    /// The driver fails its probe without this clock or reset of the node.
+    Required {
         /// `file:driver-struct`.
         driver: &'static str,
+        /// Clocks or resets.
+        resource: Resource,
         /// The getter that needs it.
         getter: Getter,
-        /// The node's name for the clock (`clock-names`), when the getter names one.
+        /// The node's name for it (`clock-names` / `reset-names`), when known.
         name: Option<String>,
     },
     /// The driver holds clocks no getter explains: what it needs is unknown.
@@ -94,19 +119,25 @@ impl GuestNeed {
         match self {
             GuestNeed::NoEvidence => None,
             GuestNeed::Nothing { driver }
-            | GuestNeed::Clock { driver, .. }
+            | GuestNeed::Required { driver, .. }
             | GuestNeed::Unknown { driver } => driver.rsplit_once(':'),
         }
     }
 
-    /// A short word for scripts: `no-evidence`, `nothing`, `clock`, `unknown`.
+    /// A short word for scripts: `no-evidence`, `nothing`, `clock` or `reset` (required),
+    /// `unknown`.
     pub fn kind(&self) -> &'static str {
         match self {
             GuestNeed::NoEvidence => "no-evidence",
             GuestNeed::Nothing { .. } => "nothing",
-            GuestNeed::Clock { .. } => "clock",
+            GuestNeed::Required { resource, .. } => resource.noun(),
             GuestNeed::Unknown { .. } => "unknown",
         }
+    }
+
+    /// Whether the guest driver fails its probe without one of them.
+    pub fn is_required(&self) -> bool {
+        matches!(self, GuestNeed::Required { .. })
     }
 
     /// `file` and driver struct, as "driver (file)".
@@ -120,16 +151,20 @@ impl GuestNeed {
     /// One sentence on what the guest driver needs, for a decision's reason.
     pub fn sentence(&self) -> String {
         match self {
-            GuestNeed::NoEvidence => "no Linux 6.1 driver lists its compatible, so what a guest driver needs from `clocks` is unknown".into(),
-            GuestNeed::Nothing { driver } => {
-                format!("the guest's driver {} probes without them (it takes no clock, or only optionally)", Self::describe(driver))
+            GuestNeed::NoEvidence => {
+                "no Linux 6.1 driver lists its compatible, so what a guest driver needs from it is unknown".into()
             }
-            GuestNeed::Clock { driver, getter, name } => {
+            GuestNeed::Nothing { driver } => format!(
+                "the guest's driver {} probes without them (it takes none, or only optionally)",
+                Self::describe(driver)
+            ),
+            GuestNeed::Required { driver, resource, getter, name } => {
+                let noun = resource.noun();
                 let (which, it) = match (name, getter.index) {
-                    (Some(n), _) => (format!("clock `{n}`"), "it"),
-                    (None, Some(i)) => (format!("clock {i}"), "it"),
+                    (Some(n), _) => (format!("{noun} `{n}`"), "it"),
+                    (None, Some(i)) => (format!("{noun} {i}"), "it"),
                     // a list, or a name or index computed at run time
-                    (None, None) => ("its clocks".into(), "them"),
+                    (None, None) => (format!("its {noun}s"), "them"),
                 };
                 let via = getter.via.map(|v| format!(", called from {v}")).unwrap_or_default();
                 format!(
@@ -148,12 +183,12 @@ impl GuestNeed {
 }
 
 /// The drivers Linux would match to `node`: those of its most specific compatible that has any.
-fn drivers_of(node: &Node<'_, '_>) -> Vec<&'static DriverClocks> {
+fn drivers_of(node: &Node<'_, '_>) -> Vec<&'static DriverNeeds> {
     let Some(compatible) = node.property("compatible") else { return Vec::new() };
     for c in compatible.strings() {
         let c = String::from_utf8_lossy(c);
         let from = BY_COMPATIBLE.partition_point(|(k, _)| *k < c.as_ref());
-        let found: Vec<&'static DriverClocks> = BY_COMPATIBLE[from..]
+        let found: Vec<&'static DriverNeeds> = BY_COMPATIBLE[from..]
             .iter()
             .take_while(|(k, _)| *k == c.as_ref())
             .filter_map(|(_, i)| DRIVERS.get(usize::from(*i)))
@@ -165,15 +200,19 @@ fn drivers_of(node: &Node<'_, '_>) -> Vec<&'static DriverClocks> {
     Vec::new()
 }
 
-/// What `node`'s guest driver needs from its `clocks`, whose names are `names` (`clock-names`,
-/// possibly empty) and number `count`.
-pub fn guest_need(node: &Node<'_, '_>, names: &[String], count: usize) -> GuestNeed {
+/// What `node`'s guest driver needs from its `clocks` or `resets` (`resource`), whose names are
+/// `names` (`clock-names` / `reset-names`, possibly empty) and which number `count`.
+pub fn guest_need(node: &Node<'_, '_>, resource: Resource, names: &[String], count: usize) -> GuestNeed {
     let drivers = drivers_of(node);
     if drivers.is_empty() {
         return GuestNeed::NoEvidence;
     }
     for d in &drivers {
-        for g in d.getters.iter().filter(|g| !g.optional) {
+        let getters = match resource {
+            Resource::Clocks => d.clocks,
+            Resource::Resets => d.resets,
+        };
+        for g in getters.iter().filter(|g| !g.optional) {
             let name = match (g.kind, g.name, g.index) {
                 (GetterKind::Child | GetterKind::All, ..) => continue,
                 // a name the node lacks fails on the host too: the driver tolerates it
@@ -183,11 +222,13 @@ pub fn guest_need(node: &Node<'_, '_>, names: &[String], count: usize) -> GuestN
                 (GetterKind::Single, None, Some(i)) => names.get(i as usize).cloned(),
                 _ => None,
             };
-            return GuestNeed::Clock { driver: d.driver, getter: *g, name };
+            return GuestNeed::Required { driver: d.driver, resource, getter: *g, name };
         }
     }
-    if let Some(d) = drivers.iter().find(|d| d.used_without_getter) {
-        return GuestNeed::Unknown { driver: d.driver };
+    if resource == Resource::Clocks {
+        if let Some(d) = drivers.iter().find(|d| d.clocks_used_without_getter) {
+            return GuestNeed::Unknown { driver: d.driver };
+        }
     }
     GuestNeed::Nothing { driver: drivers[0].driver }
 }
@@ -201,7 +242,7 @@ pub fn source() -> &'static str {
 mod tests {
     use super::*;
 
-    fn driver(name: &str) -> &'static DriverClocks {
+    fn driver(name: &str) -> &'static DriverNeeds {
         DRIVERS.iter().find(|d| d.driver.ends_with(name)).expect("the driver is in the evidence")
     }
 
@@ -213,15 +254,19 @@ mod tests {
     }
 
     #[test]
-    fn the_evidence_knows_drivers_with_and_without_clocks() {
-        // rcar-dmac leaves clocks to the CPG/MSSR clock domain; sdhci-msm takes five by name.
-        assert!(driver(":rcar_dmac_driver").getters.is_empty());
+    fn the_evidence_knows_drivers_with_and_without_clocks_and_resets() {
+        // rcar-dmac leaves clocks to the CPG/MSSR clock domain; sdhci-msm takes its own by name.
+        assert!(driver(":rcar_dmac_driver").clocks.is_empty());
         let msm = driver("sdhci-msm.c:sdhci_msm_driver");
         for name in ["iface", "core", "xo"] {
-            assert!(msm.getters.iter().any(|g| g.name == Some(name) && !g.optional), "{name}: {msm:?}");
+            assert!(msm.clocks.iter().any(|g| g.name == Some(name) && !g.optional), "{name}: {msm:?}");
         }
-        // nouveau takes the GPU's clocks in another directory, reached through a call
+        assert!(msm.resets.iter().all(|g| g.optional), "{msm:?}");
+        // nouveau takes the GPU's clocks and reset in another directory, reached through a call
         let nouveau = driver(":nouveau_platform_driver");
-        assert!(nouveau.getters.iter().any(|g| g.name == Some("gpu") && g.via.is_some()), "{nouveau:?}");
+        assert!(nouveau.clocks.iter().any(|g| g.name == Some("gpu") && g.via.is_some()), "{nouveau:?}");
+        assert!(nouveau.resets.iter().any(|g| g.name == Some("gpu") && !g.optional), "{nouveau:?}");
+        // ehci-platform goes on without a clock it cannot get (the next IS_ERR block sets it NULL)
+        assert!(driver(":ehci_platform_driver").clocks.iter().all(|g| g.optional));
     }
 }
