@@ -318,9 +318,9 @@ fn output_name(provider: &Node<'_, '_>, args: &[u32]) -> Option<String> {
 const REGENERATED: &[&str] =
     &["reg", "interrupts", "interrupts-extended", "interrupt-parent", "phandle", "linux,phandle"];
 
-/// Host-only wiring: the host keeps the device powered, clocked, reset, pinned and translated.
+/// Host-only wiring: the host keeps the device powered, clocked, reset, pinned and translated
+/// (`resets` too, decided in `resets()`: unless the guest's driver requires a line).
 const HOST_ONLY: &[&str] = &[
-    "resets",
     "reset-names",
     "power-domains",
     "power-domain-names",
