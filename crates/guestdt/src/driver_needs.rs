@@ -51,17 +51,105 @@ pub struct Getter {
     pub via: Option<&'static str>,
 }
 
-/// One driver's facts.
-#[derive(Debug)]
+/// One driver's facts: a view of the generated tables.
+#[derive(Debug, Clone, Copy)]
 pub struct DriverNeeds {
+    row: &'static DriverRow,
+}
+
+impl DriverNeeds {
     /// `file:driver-struct`.
-    pub driver: &'static str,
+    pub fn driver(self) -> &'static str {
+        self.row.driver.get()
+    }
+
     /// Every clock getter found.
-    pub clocks: &'static [Getter],
+    pub fn clocks(self) -> impl Iterator<Item = Getter> {
+        self.row.clocks.getters()
+    }
+
     /// The driver calls the clk API but no getter explains where its clock came from.
-    pub clocks_used_without_getter: bool,
+    pub fn clocks_used_without_getter(self) -> bool {
+        self.row.clocks_used_without_getter
+    }
+
     /// Every reset getter found (and `device_reset` calls, index 0).
-    pub resets: &'static [Getter],
+    pub fn resets(self) -> impl Iterator<Item = Getter> {
+        self.row.resets.getters()
+    }
+
+    /// The getters of `resource`.
+    fn of(self, resource: Resource) -> impl Iterator<Item = Getter> {
+        match resource {
+            Resource::Clocks => self.row.clocks.getters(),
+            Resource::Resets => self.row.resets.getters(),
+        }
+    }
+}
+
+/// A span of the generated tables: `(offset, length)` in `STRINGS` or in `GETTERS`. The tables
+/// hold spans, not references, so that the loader has nothing to relocate (build.rs says why).
+#[derive(Debug, Clone, Copy)]
+struct Span(u32, u16);
+
+impl Span {
+    /// No string.
+    const NONE: Span = Span(u32::MAX, 0);
+
+    /// The string it spans.
+    fn get(self) -> &'static str {
+        let from = self.0 as usize;
+        // The build script wrote each span from the string it appended, so it is in bounds and
+        // on character boundaries; "" is the answer for a span that is not (a broken build).
+        STRINGS.get(from..from + usize::from(self.1)).unwrap_or_default()
+    }
+
+    /// The string it spans, or `None` for [`Span::NONE`].
+    fn opt(self) -> Option<&'static str> {
+        (self.0 != u32::MAX).then(|| self.get())
+    }
+
+    /// The getters it spans.
+    fn getters(self) -> impl Iterator<Item = Getter> {
+        let from = self.0 as usize;
+        GETTERS.get(from..from + usize::from(self.1)).unwrap_or_default().iter().map(GetterRow::getter)
+    }
+}
+
+/// A getter as the tables hold it.
+#[derive(Debug)]
+struct GetterRow {
+    call: Span,
+    kind: GetterKind,
+    name: Span,
+    /// `u32::MAX`: none.
+    index: u32,
+    optional: bool,
+    at: Span,
+    via: Span,
+}
+
+impl GetterRow {
+    fn getter(&self) -> Getter {
+        Getter {
+            call: self.call.get(),
+            kind: self.kind,
+            name: self.name.opt(),
+            index: (self.index != u32::MAX).then_some(self.index),
+            optional: self.optional,
+            at: self.at.get(),
+            via: self.via.opt(),
+        }
+    }
+}
+
+/// A driver as the tables hold it.
+#[derive(Debug)]
+struct DriverRow {
+    driver: Span,
+    clocks: Span,
+    clocks_used_without_getter: bool,
+    resets: Span,
 }
 
 /// The two kinds of host wiring a guest driver may ask for by getter.
@@ -183,15 +271,16 @@ impl GuestNeed {
 }
 
 /// The drivers Linux would match to `node`: those of its most specific compatible that has any.
-fn drivers_of(node: &Node<'_, '_>) -> Vec<&'static DriverNeeds> {
+fn drivers_of(node: &Node<'_, '_>) -> Vec<DriverNeeds> {
     let Some(compatible) = node.property("compatible") else { return Vec::new() };
     for c in compatible.strings() {
         let c = String::from_utf8_lossy(c);
-        let from = BY_COMPATIBLE.partition_point(|(k, _)| *k < c.as_ref());
-        let found: Vec<&'static DriverNeeds> = BY_COMPATIBLE[from..]
+        let from = BY_COMPATIBLE.partition_point(|(k, _)| k.get() < c.as_ref());
+        let found: Vec<DriverNeeds> = BY_COMPATIBLE[from..]
             .iter()
-            .take_while(|(k, _)| *k == c.as_ref())
+            .take_while(|(k, _)| k.get() == c.as_ref())
             .filter_map(|(_, i)| DRIVERS.get(usize::from(*i)))
+            .map(|row| DriverNeeds { row })
             .collect();
         if !found.is_empty() {
             return found;
@@ -208,11 +297,7 @@ pub fn guest_need(node: &Node<'_, '_>, resource: Resource, names: &[String], cou
         return GuestNeed::NoEvidence;
     }
     for d in &drivers {
-        let getters = match resource {
-            Resource::Clocks => d.clocks,
-            Resource::Resets => d.resets,
-        };
-        for g in getters.iter().filter(|g| !g.optional) {
+        for g in d.of(resource).filter(|g| !g.optional) {
             let name = match (g.kind, g.name, g.index) {
                 (GetterKind::Child | GetterKind::All, ..) => continue,
                 // a name the node lacks fails on the host too: the driver tolerates it
@@ -222,15 +307,15 @@ pub fn guest_need(node: &Node<'_, '_>, resource: Resource, names: &[String], cou
                 (GetterKind::Single, None, Some(i)) => names.get(i as usize).cloned(),
                 _ => None,
             };
-            return GuestNeed::Required { driver: d.driver, resource, getter: *g, name };
+            return GuestNeed::Required { driver: d.driver(), resource, getter: g, name };
         }
     }
     if resource == Resource::Clocks {
-        if let Some(d) = drivers.iter().find(|d| d.clocks_used_without_getter) {
-            return GuestNeed::Unknown { driver: d.driver };
+        if let Some(d) = drivers.iter().find(|d| d.clocks_used_without_getter()) {
+            return GuestNeed::Unknown { driver: d.driver() };
         }
     }
-    GuestNeed::Nothing { driver: drivers[0].driver }
+    GuestNeed::Nothing { driver: drivers[0].driver() }
 }
 
 /// The kernel source the evidence was read from (`linux-source-6.1 6.1.192-3`).
@@ -242,31 +327,42 @@ pub fn source() -> &'static str {
 mod tests {
     use super::*;
 
-    fn driver(name: &str) -> &'static DriverNeeds {
-        DRIVERS.iter().find(|d| d.driver.ends_with(name)).expect("the driver is in the evidence")
+    fn driver(name: &str) -> DriverNeeds {
+        DRIVERS
+            .iter()
+            .map(|row| DriverNeeds { row })
+            .find(|d| d.driver().ends_with(name))
+            .expect("the driver is in the evidence")
     }
 
     #[test]
     fn the_index_is_sorted_and_points_at_drivers() {
-        assert!(BY_COMPATIBLE.windows(2).all(|w| w[0].0 <= w[1].0));
-        assert!(BY_COMPATIBLE.iter().all(|(_, i)| usize::from(*i) < DRIVERS.len()));
+        assert!(BY_COMPATIBLE.windows(2).all(|w| w[0].0.get() <= w[1].0.get()));
+        assert!(BY_COMPATIBLE.iter().all(|(k, i)| !k.get().is_empty() && usize::from(*i) < DRIVERS.len()));
         assert!(DRIVERS.len() > 4000, "{}", DRIVERS.len());
+        // every span of the tables is a string of the table
+        for row in DRIVERS {
+            assert!(row.driver.get().contains(".c:"), "{row:?}");
+            for g in row.clocks.getters().chain(row.resets.getters()) {
+                assert!(!g.call.is_empty() && g.at.contains(".c:"), "{g:?}");
+            }
+        }
     }
 
     #[test]
     fn the_evidence_knows_drivers_with_and_without_clocks_and_resets() {
         // rcar-dmac leaves clocks to the CPG/MSSR clock domain; sdhci-msm takes its own by name.
-        assert!(driver(":rcar_dmac_driver").clocks.is_empty());
+        assert_eq!(driver(":rcar_dmac_driver").clocks().count(), 0);
         let msm = driver("sdhci-msm.c:sdhci_msm_driver");
         for name in ["iface", "core", "xo"] {
-            assert!(msm.clocks.iter().any(|g| g.name == Some(name) && !g.optional), "{name}: {msm:?}");
+            assert!(msm.clocks().any(|g| g.name == Some(name) && !g.optional), "{name}: {msm:?}");
         }
-        assert!(msm.resets.iter().all(|g| g.optional), "{msm:?}");
+        assert!(msm.resets().all(|g| g.optional), "{msm:?}");
         // nouveau takes the GPU's clocks and reset in another directory, reached through a call
         let nouveau = driver(":nouveau_platform_driver");
-        assert!(nouveau.clocks.iter().any(|g| g.name == Some("gpu") && g.via.is_some()), "{nouveau:?}");
-        assert!(nouveau.resets.iter().any(|g| g.name == Some("gpu") && !g.optional), "{nouveau:?}");
+        assert!(nouveau.clocks().any(|g| g.name == Some("gpu") && g.via.is_some()), "{nouveau:?}");
+        assert!(nouveau.resets().any(|g| g.name == Some("gpu") && !g.optional), "{nouveau:?}");
         // ehci-platform goes on without a clock it cannot get (the next IS_ERR block sets it NULL)
-        assert!(driver(":ehci_platform_driver").clocks.iter().all(|g| g.optional));
+        assert!(driver(":ehci_platform_driver").clocks().all(|g| g.optional));
     }
 }
