@@ -92,6 +92,16 @@ fn the_guest_drivers_clock_needs_are_in_the_json_with_the_getter_they_rest_on() 
     assert_eq!(need["getter"]["call"], "devm_clk_get");
     assert!(need["getter"]["at"].as_str().unwrap().starts_with("drivers/mmc/host/renesas_sdhi_core.c:"));
     assert_eq!(need["clock"], "core", "the node's name for the driver's unnamed first clock");
+    // The printed command builds, but not a tree that driver probes on: both say so.
+    assert_eq!(
+        (report["command_builds"].as_bool(), report["command_works"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let text = flat_stderr(&refused);
+    assert!(
+        text.contains("warning: the tree it builds will not work: the guest's driver requires what --drop clocks removes; a tree that works needs the clock rates instead"),
+        "{text}"
+    );
 
     let dir = Dir::new("guest-driver-json");
     let out = dir.path("guest.dts");
