@@ -588,9 +588,6 @@ struct Refusal<'e> {
     /// With every flag added (tried only when each problem has one): `Ok` when it builds, else
     /// why the target (or the policy) still refuses.
     with_flags: Option<Result<(), String>>,
-    /// The properties whose `--drop` leaves a tree the guest's driver cannot probe on (it
-    /// requires a clock or reset the flag removes), in the order met.
-    unworkable: Vec<&'e str>,
 }
 
 impl<'e> Refusal<'e> {
@@ -603,13 +600,7 @@ impl<'e> Refusal<'e> {
         let mut lifted = base.clone();
         let mut fixes: Vec<&platreset_guestdt::Fix> = Vec::new();
         let mut unliftable = 0;
-        let mut unworkable: Vec<&str> = Vec::new();
         for problem in refused.iter().flat_map(HostError::problems) {
-            if let HostError::Refused { property, guest_driver: Some(need), .. } = problem {
-                if need.is_required() && !unworkable.contains(&property.as_str()) {
-                    unworkable.push(property);
-                }
-            }
             match problem.fix() {
                 Some(fix) => {
                     fix.apply(&mut lifted);
@@ -627,11 +618,25 @@ impl<'e> Refusal<'e> {
                 Err(still.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
             }
         });
-        Refusal { refused, fixes, unliftable, with_flags, unworkable }
+        Refusal { refused, fixes, unliftable, with_flags }
     }
 
     fn problems(&self) -> impl Iterator<Item = &'e HostError> {
         self.refused.iter().flat_map(HostError::problems)
+    }
+
+    /// The properties whose `--drop` leaves a tree the guest's driver cannot probe on (it
+    /// requires a clock or reset the flag removes), in the order met.
+    fn unworkable(&self) -> Vec<&'e str> {
+        let mut out: Vec<&str> = Vec::new();
+        for problem in self.problems() {
+            if let HostError::Refused { property, guest_driver: Some(need), .. } = problem {
+                if need.is_required() && !out.contains(&property.as_str()) {
+                    out.push(property);
+                }
+            }
+        }
+        out
     }
 
     /// One problem without its node's path (the report groups by node), a property's reason
@@ -739,8 +744,9 @@ impl<'e> Refusal<'e> {
             Some(Ok(())) => {
                 out.push("To build it, run:".into());
                 out.extend(self.command_lines(args));
-                if !self.unworkable.is_empty() {
-                    out.extend(wrap("", 2, &self.unworkable_warning()));
+                let unworkable = self.unworkable();
+                if !unworkable.is_empty() {
+                    out.extend(wrap("", 2, &Self::unworkable_warning(&unworkable)));
                 }
                 out.push("What each flag costs the guest:".into());
                 costs(&mut out);
@@ -772,9 +778,9 @@ impl<'e> Refusal<'e> {
     }
 
     /// Why the printed command's tree would not work, and the way to one that does.
-    fn unworkable_warning(&self) -> String {
-        let flags: Vec<String> = self.unworkable.iter().map(|p| format!("--drop {p}")).collect();
-        let way = if self.unworkable.contains(&"resets") {
+    fn unworkable_warning(unworkable: &[&str]) -> String {
+        let flags: Vec<String> = unworkable.iter().map(|p| format!("--drop {p}")).collect();
+        let way = if unworkable.contains(&"resets") {
             "no guest device can stand in for a reset controller, so no flag gives a tree that works"
         } else {
             "a tree that works needs the clock rates instead: --clock-rate NAME=HZ, or --from-host on the board"
@@ -812,7 +818,7 @@ impl<'e> Refusal<'e> {
             "refused": refused,
             "command": self.with_flags.is_some().then(|| self.command(args).join(" ")),
             "command_builds": builds,
-            "command_works": builds && self.unworkable.is_empty(),
+            "command_works": builds && self.unworkable().is_empty(),
             "still_refused": match &self.with_flags { Some(Err(why)) => Some(why), _ => None },
         })
     }

@@ -65,7 +65,7 @@ impl DriverNeeds {
 
     /// Every clock getter found.
     pub fn clocks(self) -> impl Iterator<Item = Getter> {
-        self.row.clocks.getters()
+        self.getters(Resource::Clocks)
     }
 
     /// The driver calls the clk API but no getter explains where its clock came from.
@@ -75,11 +75,11 @@ impl DriverNeeds {
 
     /// Every reset getter found (and `device_reset` calls, index 0).
     pub fn resets(self) -> impl Iterator<Item = Getter> {
-        self.row.resets.getters()
+        self.getters(Resource::Resets)
     }
 
     /// The getters of `resource`.
-    fn of(self, resource: Resource) -> impl Iterator<Item = Getter> {
+    pub fn getters(self, resource: Resource) -> impl Iterator<Item = Getter> {
         match resource {
             Resource::Clocks => self.row.clocks.getters(),
             Resource::Resets => self.row.resets.getters(),
@@ -297,7 +297,7 @@ pub fn guest_need(node: &Node<'_, '_>, resource: Resource, names: &[String], cou
         return GuestNeed::NoEvidence;
     }
     for d in &drivers {
-        for g in d.of(resource).filter(|g| !g.optional) {
+        for g in d.getters(resource).filter(|g| !g.optional) {
             let name = match (g.kind, g.name, g.index) {
                 (GetterKind::Child | GetterKind::All, ..) => continue,
                 // a name the node lacks fails on the host too: the driver tolerates it

@@ -61,7 +61,8 @@ pub enum HostError {
         /// The flag that lifts the refusal and its cost to the guest, when one does (boxed, as
         /// the next: every `Result` of the crate carries this variant's size).
         fix: Option<Box<Fix>>,
-        /// `clocks` only: what the guest's Linux driver needs from them, by the evidence.
+        /// `clocks` and `resets` only: what the guest's Linux driver needs from them, by the
+        /// evidence.
         guest_driver: Option<Box<GuestNeed>>,
     },
     /// A host name the guest output would carry that the specification (or, for a label, `dtc`)

@@ -70,8 +70,8 @@ pub struct Decision {
     pub fix: Option<Fix>,
     /// Guest fixed clocks only: some rate was read from the running host (`--from-host`).
     pub rates_from_host: bool,
-    /// `clocks` of unknown rate only: what the guest's Linux driver needs from them (the
-    /// kernel-source evidence the decision rests on).
+    /// `resets`, and `clocks` of unknown rate: what the guest's Linux driver needs from them
+    /// (the kernel-source evidence the decision rests on).
     pub guest_driver: Option<GuestNeed>,
 }
 
@@ -332,6 +332,17 @@ const HOST_ONLY: &[&str] = &[
     "assigned-clock-parents",
     "assigned-clock-rates",
 ];
+
+/// Why a host-only property is dropped.
+const HOST_ONLY_WHY: &str =
+    "host-only wiring: the host keeps the device reset, powered, pinned and behind its IOMMU";
+
+/// The strings of string-list property `name` of `node` (none when it is absent).
+fn string_list(node: &Node<'_, '_>, name: &str) -> Vec<String> {
+    node.property(name)
+        .map(|p| p.strings().map(|s| String::from_utf8_lossy(s).into_owned()).collect())
+        .unwrap_or_default()
+}
 
 /// Properties that hold phandles (bindings' `*s` + `#*-cells` pairs and friends): never copied.
 const PHANDLE_HOLDERS: &[&str] = &[
@@ -629,10 +640,7 @@ pub(crate) fn decide(
     if HOST_ONLY.contains(&name.as_str())
         || (name.starts_with("pinctrl-") && name[8..].chars().all(|c| c.is_ascii_digit()))
     {
-        return d(
-            Action::Drop,
-            "host-only wiring: the host keeps the device reset, powered, pinned and behind its IOMMU".into(),
-        );
+        return d(Action::Drop, HOST_ONLY_WHY.into());
     }
     match name.as_str() {
         "clocks" => return clocks(tree, node, overrides, d),
@@ -842,10 +850,7 @@ fn clocks(
             "the guest driver gets no clock: one that needs it fails to probe".into(),
         );
     };
-    let names: Vec<String> = node
-        .property("clock-names")
-        .map(|p| p.strings().map(|s| String::from_utf8_lossy(s).into_owned()).collect())
-        .unwrap_or_default();
+    let names = string_list(node, "clock-names");
     // A clock's name for --clock-rate and the messages: its `clock-names` entry, else its index.
     let name_of = |i: usize| names.get(i).cloned().unwrap_or_else(|| i.to_string());
     let rates: Vec<Option<(String, u64, RateSource)>> = (0..specs.len())
@@ -921,10 +926,7 @@ fn clocks(
 /// driver fails its probe without a reset line the node has — no guest device can stand in for
 /// the host's reset controller, so the tree would not work.
 fn resets(tree: &Tree<'_, '_>, node: &Node<'_, '_>, d: impl Fn(Action, String) -> Decision) -> Decision {
-    let names: Vec<String> = node
-        .property("reset-names")
-        .map(|p| p.strings().map(|s| String::from_utf8_lossy(s).into_owned()).collect())
-        .unwrap_or_default();
+    let names = string_list(node, "reset-names");
     let count = node
         .property("resets")
         .and_then(|p| p.u32s().ok())
@@ -936,7 +938,6 @@ fn resets(tree: &Tree<'_, '_>, node: &Node<'_, '_>, d: impl Fn(Action, String) -
         })
         .unwrap_or(0);
     let need = driver_needs::guest_need(node, Resource::Resets, &names, count);
-    let host_only = "host-only wiring: the host keeps the device reset, powered, pinned and behind its IOMMU";
     let decision = if need.is_required() {
         refuse(
             d(
@@ -949,7 +950,7 @@ fn resets(tree: &Tree<'_, '_>, node: &Node<'_, '_>, d: impl Fn(Action, String) -
             format!("{}: the guest tree would not work", need.sentence()),
         )
     } else {
-        d(Action::Drop, host_only.into())
+        d(Action::Drop, HOST_ONLY_WHY.into())
     };
     Decision { guest_driver: Some(need), ..decision }
 }

@@ -155,14 +155,12 @@ fn every_target_builds_or_names_why_for_every_eligible_corpus_device() {
             }
             // A refusal whose printed command drops a clock or reset the guest driver requires
             // builds a tree that driver cannot probe on: counted apart.
-            let mut lacks_clock = false;
+            let mut lacks_required = false;
             let (device, suggested) = match HostDevice::read(&tree, &node, &Overrides::default()) {
                 Ok(d) => (d, false),
                 Err(e) => {
-                    lacks_clock = e.problems().iter().any(|p| {
-                        matches!(p, HostError::Refused { property, why, .. }
-                            if (property == "clocks" || property == "resets")
-                                && why.contains("fails its probe without"))
+                    lacks_required = e.problems().iter().any(|p| {
+                        matches!(p, HostError::Refused { guest_driver: Some(need), .. } if need.is_required())
                     });
                     for problem in e.problems() {
                         let why = problem.to_string();
@@ -195,7 +193,7 @@ fn every_target_builds_or_names_why_for_every_eligible_corpus_device() {
                         walk(&output, &[0xfde8, 0x8002], &at);
                         let how = if suggested { "built with the suggested flags" } else { "built" };
                         *counts.entry((target, how)).or_default() += 1;
-                        if lacks_clock {
+                        if lacks_required {
                             *counts
                                 .entry((target, "of which the guest driver lacks a clock or reset"))
                                 .or_default() += 1;
